@@ -1,0 +1,68 @@
+//! Command-line syntax (clap). Each subcommand's arguments are plain data handed to `commands`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+
+Configuration comes from flags, then the environment, then the env file
+(--env-file, CODEINTEL_ENV_FILE, ./.env, ~/.config/codeintel/.env), then defaults.
+Set CODEINTEL_LOG (e.g. `debug`) for more detailed logs on stderr.";
+
+/// Local code intelligence: finds every repository under the folders you name, indexes it and
+/// keeps it fresh, and serves search to people and AI assistants.
+#[derive(Debug, Parser)]
+#[command(name = "codeintel", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Env file to read settings from (default: ./.env if present, else
+    /// ~/.config/codeintel/.env).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// Directory for the index and state (default: $CODEINTEL_DATA_DIR, else
+    /// ~/.local/share/codeintel).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the code repositories under the scan paths (a preview: nothing is indexed).
+    #[command(after_help = "\
+Examples:
+  codeintel discover ~/projects
+  codeintel discover ~/src ~/work --exclude vendor --max-depth 3
+  codeintel discover --json | jq '.[].name'     # uses AUTO_SYNC_PATHS")]
+    Discover(DiscoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Folders to scan (default: AUTO_SYNC_PATHS).
+    pub paths: Vec<PathBuf>,
+
+    /// Skip folders or files matching this name or glob, besides the built-in excludes
+    /// (repeatable; replaces AUTO_SYNC_EXCLUDE).
+    #[arg(short, long, value_name = "PAT")]
+    pub exclude: Vec<String>,
+
+    /// Deepest folder level (scan path = 0) that can be a repository.
+    #[arg(long, value_name = "N", default_value_t = codeintel_discovery::DEFAULT_MAX_DEPTH)]
+    pub max_depth: usize,
+
+    /// Fewest code files a repository must hold.
+    #[arg(long, value_name = "N", default_value_t = codeintel_discovery::DEFAULT_MIN_FILES)]
+    pub min_files: usize,
+
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

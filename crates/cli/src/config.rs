@@ -1,0 +1,416 @@
+//! Configuration: where the env file and data directory are, and the auto-sync settings.
+//!
+//! Precedence, highest first: command-line flags, the process environment, the env file,
+//! defaults. Every `AUTO_SYNC_*` variable is parsed and validated here once; an invalid value is
+//! an error naming the variable and the value, never silently replaced by a default.
+
+use crate::envfile;
+use anyhow::Context;
+use codeintel_discovery::Language;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {variable}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// The settings of the auto-sync manager, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoSyncSettings {
+    pub enabled: bool,
+    pub paths: Vec<PathBuf>,
+    /// Excludes added to the built-in ones.
+    pub exclude: Vec<String>,
+    pub scan_interval: Duration,
+    /// How often a synced repository is re-checked when no watcher covers it.
+    pub sync_interval: Duration,
+    pub max_concurrent: usize,
+    pub priority_languages: Vec<Language>,
+    /// Repositories larger than this (bytes) go to the back of the queue.
+    pub size_threshold: u64,
+    pub auto_watch: bool,
+    pub on_startup: bool,
+}
+
+/// Every auto-sync variable with its default, in the order `.env.example` documents them.
+pub const AUTO_SYNC_DEFAULTS: [(&str, &str); 10] = [
+    ("AUTO_SYNC_ENABLED", "true"),
+    ("AUTO_SYNC_PATHS", ""),
+    ("AUTO_SYNC_EXCLUDE", ""),
+    ("AUTO_SYNC_SCAN_INTERVAL", "3600"),
+    ("AUTO_SYNC_INTERVAL", "300"),
+    ("AUTO_SYNC_MAX_CONCURRENT", "3"),
+    ("AUTO_SYNC_PRIORITY_LANGUAGES", "python,javascript,typescript"),
+    ("AUTO_SYNC_SIZE_THRESHOLD", "104857600"),
+    ("AUTO_SYNC_AUTO_WATCH", "true"),
+    ("AUTO_SYNC_ON_STARTUP", "true"),
+];
+
+/// The resolved configuration of one invocation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The env file in effect (it may not exist yet).
+    pub env_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub auto_sync: AutoSyncSettings,
+}
+
+/// Values from the command line that take precedence over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub env_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Where configuration values come from, highest precedence first after flags.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub process: HashMap<String, String>,
+    pub file: HashMap<String, String>,
+}
+
+impl Sources {
+    /// A value from the process environment, else the env file.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.process
+            .get(key)
+            .or_else(|| self.file.get(key))
+            .map(String::as_str)
+    }
+}
+
+impl Config {
+    /// Loads the configuration for this process: finds and reads the env file, then resolves
+    /// and validates everything.
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Config> {
+        let process: HashMap<String, String> = std::env::vars().collect();
+        let env_file = locate_env_file(overrides, &process)?;
+        let file = envfile::read(&env_file)?;
+        let sources = Sources { process, file };
+        for name in unknown_auto_sync_variables(&sources) {
+            tracing::warn!("ignoring unknown variable {name} (see .env.example for the known ones)");
+        }
+        Ok(Config::resolve(overrides, env_file, &sources)?)
+    }
+
+    /// Resolves a configuration from already-read sources.
+    pub fn resolve(
+        overrides: &Overrides,
+        env_file: PathBuf,
+        sources: &Sources,
+    ) -> Result<Config, ConfigError> {
+        let data_dir = match (&overrides.data_dir, sources.get("CODEINTEL_DATA_DIR")) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(dir)) if !dir.is_empty() => expand_tilde(dir, &sources.process),
+            _ => xdg_dir(&sources.process, "XDG_DATA_HOME", ".local/share").join("codeintel"),
+        };
+        Ok(Config {
+            env_file,
+            data_dir,
+            auto_sync: AutoSyncSettings::from_sources(sources)?,
+        })
+    }
+}
+
+/// `--env-file`, else `CODEINTEL_ENV_FILE`, else `./.env` when it exists, else
+/// `$XDG_CONFIG_HOME/codeintel/.env`.
+fn locate_env_file(
+    overrides: &Overrides,
+    process: &HashMap<String, String>,
+) -> anyhow::Result<PathBuf> {
+    if let Some(path) = &overrides.env_file {
+        return Ok(path.clone());
+    }
+    if let Some(path) = process.get("CODEINTEL_ENV_FILE").filter(|p| !p.is_empty()) {
+        return Ok(expand_tilde(path, process));
+    }
+    let local = std::env::current_dir()
+        .context("cannot read the current directory")?
+        .join(".env");
+    if local.is_file() {
+        return Ok(local);
+    }
+    Ok(xdg_dir(process, "XDG_CONFIG_HOME", ".config")
+        .join("codeintel")
+        .join(".env"))
+}
+
+fn home(process: &HashMap<String, String>) -> PathBuf {
+    process
+        .get("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+fn xdg_dir(process: &HashMap<String, String>, var: &str, fallback: &str) -> PathBuf {
+    match process.get(var).filter(|d| Path::new(d).is_absolute()) {
+        Some(dir) => PathBuf::from(dir),
+        None => home(process).join(fallback),
+    }
+}
+
+/// Expands a leading `~` or `~/` to the home directory.
+pub fn expand_tilde(path: &str, process: &HashMap<String, String>) -> PathBuf {
+    if path == "~" {
+        return home(process);
+    }
+    match path.strip_prefix("~/") {
+        Some(rest) => home(process).join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+impl AutoSyncSettings {
+    fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
+        let get = |var: &'static str| -> (&'static str, &str) {
+            let default = AUTO_SYNC_DEFAULTS
+                .iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, d)| *d)
+                .unwrap_or("");
+            (var, sources.get(var).unwrap_or(default))
+        };
+        Ok(AutoSyncSettings {
+            enabled: parse_bool(get("AUTO_SYNC_ENABLED"))?,
+            paths: split_list(get("AUTO_SYNC_PATHS").1)
+                .map(|p| expand_tilde(p, &sources.process))
+                .collect(),
+            exclude: split_list(get("AUTO_SYNC_EXCLUDE").1)
+                .map(str::to_string)
+                .collect(),
+            scan_interval: parse_seconds(get("AUTO_SYNC_SCAN_INTERVAL"))?,
+            sync_interval: parse_seconds(get("AUTO_SYNC_INTERVAL"))?,
+            max_concurrent: parse_at_least_one(get("AUTO_SYNC_MAX_CONCURRENT"))?,
+            priority_languages: parse_languages(get("AUTO_SYNC_PRIORITY_LANGUAGES"))?,
+            size_threshold: parse_size(get("AUTO_SYNC_SIZE_THRESHOLD"))?,
+            auto_watch: parse_bool(get("AUTO_SYNC_AUTO_WATCH"))?,
+            on_startup: parse_bool(get("AUTO_SYNC_ON_STARTUP"))?,
+        })
+    }
+}
+
+/// `AUTO_SYNC_*` names in `sources` that codeintel does not know (likely typos).
+pub fn unknown_auto_sync_variables(sources: &Sources) -> Vec<String> {
+    let mut unknown: Vec<String> = sources
+        .process
+        .keys()
+        .chain(sources.file.keys())
+        .filter(|k| k.starts_with("AUTO_SYNC_"))
+        .filter(|k| !AUTO_SYNC_DEFAULTS.iter().any(|(known, _)| known == k))
+        .cloned()
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    unknown
+}
+
+fn split_list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn invalid((variable, value): (&str, &str), reason: &str) -> ConfigError {
+    ConfigError {
+        variable: variable.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Accepts true/false, 1/0, yes/no and on/off, in any case.
+pub fn parse_bool(var: (&str, &str)) -> Result<bool, ConfigError> {
+    match var.1.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(var, "expected true/false, 1/0 or yes/no")),
+    }
+}
+
+fn parse_at_least_one(var: (&str, &str)) -> Result<usize, ConfigError> {
+    match var.1.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(invalid(var, "expected a whole number, at least 1")),
+    }
+}
+
+/// A whole number of seconds, at least 1.
+pub fn parse_seconds(var: (&str, &str)) -> Result<Duration, ConfigError> {
+    match var.1.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(Duration::from_secs(n)),
+        _ => Err(invalid(var, "expected a whole number of seconds, at least 1")),
+    }
+}
+
+/// A byte size: a plain number of bytes, or a number with a unit. Units are binary, as the
+/// default `104857600` = `100MB` shows: K/KB/KiB = 1024, M/MB/MiB = 1024², G, T likewise.
+pub fn parse_size(var: (&str, &str)) -> Result<u64, ConfigError> {
+    let text = var.1.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(invalid(var, "unknown size unit (use B, KB, MB, GB or TB)")),
+    };
+    let bad = || invalid(var, "expected a size such as 104857600 or 100MB");
+    if number.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(n) = number.parse::<u64>() {
+        return n.checked_mul(multiplier).ok_or_else(bad);
+    }
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = n * multiplier as f64;
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(bytes.round() as u64)
+}
+
+fn parse_languages(var: (&str, &str)) -> Result<Vec<Language>, ConfigError> {
+    let mut out = Vec::new();
+    for name in split_list(var.1) {
+        let lang = name
+            .parse::<Language>()
+            .map_err(|e| invalid(var, &e.to_string()))?;
+        if !out.contains(&lang) {
+            out.push(lang);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(process: &[(&str, &str)], file: &[(&str, &str)]) -> Sources {
+        let map = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let mut process: HashMap<String, String> = map(process);
+        process.entry("HOME".into()).or_insert("/home/u".into());
+        Sources {
+            process,
+            file: map(file),
+        }
+    }
+
+    fn resolve(s: &Sources) -> Result<Config, ConfigError> {
+        Config::resolve(&Overrides::default(), PathBuf::from("/e/.env"), s)
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = resolve(&sources(&[], &[])).unwrap();
+        let a = c.auto_sync;
+        assert!(a.enabled && a.auto_watch && a.on_startup);
+        assert!(a.paths.is_empty() && a.exclude.is_empty());
+        assert_eq!(a.scan_interval, Duration::from_secs(3600));
+        assert_eq!(a.sync_interval, Duration::from_secs(300));
+        assert_eq!(a.max_concurrent, 3);
+        assert_eq!(
+            a.priority_languages,
+            [Language::Python, Language::JavaScript, Language::TypeScript]
+        );
+        assert_eq!(a.size_threshold, 104_857_600);
+        assert_eq!(c.data_dir, PathBuf::from("/home/u/.local/share/codeintel"));
+    }
+
+    #[test]
+    fn precedence_is_flag_then_process_then_file() {
+        let s = sources(
+            &[("AUTO_SYNC_MAX_CONCURRENT", "5"), ("CODEINTEL_DATA_DIR", "/p")],
+            &[
+                ("AUTO_SYNC_MAX_CONCURRENT", "7"),
+                ("AUTO_SYNC_INTERVAL", "60"),
+                ("CODEINTEL_DATA_DIR", "/f"),
+            ],
+        );
+        let c = resolve(&s).unwrap();
+        assert_eq!(c.auto_sync.max_concurrent, 5);
+        assert_eq!(c.auto_sync.sync_interval, Duration::from_secs(60));
+        assert_eq!(c.data_dir, PathBuf::from("/p"));
+        let flagged = Overrides {
+            data_dir: Some("/flag".into()),
+            ..Overrides::default()
+        };
+        let c = Config::resolve(&flagged, "/e".into(), &s).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/flag"));
+    }
+
+    #[test]
+    fn lists_expand_tilde_and_xdg_is_honoured() {
+        let s = sources(
+            &[("XDG_DATA_HOME", "/xdg")],
+            &[("AUTO_SYNC_PATHS", "~/projects, /srv/code,,"), ("AUTO_SYNC_EXCLUDE", "vendor")],
+        );
+        let c = resolve(&s).unwrap();
+        assert_eq!(
+            c.auto_sync.paths,
+            [PathBuf::from("/home/u/projects"), PathBuf::from("/srv/code")]
+        );
+        assert_eq!(c.auto_sync.exclude, ["vendor"]);
+        assert_eq!(c.data_dir, PathBuf::from("/xdg/codeintel"));
+    }
+
+    #[test]
+    fn sizes_and_booleans() {
+        let size = |v| parse_size(("S", v));
+        assert_eq!(size("104857600"), Ok(104_857_600));
+        assert_eq!(size("100MB"), Ok(104_857_600));
+        assert_eq!(size("100 mb"), Ok(104_857_600));
+        assert_eq!(size("1.5GiB"), Ok(1_610_612_736));
+        assert_eq!(size("2k"), Ok(2048));
+        for bad in ["", "MB", "-1", "10XB", "1.2.3", "99999999999999999999"] {
+            assert!(size(bad).is_err(), "{bad}");
+        }
+        let b = |v| parse_bool(("B", v));
+        for t in ["true", "TRUE", "1", "yes", "Yes"] {
+            assert_eq!(b(t), Ok(true));
+        }
+        for f in ["false", "0", "no", "NO"] {
+            assert_eq!(b(f), Ok(false));
+        }
+        assert!(b("maybe").is_err());
+    }
+
+    #[test]
+    fn invalid_values_name_variable_and_value() {
+        let cases = [
+            ("AUTO_SYNC_INTERVAL", "0"),
+            ("AUTO_SYNC_SCAN_INTERVAL", "-5"),
+            ("AUTO_SYNC_MAX_CONCURRENT", "0"),
+            ("AUTO_SYNC_ENABLED", "perhaps"),
+            ("AUTO_SYNC_AUTO_WATCH", "2"),
+            ("AUTO_SYNC_ON_STARTUP", ""),
+            ("AUTO_SYNC_SIZE_THRESHOLD", "lots"),
+            ("AUTO_SYNC_PRIORITY_LANGUAGES", "python,cobol"),
+        ];
+        for (var, value) in cases {
+            let err = resolve(&sources(&[], &[(var, value)])).unwrap_err();
+            assert_eq!((err.variable.as_str(), err.value.as_str()), (var, value));
+            let text = err.to_string();
+            assert!(text.contains(var) && text.contains(&format!("{value:?}")), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_variables_are_listed() {
+        let s = sources(&[("AUTO_SYNC_INTERVALS", "5")], &[("AUTO_SYNC_PATHS", "/x")]);
+        assert_eq!(unknown_auto_sync_variables(&s), ["AUTO_SYNC_INTERVALS"]);
+    }
+}

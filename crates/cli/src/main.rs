@@ -1,0 +1,52 @@
+//! `codeintel`: find, index and search every code repository under the folders you name.
+
+mod cli;
+mod commands;
+mod config;
+mod envfile;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// An error caused by how the program was called or configured (exit code 2), as opposed to a
+/// failure while doing the work (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    init_logging(args.verbose);
+    match commands::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            let usage = err.downcast_ref::<UsageError>().is_some()
+                || err.downcast_ref::<config::ConfigError>().is_some()
+                || err.downcast_ref::<envfile::EnvFileError>().is_some();
+            eprintln!("error: {err:#}");
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+/// Logs go to stderr only: stdout carries results (and, for `serve`, the MCP protocol).
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = std::env::var("CODEINTEL_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .compact()
+        .init();
+}
