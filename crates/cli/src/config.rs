@@ -46,7 +46,10 @@ pub const AUTO_SYNC_DEFAULTS: [(&str, &str); 10] = [
     ("AUTO_SYNC_SCAN_INTERVAL", "3600"),
     ("AUTO_SYNC_INTERVAL", "300"),
     ("AUTO_SYNC_MAX_CONCURRENT", "3"),
-    ("AUTO_SYNC_PRIORITY_LANGUAGES", "python,javascript,typescript"),
+    (
+        "AUTO_SYNC_PRIORITY_LANGUAGES",
+        "python,javascript,typescript",
+    ),
     ("AUTO_SYNC_SIZE_THRESHOLD", "104857600"),
     ("AUTO_SYNC_AUTO_WATCH", "true"),
     ("AUTO_SYNC_ON_STARTUP", "true"),
@@ -94,7 +97,9 @@ impl Config {
         let file = envfile::read(&env_file)?;
         let sources = Sources { process, file };
         for name in unknown_auto_sync_variables(&sources) {
-            tracing::warn!("ignoring unknown variable {name} (see .env.example for the known ones)");
+            tracing::warn!(
+                "ignoring unknown variable {name} (see .env.example for the known ones)"
+            );
         }
         Ok(Config::resolve(overrides, env_file, &sources)?)
     }
@@ -243,7 +248,10 @@ fn parse_at_least_one(var: (&str, &str)) -> Result<usize, ConfigError> {
 pub fn parse_seconds(var: (&str, &str)) -> Result<Duration, ConfigError> {
     match var.1.trim().parse::<u64>() {
         Ok(n) if n >= 1 => Ok(Duration::from_secs(n)),
-        _ => Err(invalid(var, "expected a whole number of seconds, at least 1")),
+        _ => Err(invalid(
+            var,
+            "expected a whole number of seconds, at least 1",
+        )),
     }
 }
 
@@ -333,7 +341,10 @@ mod tests {
     #[test]
     fn precedence_is_flag_then_process_then_file() {
         let s = sources(
-            &[("AUTO_SYNC_MAX_CONCURRENT", "5"), ("CODEINTEL_DATA_DIR", "/p")],
+            &[
+                ("AUTO_SYNC_MAX_CONCURRENT", "5"),
+                ("CODEINTEL_DATA_DIR", "/p"),
+            ],
             &[
                 ("AUTO_SYNC_MAX_CONCURRENT", "7"),
                 ("AUTO_SYNC_INTERVAL", "60"),
@@ -356,12 +367,18 @@ mod tests {
     fn lists_expand_tilde_and_xdg_is_honoured() {
         let s = sources(
             &[("XDG_DATA_HOME", "/xdg")],
-            &[("AUTO_SYNC_PATHS", "~/projects, /srv/code,,"), ("AUTO_SYNC_EXCLUDE", "vendor")],
+            &[
+                ("AUTO_SYNC_PATHS", "~/projects, /srv/code,,"),
+                ("AUTO_SYNC_EXCLUDE", "vendor"),
+            ],
         );
         let c = resolve(&s).unwrap();
         assert_eq!(
             c.auto_sync.paths,
-            [PathBuf::from("/home/u/projects"), PathBuf::from("/srv/code")]
+            [
+                PathBuf::from("/home/u/projects"),
+                PathBuf::from("/srv/code")
+            ]
         );
         assert_eq!(c.auto_sync.exclude, ["vendor"]);
         assert_eq!(c.data_dir, PathBuf::from("/xdg/codeintel"));
@@ -404,13 +421,19 @@ mod tests {
             let err = resolve(&sources(&[], &[(var, value)])).unwrap_err();
             assert_eq!((err.variable.as_str(), err.value.as_str()), (var, value));
             let text = err.to_string();
-            assert!(text.contains(var) && text.contains(&format!("{value:?}")), "{text}");
+            assert!(
+                text.contains(var) && text.contains(&format!("{value:?}")),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn unknown_variables_are_listed() {
-        let s = sources(&[("AUTO_SYNC_INTERVALS", "5")], &[("AUTO_SYNC_PATHS", "/x")]);
+        let s = sources(
+            &[("AUTO_SYNC_INTERVALS", "5")],
+            &[("AUTO_SYNC_PATHS", "/x")],
+        );
         assert_eq!(unknown_auto_sync_variables(&s), ["AUTO_SYNC_INTERVALS"]);
     }
 }

@@ -39,7 +39,10 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Assignment>, EnvFileError> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let body = trimmed.strip_prefix("export ").unwrap_or(trimmed).trim_start();
+        let body = trimmed
+            .strip_prefix("export ")
+            .unwrap_or(trimmed)
+            .trim_start();
         let Some((key, rest)) = body.split_once('=') else {
             return Err(err(format!("expected KEY=value, found `{trimmed}`")));
         };

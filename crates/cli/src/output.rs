@@ -114,7 +114,9 @@ pub fn print_repository_table(repos: &[Repository]) -> anyhow::Result<()> {
     let files: u64 = repos.iter().map(|r| r.file_count).sum();
     let bytes: u64 = repos.iter().map(|r| r.size).sum();
     let mut text = table(
-        &["NAME", "LANGUAGE", "TYPE", "FILES", "SIZE", "MODIFIED", "PATH"],
+        &[
+            "NAME", "LANGUAGE", "TYPE", "FILES", "SIZE", "MODIFIED", "PATH",
+        ],
         &rows,
     );
     text.push_str(&format!(

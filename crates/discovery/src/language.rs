@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn extensions_map_to_languages() {
         assert_eq!(Language::from_file_name("a.pyi"), Some(Language::Python));
-        assert_eq!(Language::from_file_name("x.test.mts"), Some(Language::TypeScript));
+        assert_eq!(
+            Language::from_file_name("x.test.mts"),
+            Some(Language::TypeScript)
+        );
         assert_eq!(Language::from_file_name("x.h"), Some(Language::Cpp));
         assert_eq!(Language::from_file_name("x.c"), Some(Language::C));
         assert_eq!(Language::from_file_name("Cargo.toml"), None);

@@ -242,7 +242,9 @@ fn pick_repositories(mut dirs: DirMap, min_files: u64) -> Vec<Repository> {
     let mut order: Vec<PathBuf> = dirs.keys().cloned().collect();
     order.sort_by(|a, b| dirs[b].depth.cmp(&dirs[a].depth).then_with(|| a.cmp(b)));
     for path in &order {
-        let Some(parent) = path.parent() else { continue };
+        let Some(parent) = path.parent() else {
+            continue;
+        };
         if dirs[path].depth == 0 || !dirs.contains_key(parent) {
             continue;
         }

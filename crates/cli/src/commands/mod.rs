@@ -12,6 +12,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         data_dir: cli.data_dir,
     };
     let config = Config::load(&overrides)?;
+    tracing::debug!(
+        env_file = %config.env_file.display(),
+        data_dir = %config.data_dir.display(),
+        "configuration loaded"
+    );
     match cli.command {
         Command::Discover(args) => discover::run(&config, args),
     }

@@ -1,0 +1,94 @@
+//! Shared helpers for integration tests: build real trees in temp dirs and run the real binary
+//! with an isolated environment (its own data dir and env file, never the developer's).
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_codeintel"))
+}
+
+/// A temp directory holding a scan tree (`tree/`), a data dir and a home, plus helpers.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::create_dir_all(dir.path().join("tree")).expect("tree dir");
+        fs::create_dir_all(dir.path().join("home")).expect("home dir");
+        Sandbox { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The scan tree, canonical (temp dirs may sit behind a symlink, e.g. on macOS).
+    pub fn tree(&self) -> PathBuf {
+        fs::canonicalize(self.dir.path().join("tree")).expect("canonical tree")
+    }
+
+    /// Writes `content` to `rel` under the tree, creating parent folders.
+    pub fn write(&self, rel: &str, content: &str) -> PathBuf {
+        let path = self.tree().join(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(&path, content).expect("write");
+        path
+    }
+
+    pub fn mkdir(&self, rel: &str) -> PathBuf {
+        let path = self.tree().join(rel);
+        fs::create_dir_all(&path).expect("mkdir");
+        path
+    }
+
+    /// Writes `n` code files `m0.EXT..` of `bytes` bytes each into `dir` under the tree.
+    pub fn code_files(&self, dir: &str, ext: &str, n: usize, bytes: usize) {
+        for i in 0..n {
+            let mut body = format!("# {i}\n");
+            body.push_str(&"x".repeat(bytes.saturating_sub(body.len())));
+            body.truncate(bytes);
+            self.write(&format!("{dir}/m{i}.{ext}"), &body);
+        }
+    }
+
+    /// A command for the binary with a clean, isolated environment.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root().join("home"))
+            .env("CODEINTEL_DATA_DIR", self.root().join("data"))
+            .env("CODEINTEL_ENV_FILE", self.root().join("codeintel.env"))
+            .current_dir(self.root());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run codeintel")
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Parses stdout as JSON, failing the test with stderr shown when it is not.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(out),
+            stderr(out)
+        )
+    })
+}
