@@ -40,10 +40,12 @@ pub fn rfc3339(t: SystemTime) -> String {
 
 /// Writes `value` as pretty JSON to stdout. A closed pipe (`| head`) is not an error.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Stdout is line-buffered: without a buffer, every JSON line is its own write(2).
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = serde_json::to_writer_pretty(&mut out, value)
         .map_err(std::io::Error::from)
-        .and_then(|_| writeln!(out));
+        .and_then(|_| writeln!(out))
+        .and_then(|_| out.flush());
     ignore_broken_pipe(written)
 }
 

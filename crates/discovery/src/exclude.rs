@@ -64,6 +64,12 @@ impl Excludes {
         })
     }
 
+    /// Whether any pattern needs the relative path (holds a `/`); when none does, callers can
+    /// skip building it.
+    pub fn has_path_patterns(&self) -> bool {
+        !self.paths.is_empty()
+    }
+
     /// Whether an entry named `name`, at `relative` below its scan root, is excluded.
     pub fn is_excluded(&self, name: &str, relative: &Path) -> bool {
         self.names.is_match(name) || (!self.paths.is_empty() && self.paths.is_match(relative))

@@ -1,0 +1,44 @@
+# Shared setup for benchmark scripts: reference tools, the release binary, a corpus.
+# Source it from a bench script: `. "$(dirname "$0")/common.sh"`.
+set -euo pipefail
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codeintel/target}"
+CODEINTEL="$CARGO_TARGET_DIR/release/codeintel"
+
+# Installs the reference tools (fd, rg, universal-ctags, hyperfine, GNU time) when absent.
+ensure_tools() {
+  local missing=()
+  command -v fd >/dev/null || command -v fdfind >/dev/null || missing+=(fd-find)
+  command -v rg >/dev/null || missing+=(ripgrep)
+  ctags --version 2>/dev/null | grep -q Universal || missing+=(universal-ctags)
+  command -v hyperfine >/dev/null || missing+=(hyperfine)
+  [ -x /usr/bin/time ] || missing+=(time)
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  FD=$(command -v fd || command -v fdfind)
+}
+
+build_release() {
+  (cd "$REPO_DIR" && cargo build --release --locked -q -p codeintel-cli)
+}
+
+# make_corpus DIR COPIES: builds the multi-repository tree once (kept between runs).
+make_corpus() {
+  local dir=$1 copies=$2
+  if [ ! -f "$dir/.corpus-done" ]; then
+    rm -rf "$dir" && mkdir -p "$dir"
+    python3 "$BENCH_DIR/make-corpus" "$dir" --copies "$copies" | tail -1 > "$dir/.corpus-done"
+  fi
+  cat "$dir/.corpus-done"
+}
+
+# peak_rss_mb CMD...: runs CMD once and prints its peak resident set size in MB.
+peak_rss_mb() {
+  /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1/1024}'
+}
+
+machine() {
+  echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr), $(date -u +%Y-%m-%d)"
+}
