@@ -1,0 +1,157 @@
+use super::*;
+
+fn symbols(lang: Language, name: &str, src: &str) -> Vec<(String, &'static str)> {
+    chunk_file(FileKind::Code(lang), name, src)
+        .symbols
+        .into_iter()
+        .map(|s| (s.name, s.kind))
+        .collect()
+}
+
+fn has(syms: &[(String, &'static str)], name: &str, kind: &str) -> bool {
+    syms.iter().any(|(n, k)| n == name && *k == kind)
+}
+
+#[test]
+fn symbols_in_every_language() {
+    let cases: &[(Language, &str, &str, &[(&str, &str)])] = &[
+        (
+            Language::Python,
+            "a.py",
+            "import os\n\n@cache\ndef load_config(path):\n    return path\n\nclass Store:\n    def get(self, k):\n        return k\n",
+            &[("load_config", "function"), ("Store", "class"), ("get", "method")],
+        ),
+        (
+            Language::JavaScript,
+            "a.js",
+            "export function parseArgs(a) { return a }\nconst helper = (x) => x * 2;\nclass Widget { render() { return 1 } }\n",
+            &[("parseArgs", "function"), ("helper", "function"), ("Widget", "class"), ("render", "method")],
+        ),
+        (
+            Language::TypeScript,
+            "a.ts",
+            "export interface Options { a: number }\ntype Id = string;\nenum Color { Red }\nexport class Service { run(): void {} }\nfunction cast(x: unknown) { return <number>x; }\n",
+            &[("Options", "interface"), ("Id", "type"), ("Color", "enum"), ("Service", "class"), ("run", "method"), ("cast", "function")],
+        ),
+        (
+            Language::TypeScript,
+            "a.tsx",
+            "export const App = () => <div>hi</div>;\n",
+            &[("App", "function")],
+        ),
+        (
+            Language::Java,
+            "A.java",
+            "package x;\npublic class Account {\n  public Account() {}\n  void deposit(int n) {}\n}\ninterface Ledger {}\n",
+            &[("Account", "class"), ("deposit", "method"), ("Ledger", "interface")],
+        ),
+        (
+            Language::Go,
+            "a.go",
+            "package main\n\ntype Server struct{ port int }\ntype Handler interface{ Serve() }\nfunc (s *Server) Start() error { return nil }\nfunc main() {}\n",
+            &[("Server", "struct"), ("Handler", "interface"), ("Start", "method"), ("main", "function")],
+        ),
+        (
+            Language::Rust,
+            "a.rs",
+            "pub struct Index { n: u32 }\nimpl Index { pub fn open() -> Self { Index { n: 0 } } }\ntrait Store { fn get(&self); }\nfn main() {}\nmacro_rules! m { () => {} }\n",
+            &[("Index", "struct"), ("Index", "impl"), ("open", "method"), ("Store", "trait"), ("get", "method"), ("main", "function"), ("m", "macro")],
+        ),
+        (
+            Language::Ruby,
+            "a.rb",
+            "module Billing\n  class Invoice\n    def total\n      1\n    end\n  end\nend\n",
+            &[("Billing", "module"), ("Invoice", "class"), ("total", "method")],
+        ),
+        (
+            Language::Php,
+            "a.php",
+            "<?php\nfunction render_page($x) { return $x; }\nclass Cart { public function addItem($i) {} }\n",
+            &[("render_page", "function"), ("Cart", "class"), ("addItem", "method")],
+        ),
+        (
+            Language::CSharp,
+            "a.cs",
+            "namespace Shop { public class Order { public Order() {} public void Ship() {} } interface IRepo {} }\n",
+            &[("Order", "class"), ("Ship", "method"), ("IRepo", "interface")],
+        ),
+        (
+            Language::Cpp,
+            "a.cpp",
+            "namespace net {\nclass Socket { public: void close(); };\nint Socket::send(int n) { return n; }\ntemplate <typename T> T max_of(T a, T b) { return a > b ? a : b; }\n}\n",
+            &[("Socket", "class"), ("Socket::send", "function"), ("max_of", "function")],
+        ),
+        (
+            Language::C,
+            "a.c",
+            "#include <stdio.h>\nstruct point { int x; };\nstatic int *make_buffer(int n) { return 0; }\nint main(void) { return 0; }\n",
+            &[("point", "struct"), ("make_buffer", "function"), ("main", "function")],
+        ),
+    ];
+    for (lang, file, src, want) in cases {
+        let got = symbols(*lang, file, src);
+        for (name, kind) in *want {
+            assert!(has(&got, name, kind), "{lang}: missing {kind} {name} in {got:?}");
+        }
+    }
+}
+
+#[test]
+fn one_chunk_per_definition_with_leading_comments() {
+    let src = "use std::io;\n\n/// Opens the index.\n/// Twice.\nfn open() {}\n\n// plain\nfn close() {}\n";
+    let c = chunk_file(FileKind::Code(Language::Rust), "a.rs", src);
+    let chunks: Vec<_> = c
+        .chunks
+        .iter()
+        .map(|c| (c.start_line, c.end_line, c.symbol.as_deref()))
+        .collect();
+    assert_eq!(chunks, [(1, 1, None), (3, 5, Some("open")), (7, 8, Some("close"))]);
+    assert!(c.chunks[1].content.starts_with("/// Opens the index."));
+}
+
+#[test]
+fn large_definitions_split_at_children_within_the_bound() {
+    let mut src = String::from("class Big:\n");
+    for i in 0..80 {
+        src.push_str(&format!("    def method_{i}(self, value):\n        return value + {i} * 2 + len(str(value))\n\n"));
+    }
+    let c = chunk_file(FileKind::Code(Language::Python), "big.py", &src);
+    assert!(c.chunks.len() >= 80, "{}", c.chunks.len());
+    for chunk in &c.chunks {
+        assert!(chunk.content.len() <= MAX_CHUNK_BYTES, "{}", chunk.content.len());
+    }
+    assert!(c.chunks.iter().any(|ch| ch.symbol.as_deref() == Some("method_42")));
+    // Chunks cover the methods in order and never overlap.
+    for pair in c.chunks.windows(2) {
+        assert!(pair[0].end_line < pair[1].start_line, "{:?}", (pair[0].end_line, pair[1].start_line));
+    }
+}
+
+#[test]
+fn small_neighbours_merge() {
+    let mut src = String::new();
+    for i in 0..30 {
+        src.push_str(&format!("import mod{i}\n"));
+    }
+    let c = chunk_file(FileKind::Code(Language::Python), "a.py", &src);
+    assert_eq!(c.chunks.len(), 1);
+    assert_eq!((c.chunks[0].start_line, c.chunks[0].end_line), (1, 30));
+}
+
+#[test]
+fn text_is_cut_in_line_windows() {
+    let src: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+    let c = chunk_file(FileKind::Text("markdown"), "README.md", &src);
+    let spans: Vec<_> = c.chunks.iter().map(|c| (c.start_line, c.end_line)).collect();
+    assert_eq!(spans, [(1, 40), (41, 80), (81, 100)]);
+    assert!(c.symbols.is_empty());
+}
+
+#[test]
+fn broken_code_still_chunks() {
+    let c = chunk_file(FileKind::Code(Language::Python), "a.py", "def ok():\n    pass\n\ndef broken(:\n  ???\n");
+    assert!(c.symbols.iter().any(|s| s.name == "ok"));
+    assert!(!c.chunks.is_empty());
+    let c = chunk_file(FileKind::Code(Language::Rust), "a.rs", "");
+    assert!(c.chunks.is_empty());
+}

@@ -1,0 +1,151 @@
+//! Which files are indexed, and as what: the eleven tree-sitter languages, plain-text formats
+//! chunked by line windows, and the secrets that are never read.
+
+use codeintel_discovery::Language;
+
+/// How a file is indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Parsed with tree-sitter.
+    Code(Language),
+    /// Chunked by line windows; the name is stored as the file's language (`markdown`, ...).
+    Text(&'static str),
+}
+
+impl FileKind {
+    pub fn language_name(self) -> &'static str {
+        match self {
+            FileKind::Code(lang) => lang.name(),
+            FileKind::Text(name) => name,
+        }
+    }
+}
+
+/// The kind of an indexable file, or `None` for files that are not indexed (images, archives,
+/// lock files, unknown extensions).
+pub fn file_kind(name: &str) -> Option<FileKind> {
+    if let Some(lang) = Language::from_file_name(name) {
+        return Some(FileKind::Code(lang));
+    }
+    let text = match name {
+        "Makefile" | "makefile" | "GNUmakefile" => "makefile",
+        "Dockerfile" | "Containerfile" => "dockerfile",
+        "CMakeLists.txt" => "cmake",
+        "Gemfile" | "Rakefile" => "ruby",
+        "README" | "CHANGELOG" | "CONTRIBUTING" | "LICENSE" | "NOTICE" | "AUTHORS" => "text",
+        _ => {
+            let (_, ext) = name.rsplit_once('.')?;
+            text_extension(&ext.to_ascii_lowercase())?
+        }
+    };
+    Some(FileKind::Text(text))
+}
+
+fn text_extension(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "md" | "markdown" | "mdx" => "markdown",
+        "rst" => "rst",
+        "txt" | "text" | "adoc" => "text",
+        "json" | "jsonc" | "json5" => "json",
+        "yaml" | "yml" => "yaml",
+        "toml" => "toml",
+        "xml" | "xsd" | "xsl" | "plist" => "xml",
+        "html" | "htm" => "html",
+        "css" | "scss" | "sass" | "less" => "css",
+        "sh" | "bash" | "zsh" | "fish" => "shell",
+        "sql" => "sql",
+        "proto" => "protobuf",
+        "graphql" | "gql" => "graphql",
+        "ini" | "cfg" | "conf" | "properties" => "config",
+        "gradle" | "kts" | "kt" => "kotlin",
+        "swift" => "swift",
+        "scala" | "sc" => "scala",
+        "lua" => "lua",
+        "pl" | "pm" => "perl",
+        "r" => "r",
+        "dart" => "dart",
+        "ex" | "exs" => "elixir",
+        "erl" | "hrl" => "erlang",
+        "hs" => "haskell",
+        "ml" | "mli" => "ocaml",
+        "clj" | "cljs" | "edn" => "clojure",
+        "vue" | "svelte" => "html",
+        "tf" | "hcl" => "hcl",
+        "cmake" => "cmake",
+        "zig" => "zig",
+        "nim" => "nim",
+        "m" | "mm" => "objc",
+        "pyx" | "pxd" => "python",
+        "ps1" | "psm1" => "powershell",
+        "bat" | "cmd" => "batch",
+        _ => return None,
+    })
+}
+
+/// Secret files: never read, never stored, whatever the scan paths cover.
+pub fn is_secret_file(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with(".env")
+        || lower.starts_with("id_rsa")
+        || lower.starts_with("id_dsa")
+        || lower.starts_with("id_ecdsa")
+        || lower.starts_with("id_ed25519")
+        || [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx", ".gpg", ".asc"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+        || matches!(
+            lower.as_str(),
+            ".netrc"
+                | "_netrc"
+                | ".npmrc"
+                | ".pypirc"
+                | ".pgpass"
+                | ".htpasswd"
+                | ".git-credentials"
+                | "credentials"
+                | "credentials.json"
+                | "credentials.yml"
+                | "credentials.yaml"
+                | "secrets.json"
+                | "secrets.yml"
+                | "secrets.yaml"
+                | "service-account.json"
+                | "known_hosts"
+                | "authorized_keys"
+        )
+}
+
+/// Credential folders: never walked.
+pub fn is_secret_dir(name: &str) -> bool {
+    matches!(
+        name,
+        ".ssh" | ".aws" | ".gnupg" | ".gcloud" | ".azure" | ".kube" | ".docker" | ".password-store"
+    ) || name == "gcloud" // ~/.config/gcloud
+        || name.ends_with(".keychain")
+        || name.ends_with(".keychain-db")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        assert_eq!(file_kind("a.py"), Some(FileKind::Code(Language::Python)));
+        assert_eq!(file_kind("README.md"), Some(FileKind::Text("markdown")));
+        assert_eq!(file_kind("Makefile"), Some(FileKind::Text("makefile")));
+        assert_eq!(file_kind("logo.png"), None);
+        assert_eq!(file_kind("Cargo.lock"), None);
+    }
+
+    #[test]
+    fn secrets() {
+        for s in [".env", ".env.local", "id_rsa", "id_ed25519.pub", "server.pem", "tls.key", ".netrc", "credentials"] {
+            assert!(is_secret_file(s), "{s}");
+        }
+        for s in ["env.py", "keys.py", "README.md", "monkey.js"] {
+            assert!(!is_secret_file(s), "{s}");
+        }
+        assert!(is_secret_dir(".ssh") && is_secret_dir(".aws") && !is_secret_dir("src"));
+    }
+}

@@ -1,0 +1,13 @@
+//! The index: chunking (tree-sitter), symbols, the [`IndexStore`] (SQLite), the incremental
+//! [`RepositorySync`], and search.
+//!
+//! Data flows one way: a sync walks a repository, chunks what changed in parallel and hands
+//! batches to the store's single writer; searches read the store through their own connections
+//! and never wait for a sync (SQLite WAL).
+
+pub mod chunk;
+mod grammar;
+pub mod lang;
+
+pub use chunk::{chunk_file, Chunk, ChunkedFile, Symbol};
+pub use grammar::SymbolKind;
