@@ -42,6 +42,94 @@ Examples:
   codeintel discover ~/src ~/work --exclude vendor --max-depth 3
   codeintel discover --json | jq '.[].name'     # uses AUTO_SYNC_PATHS")]
     Discover(DiscoverArgs),
+
+    /// Index (or re-index incrementally) one repository folder.
+    #[command(after_help = "\
+Examples:
+  codeintel index ~/projects/app
+  codeintel index . --name app --json
+  codeintel index ~/projects/app --full     # reread every file")]
+    Index(IndexArgs),
+
+    /// Search the indexed code.
+    #[command(after_help = "\
+Examples:
+  codeintel search 'parse config'                 # finds parseConfig, parse_config, ParseConfig
+  codeintel search retry --repo app --lang python --path 'src/**'
+  codeintel search 'unwrap()' --mode exact
+  codeintel search 'fn \\w+_test' --mode regex --json")]
+    Search(SearchArgs),
+
+    /// List the indexed repositories.
+    #[command(after_help = "\
+Examples:
+  codeintel repos
+  codeintel repos --json | jq '.[] | {name, chunks}'")]
+    Repos(ReposArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// The repository folder.
+    pub path: PathBuf,
+
+    /// Name to store it under (default: the folder name; made unique with a suffix).
+    #[arg(long, value_name = "N")]
+    pub name: Option<String>,
+
+    /// Reread and re-chunk every file instead of only the changed ones.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Replace an index file that is not a codeintel index (it is moved aside, not deleted).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Skip computing embeddings.
+    #[arg(long)]
+    pub no_embed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to look for: words or identifiers (lexical), a literal (exact), a pattern (regex).
+    pub query: String,
+
+    /// Only this repository (name or path).
+    #[arg(long, value_name = "NAME")]
+    pub repo: Option<String>,
+
+    /// Only this language (python, rust, markdown, ...).
+    #[arg(long, value_name = "L")]
+    pub lang: Option<String>,
+
+    /// Only paths (relative to the repository) matching this glob.
+    #[arg(long, value_name = "GLOB")]
+    pub path: Option<String>,
+
+    /// Most results to show (1-100).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub limit: u16,
+
+    /// lexical, semantic, hybrid, exact or regex (default: hybrid where embeddings exist, else
+    /// lexical).
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<codeintel_index::SearchMode>,
+
+    /// Print results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReposArgs {
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

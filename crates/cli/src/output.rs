@@ -126,6 +126,11 @@ pub fn print_repository_table(repos: &[Repository]) -> anyhow::Result<()> {
         repos.len(),
         human_size(bytes)
     ));
+    write_stdout(&text)
+}
+
+/// Writes text to stdout; a closed pipe is not an error.
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
     ignore_broken_pipe(std::io::stdout().lock().write_all(text.as_bytes()))
 }
 

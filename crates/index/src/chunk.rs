@@ -48,7 +48,9 @@ pub struct ChunkedFile {
 pub fn chunk_file(kind: FileKind, file_name: &str, text: &str) -> ChunkedFile {
     let lines = LineIndex::new(text);
     if let FileKind::Code(lang) = kind {
-        let plain_ts = file_name.ends_with(".ts") || file_name.ends_with(".mts") || file_name.ends_with(".cts");
+        let plain_ts = file_name.ends_with(".ts")
+            || file_name.ends_with(".mts")
+            || file_name.ends_with(".cts");
         if let Some(tree) = grammar::parse(lang, plain_ts, text) {
             let grammar = grammar::grammar_for(lang);
             let mut chunker = Chunker {
@@ -155,7 +157,10 @@ impl<'t> Chunker<'t> {
     fn definition(&self, node: Node<'t>) -> Option<(String, &'static str)> {
         if self.grammar.wrappers.contains(&node.kind()) {
             let mut cursor = node.walk();
-            let inner: Vec<Node> = node.named_children(&mut cursor).filter(|c| !c.kind().contains("comment")).collect();
+            let inner: Vec<Node> = node
+                .named_children(&mut cursor)
+                .filter(|c| !c.kind().contains("comment"))
+                .collect();
             return inner.iter().find_map(|c| self.definition(*c));
         }
         let kind = self.symbol_kind(node)?;
@@ -164,7 +169,11 @@ impl<'t> Chunker<'t> {
     }
 
     fn symbol_kind(&self, node: Node<'t>) -> Option<SymbolKind> {
-        let (_, kind) = self.grammar.definitions.iter().find(|(k, _)| *k == node.kind())?;
+        let (_, kind) = self
+            .grammar
+            .definitions
+            .iter()
+            .find(|(k, _)| *k == node.kind())?;
         match node.kind() {
             // `const f = () => ...` is a function; `const x = 1` is not a definition.
             "variable_declarator" => {
@@ -254,7 +263,11 @@ impl<'t> Chunker<'t> {
     fn push(&mut self, start: usize, end: usize, symbol: Option<(String, &'static str)>) {
         // Start chunks at the beginning of their first line so indentation reads right.
         let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let start = if self.text[line_start..start].trim().is_empty() { line_start } else { start };
+        let start = if self.text[line_start..start].trim().is_empty() {
+            line_start
+        } else {
+            start
+        };
         let (symbol, kind) = match symbol {
             Some((s, k)) => (Some(s), Some(k)),
             None => (None, None),

@@ -62,7 +62,10 @@ pub struct Grammar {
 
 use SymbolKind::*;
 
-const PYTHON: &[(&str, SymbolKind)] = &[("function_definition", Function), ("class_definition", Class)];
+const PYTHON: &[(&str, SymbolKind)] = &[
+    ("function_definition", Function),
+    ("class_definition", Class),
+];
 const JAVASCRIPT: &[(&str, SymbolKind)] = &[
     ("function_declaration", Function),
     ("generator_function_declaration", Function),
@@ -157,12 +160,21 @@ fn grammar(lang: Language) -> Grammar {
             Language::JavaScript => (
                 tree_sitter_javascript::LANGUAGE.into(),
                 JAVASCRIPT,
-                &["export_statement", "lexical_declaration", "variable_declaration"],
+                &[
+                    "export_statement",
+                    "lexical_declaration",
+                    "variable_declaration",
+                ],
             ),
             Language::TypeScript => (
                 tree_sitter_typescript::LANGUAGE_TSX.into(),
                 TYPESCRIPT,
-                &["export_statement", "lexical_declaration", "variable_declaration", "ambient_declaration"],
+                &[
+                    "export_statement",
+                    "lexical_declaration",
+                    "variable_declaration",
+                    "ambient_declaration",
+                ],
             ),
             Language::Java => (tree_sitter_java::LANGUAGE.into(), JAVA, &[]),
             Language::Go => (tree_sitter_go::LANGUAGE.into(), GO, &["type_declaration"]),
@@ -212,20 +224,22 @@ pub fn parse(lang: Language, plain_ts: bool, text: &str) -> Option<tree_sitter::
     PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
         let key = (lang, plain_ts && lang == Language::TypeScript);
-        if !parsers.contains_key(&key) {
-            let mut parser = tree_sitter::Parser::new();
-            let language = if key.1 {
-                typescript_plain()
-            } else {
-                grammar_for(lang).language.clone()
-            };
-            if let Err(err) = parser.set_language(&language) {
-                tracing::warn!(language = lang.name(), %err, "grammar does not load");
-                return None;
+        let parser = match parsers.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut parser = tree_sitter::Parser::new();
+                let language = if key.1 {
+                    typescript_plain()
+                } else {
+                    grammar_for(lang).language.clone()
+                };
+                if let Err(err) = parser.set_language(&language) {
+                    tracing::warn!(language = lang.name(), %err, "grammar does not load");
+                    return None;
+                }
+                e.insert(parser)
             }
-            parsers.insert(key, parser);
-        }
-        let parser = parsers.get_mut(&key)?;
+        };
         // A pathological file must not stall a sync worker: give up after a deadline (the file
         // is then chunked by line windows).
         let deadline = std::time::Instant::now() + PARSE_DEADLINE;

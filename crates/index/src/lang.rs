@@ -90,9 +90,19 @@ pub fn is_secret_file(name: &str) -> bool {
         || lower.starts_with("id_dsa")
         || lower.starts_with("id_ecdsa")
         || lower.starts_with("id_ed25519")
-        || [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx", ".gpg", ".asc"]
-            .iter()
-            .any(|ext| lower.ends_with(ext))
+        || [
+            ".pem",
+            ".key",
+            ".p12",
+            ".pfx",
+            ".jks",
+            ".keystore",
+            ".kdbx",
+            ".gpg",
+            ".asc",
+        ]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
         || matches!(
             lower.as_str(),
             ".netrc"
@@ -140,7 +150,16 @@ mod tests {
 
     #[test]
     fn secrets() {
-        for s in [".env", ".env.local", "id_rsa", "id_ed25519.pub", "server.pem", "tls.key", ".netrc", "credentials"] {
+        for s in [
+            ".env",
+            ".env.local",
+            "id_rsa",
+            "id_ed25519.pub",
+            "server.pem",
+            "tls.key",
+            ".netrc",
+            "credentials",
+        ] {
             assert!(is_secret_file(s), "{s}");
         }
         for s in ["env.py", "keys.py", "README.md", "monkey.js"] {

@@ -11,3 +11,16 @@ pub mod lang;
 
 pub use chunk::{chunk_file, Chunk, ChunkedFile, Symbol};
 pub use grammar::SymbolKind;
+mod search;
+mod store;
+mod sync;
+pub mod text;
+
+pub use search::{SearchHit, SearchMode, SearchRequest};
+pub use store::{
+    FileOp, FileStamp, FileState, IndexStore, RepositoryInfo, RepositoryRecord, StoreError,
+    SCHEMA_VERSION,
+};
+pub use sync::{
+    RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,
+};

@@ -1,10 +1,43 @@
 //! One module per subcommand. Each loads what it needs from the shared [`Config`].
 
 mod discover;
+mod index;
+mod repos;
+mod search;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
+use codeintel_index::{IndexStore, StoreError};
 use std::process::ExitCode;
+
+/// Opens the index in the data directory, creating it if needed.
+pub fn open_store(config: &Config, force: bool) -> anyhow::Result<IndexStore> {
+    Ok(IndexStore::open(
+        &IndexStore::default_path(&config.data_dir),
+        force,
+    )?)
+}
+
+/// Opens the index for reading; `None` (with a note on stderr) when nothing is indexed yet.
+pub fn open_existing_store(config: &Config) -> anyhow::Result<Option<IndexStore>> {
+    let path = IndexStore::default_path(&config.data_dir);
+    let store = IndexStore::open_existing(&path)?;
+    if store.is_none() {
+        eprintln!(
+            "note: nothing is indexed yet in {}; run `codeintel index PATH` first",
+            config.data_dir.display()
+        );
+    }
+    Ok(store)
+}
+
+/// Bad input reported by the index (an invalid query or filter) is a usage error.
+pub fn usage_if_invalid(err: StoreError) -> anyhow::Error {
+    match err {
+        StoreError::Invalid(message) => crate::UsageError(message).into(),
+        other => other.into(),
+    }
+}
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
@@ -19,5 +52,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     );
     match cli.command {
         Command::Discover(args) => discover::run(&config, args),
+        Command::Index(args) => index::run(&config, args),
+        Command::Search(args) => search::run(&config, args),
+        Command::Repos(args) => repos::run(&config, args),
     }
 }

@@ -14,7 +14,8 @@ fn has(syms: &[(String, &'static str)], name: &str, kind: &str) -> bool {
 
 #[test]
 fn symbols_in_every_language() {
-    let cases: &[(Language, &str, &str, &[(&str, &str)])] = &[
+    type Case<'a> = (Language, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
         (
             Language::Python,
             "a.py",
@@ -91,7 +92,10 @@ fn symbols_in_every_language() {
     for (lang, file, src, want) in cases {
         let got = symbols(*lang, file, src);
         for (name, kind) in *want {
-            assert!(has(&got, name, kind), "{lang}: missing {kind} {name} in {got:?}");
+            assert!(
+                has(&got, name, kind),
+                "{lang}: missing {kind} {name} in {got:?}"
+            );
         }
     }
 }
@@ -105,7 +109,10 @@ fn one_chunk_per_definition_with_leading_comments() {
         .iter()
         .map(|c| (c.start_line, c.end_line, c.symbol.as_deref()))
         .collect();
-    assert_eq!(chunks, [(1, 1, None), (3, 5, Some("open")), (7, 8, Some("close"))]);
+    assert_eq!(
+        chunks,
+        [(1, 1, None), (3, 5, Some("open")), (7, 8, Some("close"))]
+    );
     assert!(c.chunks[1].content.starts_with("/// Opens the index."));
 }
 
@@ -118,12 +125,23 @@ fn large_definitions_split_at_children_within_the_bound() {
     let c = chunk_file(FileKind::Code(Language::Python), "big.py", &src);
     assert!(c.chunks.len() >= 80, "{}", c.chunks.len());
     for chunk in &c.chunks {
-        assert!(chunk.content.len() <= MAX_CHUNK_BYTES, "{}", chunk.content.len());
+        assert!(
+            chunk.content.len() <= MAX_CHUNK_BYTES,
+            "{}",
+            chunk.content.len()
+        );
     }
-    assert!(c.chunks.iter().any(|ch| ch.symbol.as_deref() == Some("method_42")));
+    assert!(c
+        .chunks
+        .iter()
+        .any(|ch| ch.symbol.as_deref() == Some("method_42")));
     // Chunks cover the methods in order and never overlap.
     for pair in c.chunks.windows(2) {
-        assert!(pair[0].end_line < pair[1].start_line, "{:?}", (pair[0].end_line, pair[1].start_line));
+        assert!(
+            pair[0].end_line < pair[1].start_line,
+            "{:?}",
+            (pair[0].end_line, pair[1].start_line)
+        );
     }
 }
 
@@ -142,14 +160,22 @@ fn small_neighbours_merge() {
 fn text_is_cut_in_line_windows() {
     let src: String = (1..=100).map(|i| format!("line {i}\n")).collect();
     let c = chunk_file(FileKind::Text("markdown"), "README.md", &src);
-    let spans: Vec<_> = c.chunks.iter().map(|c| (c.start_line, c.end_line)).collect();
+    let spans: Vec<_> = c
+        .chunks
+        .iter()
+        .map(|c| (c.start_line, c.end_line))
+        .collect();
     assert_eq!(spans, [(1, 40), (41, 80), (81, 100)]);
     assert!(c.symbols.is_empty());
 }
 
 #[test]
 fn broken_code_still_chunks() {
-    let c = chunk_file(FileKind::Code(Language::Python), "a.py", "def ok():\n    pass\n\ndef broken(:\n  ???\n");
+    let c = chunk_file(
+        FileKind::Code(Language::Python),
+        "a.py",
+        "def ok():\n    pass\n\ndef broken(:\n  ???\n",
+    );
     assert!(c.symbols.iter().any(|s| s.name == "ok"));
     assert!(!c.chunks.is_empty());
     let c = chunk_file(FileKind::Code(Language::Rust), "a.rs", "");

@@ -1,0 +1,73 @@
+//! `codeintel index PATH`: index one repository, incrementally unless `--full`.
+
+use super::open_store;
+use crate::cli::IndexArgs;
+use crate::config::Config;
+use crate::output;
+use crate::UsageError;
+use codeintel_discovery::{DiscoveryOptions, Excludes};
+use codeintel_index::{RepositorySync, SyncError, SyncOptions, SyncProgress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::process::ExitCode;
+
+pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(config, args.force)?;
+    let patterns = DiscoveryOptions::default()
+        .with_extra_excludes(config.auto_sync.exclude.clone())
+        .excludes;
+    let options = SyncOptions {
+        excludes: Excludes::new(&patterns).map_err(|e| UsageError(e.to_string()))?,
+        ..SyncOptions::default()
+    };
+    let bar = progress_bar(args.json);
+    let report = |p: SyncProgress| match p {
+        SyncProgress::Walked { files, to_read } => {
+            bar.set_length(to_read);
+            bar.set_message(format!("{files} files, {to_read} to read"));
+        }
+        SyncProgress::Committed { done, .. } => bar.set_position(done),
+    };
+    let result = RepositorySync::new(&store, &options)
+        .with_progress(&report)
+        .run(&args.path, args.name.as_deref(), !args.full);
+    bar.finish_and_clear();
+    let result = result.map_err(|e| match e {
+        SyncError::Missing(_) | SyncError::NotADirectory(_) => UsageError(e.to_string()).into(),
+        other => anyhow::Error::from(other),
+    })?;
+    if args.json {
+        output::print_json(&result)?;
+    } else {
+        println!(
+            "{}: {} files ({} added, {} updated, {} renamed, {} deleted, {} skipped, {} failed), \
+             {} chunks new, {} deleted, {:.1}% ok, {} ms",
+            result.repository,
+            result.files_processed,
+            result.files_added,
+            result.files_updated,
+            result.files_renamed,
+            result.files_deleted,
+            result.files_skipped,
+            result.files_failed,
+            result.chunks_new,
+            result.chunks_deleted,
+            result.success_rate,
+            result.duration_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A bar on stderr when it is a terminal; hidden when piped or with `--json`.
+fn progress_bar(json: bool) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    if json {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg} ({eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

@@ -1,0 +1,451 @@
+//! Search over the store: lexical (BM25 over identifier-aware terms, symbol names boosted),
+//! exact substring and regular expression.
+//!
+//! A lexical query matches chunks holding any of its terms; those holding all of them come
+//! first. Queries are reduced to alphanumeric terms before they reach FTS5, so no query text
+//! can be FTS syntax (`"`, `*`, `NEAR`, `-`) or reach SQLite unescaped.
+
+use crate::store::{IndexStore, Result, StoreError};
+use crate::text;
+use globset::GlobMatcher;
+use rusqlite::{params_from_iter, types::Value, Connection};
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// How a query is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    #[default]
+    Lexical,
+    Semantic,
+    Hybrid,
+    Exact,
+    Regex,
+}
+
+impl std::str::FromStr for SearchMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "lexical" => SearchMode::Lexical,
+            "semantic" => SearchMode::Semantic,
+            "hybrid" => SearchMode::Hybrid,
+            "exact" => SearchMode::Exact,
+            "regex" => SearchMode::Regex,
+            _ => {
+                return Err(format!(
+                    "unknown search mode `{s}` (lexical, semantic, hybrid, exact, regex)"
+                ))
+            }
+        })
+    }
+}
+
+/// A search, with its filters.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Repository name (or path).
+    pub repository: Option<String>,
+    pub language: Option<String>,
+    /// Glob over the path relative to the repository root (`src/**/*.rs`).
+    pub path_glob: Option<String>,
+    pub limit: usize,
+    pub mode: SearchMode,
+}
+
+/// One result, as the search contract names its fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub repository: String,
+    pub path: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub language: String,
+    pub symbol: Option<String>,
+    pub kind: Option<String>,
+    pub score: f64,
+    /// The matched lines with their numbers (`  42: text`).
+    pub snippet: String,
+    /// The best matching line.
+    pub line: u32,
+}
+
+const MAX_REGEX_SIZE: usize = 1 << 20;
+const SNIPPET_LINE_CHARS: usize = 200;
+
+/// A row read back for a candidate chunk.
+struct Row {
+    repository: String,
+    path: String,
+    language: String,
+    start_line: u32,
+    end_line: u32,
+    symbol: Option<String>,
+    kind: Option<String>,
+    content: String,
+    rank: f64,
+}
+
+const ROW_COLUMNS: &str =
+    "r.name, f.path, f.language, c.start_line, c.end_line, c.symbol, c.kind, c.content";
+
+fn read_row(r: &rusqlite::Row, rank: f64) -> rusqlite::Result<Row> {
+    Ok(Row {
+        repository: r.get(0)?,
+        path: r.get(1)?,
+        language: r.get(2)?,
+        start_line: r.get(3)?,
+        end_line: r.get(4)?,
+        symbol: r.get(5)?,
+        kind: r.get(6)?,
+        content: r.get(7)?,
+        rank,
+    })
+}
+
+/// Filters shared by every mode, as SQL over `r` (repositories) and `f` (files).
+struct Filters {
+    clause: String,
+    values: Vec<Value>,
+    glob: Option<GlobMatcher>,
+}
+
+impl Filters {
+    fn new(req: &SearchRequest, repo_id: Option<i64>) -> Result<Self> {
+        let mut clause = String::new();
+        let mut values = Vec::new();
+        if let Some(id) = repo_id {
+            clause.push_str(" AND f.repo_id = ?");
+            values.push(Value::Integer(id));
+        }
+        if let Some(lang) = &req.language {
+            clause.push_str(" AND f.language = ?");
+            values.push(Value::Text(lang.to_ascii_lowercase()));
+        }
+        let glob = match &req.path_glob {
+            Some(pattern) => Some(
+                globset::GlobBuilder::new(pattern)
+                    .literal_separator(false)
+                    .build()
+                    .map_err(|e| {
+                        StoreError::Invalid(format!("invalid path glob `{pattern}`: {}", e.kind()))
+                    })?
+                    .compile_matcher(),
+            ),
+            None => None,
+        };
+        Ok(Filters {
+            clause,
+            values,
+            glob,
+        })
+    }
+
+    fn path_ok(&self, path: &str) -> bool {
+        self.glob.as_ref().is_none_or(|g| g.is_match(path))
+    }
+}
+
+impl IndexStore {
+    /// Runs a search. Semantic and hybrid modes need embeddings, which this index does not have
+    /// yet: they are an error here, and callers choose lexical by default.
+    pub fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let limit = req.limit.clamp(1, 1000);
+        let repo_id = match &req.repository {
+            Some(name) => match self.find_repository(name)? {
+                Some(rec) => Some(rec.id),
+                None => {
+                    return Err(StoreError::Invalid(format!(
+                        "no indexed repository named `{name}`"
+                    )))
+                }
+            },
+            None => None,
+        };
+        let filters = Filters::new(req, repo_id)?;
+        self.with_reader(|conn| match req.mode {
+            SearchMode::Lexical => lexical(conn, req, &filters, limit),
+            SearchMode::Exact => {
+                if req.query.is_empty() {
+                    return Err(StoreError::Invalid("empty query".into()));
+                }
+                let query = req.query.clone();
+                let prefilter = exact_prefilter(&query);
+                scan(conn, &filters, prefilter.as_deref(), limit, |line| line.contains(query.as_str()))
+            }
+            SearchMode::Regex => {
+                let re = regex::RegexBuilder::new(&req.query)
+                    .size_limit(MAX_REGEX_SIZE)
+                    .build()
+                    .map_err(|e| StoreError::Invalid(format!("invalid regular expression: {}", one_line(&e.to_string()))))?;
+                scan(conn, &filters, None, limit, |line| re.is_match(line))
+            }
+            SearchMode::Semantic | SearchMode::Hybrid => Err(StoreError::Invalid(
+                "semantic and hybrid search need embeddings, which this index does not have yet; use --mode lexical".into(),
+            )),
+        })
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn lexical(
+    conn: &Connection,
+    req: &SearchRequest,
+    filters: &Filters,
+    limit: usize,
+) -> Result<Vec<SearchHit>> {
+    let terms = text::query_terms(&req.query);
+    if terms.is_empty() {
+        return Err(StoreError::Invalid(
+            "the query has no words to search for; use --mode exact or --mode regex for punctuation".into(),
+        ));
+    }
+    let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
+    let mut seen = HashSet::new();
+    let all_terms = fts_candidates(conn, &quoted.join(" "), filters, limit, &mut seen)?;
+    let mut hits = rank(all_terms, &terms, limit);
+    if hits.len() < limit && terms.len() > 1 {
+        let any_term = fts_candidates(
+            conn,
+            &quoted.join(" OR "),
+            filters,
+            limit - hits.len(),
+            &mut seen,
+        )?;
+        hits.extend(rank(any_term, &terms, limit - hits.len()));
+    }
+    Ok(hits)
+}
+
+/// Scores candidates (BM25, boosted when the chunk's symbol is the query or holds all its
+/// terms) and keeps the best `limit`.
+fn rank(rows: Vec<Row>, terms: &[String], limit: usize) -> Vec<SearchHit> {
+    let normalized_query: String = terms.concat();
+    let mut scored: Vec<(f64, Row)> = rows
+        .into_iter()
+        .map(|row| {
+            let mut score = -row.rank;
+            if let Some(symbol) = &row.symbol {
+                let sym = text::query_terms(symbol).concat();
+                if sym == normalized_query {
+                    score *= 2.0;
+                } else if terms.iter().all(|t| sym.contains(t.as_str())) {
+                    score *= 1.3;
+                }
+            }
+            (score, row)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored
+        .into_iter()
+        .take(limit)
+        .map(|(score, row)| {
+            let (line, snippet) = snippet_for_terms(&row.content, row.start_line, terms);
+            hit(row, score, line, snippet)
+        })
+        .collect()
+}
+
+/// Matching chunks, best BM25 first, re-ranked within the group by the symbol boost.
+fn fts_candidates(
+    conn: &Connection,
+    expr: &str,
+    filters: &Filters,
+    limit: usize,
+    seen: &mut HashSet<i64>,
+) -> Result<Vec<Row>> {
+    // Fetch more than asked for, so the symbol boost can reorder within the candidates and the
+    // path glob can drop some.
+    let fetch = if filters.glob.is_some() {
+        i64::MAX
+    } else {
+        (limit * 4 + 20) as i64
+    };
+    let sql = format!(
+        "SELECT {ROW_COLUMNS}, c.id, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank
+         FROM chunks_fts
+         JOIN chunks c ON c.id = chunks_fts.rowid
+         JOIN files f ON f.id = c.file_id
+         JOIN repositories r ON r.id = f.repo_id
+         WHERE chunks_fts MATCH ?{}
+         ORDER BY rank LIMIT ?",
+        filters.clause
+    );
+    let mut values = vec![Value::Text(expr.to_string())];
+    values.extend(filters.values.iter().cloned());
+    values.push(Value::Integer(fetch));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(8)?;
+        let rank: f64 = r.get(9)?;
+        let row = read_row(r, rank)?;
+        if !filters.path_ok(&row.path) || !seen.insert(id) {
+            continue;
+        }
+        out.push(row);
+        if out.len() >= limit * 4 + 20 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// FTS words that every chunk containing `literal` must hold: the words strictly inside it
+/// (its first and last words may be cut off mid-word).
+fn exact_prefilter(literal: &str) -> Option<String> {
+    let words: Vec<&str> = text::words(literal).collect();
+    let starts_mid = literal.chars().next().is_some_and(|c| c.is_alphanumeric());
+    let ends_mid = literal.chars().last().is_some_and(|c| c.is_alphanumeric());
+    let lo = usize::from(starts_mid);
+    let hi = words.len().saturating_sub(usize::from(ends_mid));
+    let inner: Vec<String> = words
+        .get(lo..hi)?
+        .iter()
+        .map(|w| format!("\"{}\"", w.to_lowercase()))
+        .collect();
+    (!inner.is_empty()).then(|| inner.join(" "))
+}
+
+/// Line-by-line matching over chunks (narrowed by an FTS expression when one is known), in
+/// repository and path order.
+fn scan(
+    conn: &Connection,
+    filters: &Filters,
+    fts: Option<&str>,
+    limit: usize,
+    matches: impl Fn(&str) -> bool,
+) -> Result<Vec<SearchHit>> {
+    let (from, mut values) = match fts {
+        Some(expr) => (
+            "chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid".to_string(),
+            vec![Value::Text(expr.to_string())],
+        ),
+        None => ("chunks c".to_string(), Vec::new()),
+    };
+    let where_fts = if fts.is_some() {
+        "chunks_fts MATCH ?"
+    } else {
+        "1"
+    };
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM {from}
+         JOIN files f ON f.id = c.file_id
+         JOIN repositories r ON r.id = f.repo_id
+         WHERE {where_fts}{}
+         ORDER BY r.name, f.path, c.start_line",
+        filters.clause
+    );
+    values.extend(filters.values.iter().cloned());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut hits = Vec::new();
+    while let Some(r) = rows.next()? {
+        let row = read_row(r, 0.0)?;
+        if !filters.path_ok(&row.path) {
+            continue;
+        }
+        let matching: Vec<u32> = row
+            .content
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| matches(l))
+            .map(|(i, _)| row.start_line + i as u32)
+            .collect();
+        let Some(&first) = matching.first() else {
+            continue;
+        };
+        let snippet = render_snippet(&row.content, row.start_line, first, &matching);
+        hits.push(hit(row, matching.len() as f64, first, snippet));
+        if hits.len() >= limit {
+            break;
+        }
+    }
+    Ok(hits)
+}
+
+fn hit(row: Row, score: f64, line: u32, snippet: String) -> SearchHit {
+    SearchHit {
+        repository: row.repository,
+        path: row.path,
+        start_line: row.start_line,
+        end_line: row.end_line,
+        language: row.language,
+        symbol: row.symbol,
+        kind: row.kind,
+        score: (score * 1000.0).round() / 1000.0,
+        snippet,
+        line,
+    }
+}
+
+/// The line holding the most query terms, with a little context.
+fn snippet_for_terms(content: &str, start_line: u32, terms: &[String]) -> (u32, String) {
+    let mut best = (0usize, 0usize);
+    let mut matching = Vec::new();
+    for (i, line) in content.lines().enumerate() {
+        let lower = line.to_lowercase();
+        let n = terms.iter().filter(|t| lower.contains(t.as_str())).count();
+        if n > 0 {
+            matching.push(start_line + i as u32);
+        }
+        if n > best.1 {
+            best = (i, n);
+        }
+    }
+    let line = start_line + best.0 as u32;
+    (line, render_snippet(content, start_line, line, &matching))
+}
+
+/// `line` with one line before and two after, numbered; matching lines marked with `>`.
+fn render_snippet(content: &str, start_line: u32, line: u32, matching: &[u32]) -> String {
+    let first = line.saturating_sub(1).max(start_line);
+    let last = line + 2;
+    let mut out = String::new();
+    for (i, text) in content.lines().enumerate() {
+        let n = start_line + i as u32;
+        if n < first {
+            continue;
+        }
+        if n > last {
+            break;
+        }
+        let marker = if matching.contains(&n) { '>' } else { ' ' };
+        let text: String = text.chars().take(SNIPPET_LINE_CHARS).collect();
+        out.push_str(&format!("{marker}{n:>5}: {text}\n"));
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_prefilter_uses_only_whole_words() {
+        assert_eq!(exact_prefilter("onfig.parse(x"), Some("\"parse\"".into()));
+        assert_eq!(exact_prefilter("foo"), None);
+        assert_eq!(exact_prefilter("->"), None);
+        assert_eq!(exact_prefilter(" foo.bar "), Some("\"foo\" \"bar\"".into()));
+    }
+
+    #[test]
+    fn snippets_are_numbered_and_marked() {
+        let content = "a\nb parse\nc\nd\ne\n";
+        let (line, snip) = snippet_for_terms(content, 10, &["parse".to_string()]);
+        assert_eq!(line, 11);
+        assert_eq!(snip, "    10: a\n>   11: b parse\n    12: c\n    13: d");
+    }
+}

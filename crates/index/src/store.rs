@@ -1,0 +1,776 @@
+//! The IndexStore: repositories, files, chunks, symbols and a full-text index in one SQLite
+//! database (WAL mode).
+//!
+//! Every SQL statement of the project lives in this module and in `search`, so another backend
+//! can replace them behind the same API. One writer connection (behind a mutex; across processes
+//! SQLite's own lock, waited for with a busy timeout) and a small pool of reader connections: a
+//! search never waits for a sync, which commits in short batches.
+
+use crate::chunk::{Chunk, Symbol};
+use crate::text;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// `CIDX`: marks a SQLite file as a codeintel index.
+const APPLICATION_ID: i32 = 0x4349_4458;
+/// Bumped with each migration in [`MIGRATIONS`].
+pub const SCHEMA_VERSION: i32 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE repositories (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        language TEXT,
+        created_at_ms INTEGER NOT NULL,
+        last_sync_at_ms INTEGER,
+        last_result TEXT,
+        last_error TEXT
+    );
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        language TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        indexed_at_ns INTEGER NOT NULL,
+        chunk_count INTEGER NOT NULL,
+        UNIQUE (repo_id, path)
+    );
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        symbol TEXT,
+        kind TEXT,
+        content TEXT NOT NULL
+    );
+    CREATE INDEX chunks_by_file ON chunks(file_id);
+    CREATE TABLE symbols (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL
+    );
+    CREATE INDEX symbols_by_name ON symbols(name COLLATE NOCASE);
+    CREATE INDEX symbols_by_file ON symbols(file_id);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        symbols, body, path,
+        content = '', contentless_delete = 1,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        DELETE FROM chunks_fts WHERE rowid = old.id;
+    END;
+    CREATE TABLE state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
+];
+
+/// Errors from the store, each with a message fit for a person.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not a codeintel index ({reason}); it was left untouched: pass --force to move it aside and start a new index")]
+    Foreign { path: String, reason: String },
+    #[error("{path} was written by a newer codeintel (schema {found}, this one knows {SCHEMA_VERSION}); upgrade codeintel")]
+    TooNew { path: String, found: i32 },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("index database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A repository row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryRecord {
+    pub id: i64,
+    pub path: PathBuf,
+    pub name: String,
+    pub language: Option<String>,
+}
+
+/// A repository with its counts and last sync, for listings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepositoryInfo {
+    pub record: RepositoryRecord,
+    pub files: u64,
+    pub chunks: u64,
+    pub last_sync: Option<SystemTime>,
+    pub last_result: Option<serde_json::Value>,
+    pub last_error: Option<String>,
+}
+
+/// What the store knows of one file, to decide whether it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: [u8; 32],
+    pub indexed_at_ns: i64,
+}
+
+/// Stat facts of a file on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// When the content was read (for the same-second mtime rule).
+    pub indexed_at_ns: i64,
+}
+
+/// One change to apply in a batch.
+#[derive(Debug, Clone)]
+pub enum FileOp {
+    /// New or changed content.
+    Upsert {
+        path: String,
+        language: &'static str,
+        stamp: FileStamp,
+        hash: [u8; 32],
+        chunks: Vec<Chunk>,
+        symbols: Vec<Symbol>,
+    },
+    /// Same content, new stat (touched, or copied back).
+    Touch {
+        path: String,
+        stamp: FileStamp,
+    },
+    /// Same content under a new path.
+    Rename {
+        from: String,
+        to: String,
+        stamp: FileStamp,
+    },
+    Delete {
+        path: String,
+    },
+}
+
+/// Rows changed by a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub chunks_new: u64,
+    pub chunks_deleted: u64,
+}
+
+/// The embedded index.
+pub struct IndexStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for IndexStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+pub fn now_ns() -> i64 {
+    to_ns(SystemTime::now())
+}
+
+pub fn to_ns(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
+    }
+}
+
+fn from_ms(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
+impl IndexStore {
+    /// The index file inside a data directory.
+    pub fn default_path(data_dir: &Path) -> PathBuf {
+        data_dir.join("index.db")
+    }
+
+    /// Opens (creating if needed) the index at `path`. A file that is not a codeintel index is
+    /// an error and is left untouched, unless `force`, which moves it aside first.
+    pub fn open(path: &Path, force: bool) -> Result<IndexStore> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDir {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let writer = match Self::open_checked(path) {
+            Err(StoreError::Foreign { .. }) if force => {
+                let aside = path.with_extension(format!("db.broken-{}", now_ns() / 1_000_000_000));
+                tracing::warn!(from = %path.display(), to = %aside.display(), "moving a broken index aside");
+                std::fs::rename(path, &aside).map_err(|e| {
+                    StoreError::Invalid(format!("cannot move {} aside: {e}", path.display()))
+                })?;
+                for suffix in ["-wal", "-shm"] {
+                    let side = PathBuf::from(format!("{}{suffix}", path.display()));
+                    let _ = std::fs::remove_file(side);
+                }
+                Self::open_checked(path)?
+            }
+            other => other?,
+        };
+        Ok(IndexStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Opens without creating: for commands that only read. `None` when there is no index yet.
+    pub fn open_existing(path: &Path) -> Result<Option<IndexStore>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        Self::open(path, false).map(Some)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn foreign(path: &Path, reason: impl ToString) -> StoreError {
+        StoreError::Foreign {
+            path: path.display().to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn open_checked(path: &Path) -> Result<Connection> {
+        let existed = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // Reading the header is the first thing that fails on a file that is not SQLite.
+        let app_id: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| Self::foreign(path, e))?;
+        let version: i32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| Self::foreign(path, e))?;
+        if existed && app_id != APPLICATION_ID {
+            let tables: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+                .map_err(|e| Self::foreign(path, e))?;
+            if tables > 0 || app_id != 0 {
+                return Err(Self::foreign(path, "another program's database"));
+            }
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.display().to_string(),
+                found: version,
+            });
+        }
+        configure(&conn)?;
+        migrate(&conn, version)?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on a reader connection from the pool (opening one when none is free).
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(Duration::from_secs(10))?;
+                conn.pragma_update(None, "query_only", true)?;
+                conn
+            }
+        };
+        let result = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        result
+    }
+
+    fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut conn)
+    }
+
+    /// The repository at `path`, registering it if new. Its name is `preferred` (or the folder
+    /// name), made unique with a `-2`, `-3`... suffix. An existing repository is renamed only
+    /// when `rename` is set and the name is free.
+    pub fn ensure_repository(
+        &self,
+        path: &Path,
+        preferred: &str,
+        language: Option<&str>,
+        rename: bool,
+    ) -> Result<RepositoryRecord> {
+        let path_str = path_text(path)?;
+        self.with_writer(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let existing = repository_where(&tx, "path = ?1", &path_str)?;
+            let record = match existing {
+                Some(mut rec) => {
+                    if rename && rec.name != preferred && !name_taken(&tx, preferred)? {
+                        tx.execute("UPDATE repositories SET name = ?1 WHERE id = ?2", params![preferred, rec.id])?;
+                        rec.name = preferred.to_string();
+                    }
+                    if let Some(lang) = language {
+                        tx.execute("UPDATE repositories SET language = ?1 WHERE id = ?2", params![lang, rec.id])?;
+                        rec.language = Some(lang.to_string());
+                    }
+                    rec
+                }
+                None => {
+                    let name = unique_name(&tx, preferred)?;
+                    tx.execute(
+                        "INSERT INTO repositories (path, name, language, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                        params![path_str, name, language, now_ns() / 1_000_000],
+                    )?;
+                    RepositoryRecord {
+                        id: tx.last_insert_rowid(),
+                        path: path.to_path_buf(),
+                        name,
+                        language: language.map(str::to_string),
+                    }
+                }
+            };
+            tx.commit()?;
+            Ok(record)
+        })
+    }
+
+    /// A repository by name, or by path (absolute).
+    pub fn find_repository(&self, name_or_path: &str) -> Result<Option<RepositoryRecord>> {
+        self.with_reader(|conn| {
+            if let Some(rec) = repository_where(conn, "name = ?1", name_or_path)? {
+                return Ok(Some(rec));
+            }
+            let canonical = std::fs::canonicalize(name_or_path)
+                .ok()
+                .and_then(|p| p.to_str().map(str::to_string))
+                .unwrap_or_else(|| name_or_path.to_string());
+            repository_where(conn, "path = ?1", &canonical)
+        })
+    }
+
+    /// All repositories with their counts, by name.
+    pub fn repositories(&self) -> Result<Vec<RepositoryInfo>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT r.id, r.path, r.name, r.language, r.last_sync_at_ms, r.last_result, r.last_error,
+                        (SELECT count(*) FROM files f WHERE f.repo_id = r.id),
+                        (SELECT coalesce(sum(chunk_count), 0) FROM files f WHERE f.repo_id = r.id)
+                 FROM repositories r ORDER BY r.name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(RepositoryInfo {
+                    record: RepositoryRecord {
+                        id: r.get(0)?,
+                        path: PathBuf::from(r.get::<_, String>(1)?),
+                        name: r.get(2)?,
+                        language: r.get(3)?,
+                    },
+                    last_sync: r.get::<_, Option<i64>>(4)?.map(from_ms),
+                    last_result: r
+                        .get::<_, Option<String>>(5)?
+                        .and_then(|s| serde_json::from_str(&s).ok()),
+                    last_error: r.get(6)?,
+                    files: r.get::<_, i64>(7)? as u64,
+                    chunks: r.get::<_, i64>(8)? as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// What the store knows of each file of a repository, by relative path.
+    pub fn file_states(&self, repo_id: i64) -> Result<HashMap<String, FileState>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT path, size, mtime_ns, hash, indexed_at_ns FROM files WHERE repo_id = ?1",
+            )?;
+            let rows = stmt.query_map([repo_id], |r| {
+                let hash: Vec<u8> = r.get(3)?;
+                let mut fixed = [0u8; 32];
+                if hash.len() == 32 {
+                    fixed.copy_from_slice(&hash);
+                }
+                Ok((
+                    r.get::<_, String>(0)?,
+                    FileState {
+                        size: r.get::<_, i64>(1)? as u64,
+                        mtime_ns: r.get(2)?,
+                        hash: fixed,
+                        indexed_at_ns: r.get(4)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
+        })
+    }
+
+    /// Applies `ops` to one repository in a single transaction: all of them or none.
+    pub fn write_batch(&self, repo_id: i64, ops: &[FileOp]) -> Result<BatchCounts> {
+        self.with_writer(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut counts = BatchCounts::default();
+            for op in ops {
+                apply(&tx, repo_id, op, &mut counts)?;
+            }
+            tx.commit()?;
+            Ok(counts)
+        })
+    }
+
+    /// Records the outcome of a sync: the result JSON, and the error (cleared on success).
+    pub fn record_sync(
+        &self,
+        repo_id: i64,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.with_writer(|conn| {
+            match result {
+                Some(result) => conn.execute(
+                    "UPDATE repositories SET last_sync_at_ms = ?1, last_result = ?2, last_error = ?3 WHERE id = ?4",
+                    params![now_ns() / 1_000_000, result.to_string(), error, repo_id],
+                )?,
+                None => conn.execute(
+                    "UPDATE repositories SET last_error = ?1 WHERE id = ?2",
+                    params![error, repo_id],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    /// Sets the main language of a repository.
+    pub fn set_repository_language(&self, repo_id: i64, language: Option<&str>) -> Result<()> {
+        self.with_writer(|conn| {
+            conn.execute(
+                "UPDATE repositories SET language = ?1 WHERE id = ?2",
+                params![language, repo_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Removes a repository and everything indexed for it.
+    pub fn remove_repository(&self, repo_id: i64) -> Result<()> {
+        self.with_writer(|conn| {
+            conn.execute("DELETE FROM repositories WHERE id = ?1", [repo_id])?;
+            Ok(())
+        })
+    }
+
+    /// A persisted state value (auto-sync state, configuration overrides).
+    pub fn state(&self, key: &str) -> Result<Option<String>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .query_row("SELECT value FROM state WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?)
+        })
+    }
+
+    pub fn set_state(&self, key: &str, value: &str) -> Result<()> {
+        self.with_writer(|conn| {
+            conn.execute(
+                "INSERT INTO state (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+fn migrate(conn: &Connection, from: i32) -> Result<()> {
+    if from >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let run = || -> Result<()> {
+        // Another process may have migrated while this one waited for the lock.
+        let current: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+            tracing::info!(version = i + 1, "migrating index schema");
+            conn.execute_batch(sql)?;
+        }
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        Ok(())
+    };
+    match run() {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn path_text(path: &Path) -> Result<String> {
+    path.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| StoreError::Invalid(format!("path is not UTF-8: {}", path.display())))
+}
+
+fn repository_where(
+    conn: &Connection,
+    clause: &str,
+    value: &str,
+) -> Result<Option<RepositoryRecord>> {
+    let sql = format!("SELECT id, path, name, language FROM repositories WHERE {clause}");
+    Ok(conn
+        .query_row(&sql, [value], |r| {
+            Ok(RepositoryRecord {
+                id: r.get(0)?,
+                path: PathBuf::from(r.get::<_, String>(1)?),
+                name: r.get(2)?,
+                language: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+fn name_taken(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM repositories WHERE name = ?1", [name], |_| {
+            Ok(())
+        })
+        .optional()?
+        .is_some())
+}
+
+fn unique_name(conn: &Connection, preferred: &str) -> Result<String> {
+    let base = if preferred.is_empty() {
+        "repository"
+    } else {
+        preferred
+    };
+    if !name_taken(conn, base)? {
+        return Ok(base.to_string());
+    }
+    for n in 2.. {
+        let candidate = format!("{base}-{n}");
+        if !name_taken(conn, &candidate)? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("an unbounded range always yields a free name")
+}
+
+/// The FTS columns of a chunk: symbol names (with humps), body (with humps), path words.
+fn fts_row(chunk_symbols: &str, content: &str, path: &str) -> (String, String, String) {
+    let symbols = format!("{chunk_symbols} {}", text::hump_terms(chunk_symbols));
+    let body = format!("{content}\n{}", text::hump_terms(content));
+    let path = format!("{path} {}", text::hump_terms(path));
+    (symbols, body, path)
+}
+
+/// The names a chunk defines: its own symbol and every symbol that starts inside it.
+fn chunk_symbol_names(chunk: &Chunk, symbols: &[Symbol]) -> String {
+    let mut names: Vec<&str> = chunk.symbol.iter().map(String::as_str).collect();
+    for s in symbols {
+        if s.start_line >= chunk.start_line
+            && s.start_line <= chunk.end_line
+            && !names.contains(&s.name.as_str())
+        {
+            names.push(&s.name);
+        }
+    }
+    names.join(" ")
+}
+
+fn file_id(tx: &Connection, repo_id: i64, path: &str) -> Result<Option<i64>> {
+    Ok(tx
+        .prepare_cached("SELECT id FROM files WHERE repo_id = ?1 AND path = ?2")?
+        .query_row(params![repo_id, path], |r| r.get(0))
+        .optional()?)
+}
+
+fn delete_file_rows(tx: &Connection, file_id: i64, counts: &mut BatchCounts) -> Result<()> {
+    let n = tx
+        .prepare_cached("DELETE FROM chunks WHERE file_id = ?1")?
+        .execute([file_id])?;
+    counts.chunks_deleted += n as u64;
+    tx.prepare_cached("DELETE FROM symbols WHERE file_id = ?1")?
+        .execute([file_id])?;
+    Ok(())
+}
+
+fn insert_chunks(
+    tx: &Connection,
+    file_id: i64,
+    path: &str,
+    chunks: &[Chunk],
+    symbols: &[Symbol],
+) -> Result<u64> {
+    let mut insert_chunk = tx.prepare_cached(
+        "INSERT INTO chunks (file_id, start_line, end_line, symbol, kind, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut insert_fts = tx.prepare_cached(
+        "INSERT INTO chunks_fts (rowid, symbols, body, path) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for chunk in chunks {
+        insert_chunk.execute(params![
+            file_id,
+            chunk.start_line,
+            chunk.end_line,
+            chunk.symbol,
+            chunk.kind,
+            chunk.content
+        ])?;
+        let id = tx.last_insert_rowid();
+        let (s, b, p) = fts_row(&chunk_symbol_names(chunk, symbols), &chunk.content, path);
+        insert_fts.execute(params![id, s, b, p])?;
+    }
+    let mut insert_symbol = tx.prepare_cached(
+        "INSERT INTO symbols (file_id, name, kind, start_line, end_line) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for s in symbols {
+        insert_symbol.execute(params![file_id, s.name, s.kind, s.start_line, s.end_line])?;
+    }
+    Ok(chunks.len() as u64)
+}
+
+fn apply(tx: &Connection, repo_id: i64, op: &FileOp, counts: &mut BatchCounts) -> Result<()> {
+    match op {
+        FileOp::Upsert {
+            path,
+            language,
+            stamp,
+            hash,
+            chunks,
+            symbols,
+        } => {
+            let id = match file_id(tx, repo_id, path)? {
+                Some(id) => {
+                    delete_file_rows(tx, id, counts)?;
+                    tx.prepare_cached(
+                        "UPDATE files SET language = ?1, size = ?2, mtime_ns = ?3, hash = ?4, indexed_at_ns = ?5, chunk_count = ?6 WHERE id = ?7",
+                    )?
+                    .execute(params![language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64, id])?;
+                    id
+                }
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO files (repo_id, path, language, size, mtime_ns, hash, indexed_at_ns, chunk_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )?
+                    .execute(params![repo_id, path, language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64])?;
+                    tx.last_insert_rowid()
+                }
+            };
+            counts.chunks_new += insert_chunks(tx, id, path, chunks, symbols)?;
+        }
+        FileOp::Touch { path, stamp } => {
+            tx.prepare_cached("UPDATE files SET size = ?1, mtime_ns = ?2, indexed_at_ns = ?3 WHERE repo_id = ?4 AND path = ?5")?
+                .execute(params![stamp.size as i64, stamp.mtime_ns, stamp.indexed_at_ns, repo_id, path])?;
+        }
+        FileOp::Rename { from, to, stamp } => {
+            let Some(id) = file_id(tx, repo_id, from)? else {
+                return Ok(());
+            };
+            if let Some(existing) = file_id(tx, repo_id, to)? {
+                delete_file_rows(tx, existing, counts)?;
+                tx.execute("DELETE FROM files WHERE id = ?1", [existing])?;
+            }
+            tx.prepare_cached("UPDATE files SET path = ?1, size = ?2, mtime_ns = ?3, indexed_at_ns = ?4 WHERE id = ?5")?
+                .execute(params![to, stamp.size as i64, stamp.mtime_ns, stamp.indexed_at_ns, id])?;
+            // The path is part of the full-text row: rewrite the rows of this file's chunks.
+            let (chunks, symbols) = stored_chunks(tx, id)?;
+            delete_file_rows(tx, id, counts)?;
+            counts.chunks_deleted -= chunks.len() as u64;
+            insert_chunks(tx, id, to, &chunks, &symbols)?;
+        }
+        FileOp::Delete { path } => {
+            if let Some(id) = file_id(tx, repo_id, path)? {
+                delete_file_rows(tx, id, counts)?;
+                tx.prepare_cached("DELETE FROM files WHERE id = ?1")?
+                    .execute([id])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn stored_chunks(tx: &Connection, file_id: i64) -> Result<(Vec<Chunk>, Vec<Symbol>)> {
+    let mut stmt = tx.prepare_cached("SELECT start_line, end_line, symbol, kind, content FROM chunks WHERE file_id = ?1 ORDER BY id")?;
+    let chunks = stmt
+        .query_map([file_id], |r| {
+            Ok(Chunk {
+                start_line: r.get(0)?,
+                end_line: r.get(1)?,
+                symbol: r.get(2)?,
+                kind: r.get::<_, Option<String>>(3)?.map(|k| intern_kind(&k)),
+                content: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = tx.prepare_cached(
+        "SELECT name, kind, start_line, end_line FROM symbols WHERE file_id = ?1 ORDER BY id",
+    )?;
+    let symbols = stmt
+        .query_map([file_id], |r| {
+            Ok(Symbol {
+                name: r.get(0)?,
+                kind: intern_kind(&r.get::<_, String>(1)?),
+                start_line: r.get(2)?,
+                end_line: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((chunks, symbols))
+}
+
+/// Kinds are a closed set of static names; map a stored one back to its `&'static str`.
+pub(crate) fn intern_kind(kind: &str) -> &'static str {
+    use crate::SymbolKind::*;
+    [
+        Function, Method, Class, Struct, Interface, Trait, Enum, Impl, Module, Type, Macro,
+    ]
+    .into_iter()
+    .map(|k| k.name())
+    .find(|k| *k == kind)
+    .unwrap_or("block")
+}
+
+#[cfg(test)]
+mod tests;

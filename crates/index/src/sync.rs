@@ -1,0 +1,501 @@
+//! RepositorySync: brings one repository's index up to date with its files.
+//!
+//! A pipeline with bounded memory: a parallel walk collects paths and stat facts only (honouring
+//! `.gitignore`/`.ignore` in every repository, git or not, and the excludes); files whose
+//! (size, mtime) changed, or whose mtime is too close to their last read to trust, are read,
+//! hashed and chunked in parallel, a batch at a time; each batch is committed by the single
+//! writer in one transaction. A kill at any moment leaves the last committed batch; the next
+//! run sees the remaining files as changed and completes the work.
+
+use crate::chunk::chunk_file;
+use crate::lang::{self, FileKind};
+use crate::store::{self, FileOp, FileStamp, FileState, IndexStore, RepositoryRecord};
+use codeintel_discovery::{Excludes, Language};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Files larger than this are skipped unless configured otherwise.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 20;
+/// Bytes sniffed for a NUL to call a file binary.
+const BINARY_SNIFF: usize = 8192;
+/// A file whose mtime is within this of its last read may have changed since without a
+/// visible mtime change (coarse timestamps), so it is hashed instead of trusted.
+const MTIME_SLACK_NS: i64 = 2_000_000_000;
+
+/// How to sync. Built once and passed down.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub max_file_size: u64,
+    /// Exclude patterns (the discovery ones: components, globs, relative paths).
+    pub excludes: Excludes,
+    /// Files read and chunked per committed batch.
+    pub batch_size: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            excludes: Excludes::new(&codeintel_discovery::DEFAULT_EXCLUDES).unwrap_or_default(),
+            batch_size: 128,
+        }
+    }
+}
+
+/// The outcome of one sync, as the index contract names its fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncResult {
+    pub repository: String,
+    /// Indexable files examined (unchanged ones included).
+    pub files_processed: u64,
+    pub files_added: u64,
+    pub files_updated: u64,
+    pub files_deleted: u64,
+    /// Left out: binary, over the size limit, secrets.
+    pub files_skipped: u64,
+    pub files_renamed: u64,
+    /// Could not be read.
+    pub files_failed: u64,
+    pub chunks_new: u64,
+    pub chunks_deleted: u64,
+    /// Percent of processed files that did not fail.
+    pub success_rate: f64,
+    pub duration_ms: u64,
+}
+
+/// Progress of a running sync, for bars and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncProgress {
+    /// The walk found this many indexable files, of which `to_read` need reading.
+    Walked { files: u64, to_read: u64 },
+    /// `done` of `to_read` files read and committed.
+    Committed { done: u64, to_read: u64 },
+}
+
+/// Errors that stop a sync.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}: repository folder does not exist")]
+    Missing(String),
+    #[error("{0}: not a directory")]
+    NotADirectory(String),
+    #[error("sync cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// One sync job over one repository.
+pub struct RepositorySync<'a> {
+    store: &'a IndexStore,
+    options: &'a SyncOptions,
+    progress: Option<&'a (dyn Fn(SyncProgress) + Sync)>,
+    cancel: Option<&'a AtomicBool>,
+}
+
+/// A file found by the walk.
+struct Walked {
+    rel: String,
+    abs: PathBuf,
+    kind: FileKind,
+    size: u64,
+    mtime_ns: i64,
+}
+
+/// What reading a file produced.
+enum Outcome {
+    Op(FileOp, Change),
+    Skipped,
+    Failed,
+    Vanished,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Added,
+    Updated,
+    Unchanged,
+    Renamed,
+}
+
+impl<'a> RepositorySync<'a> {
+    pub fn new(store: &'a IndexStore, options: &'a SyncOptions) -> Self {
+        RepositorySync {
+            store,
+            options,
+            progress: None,
+            cancel: None,
+        }
+    }
+
+    pub fn with_progress(mut self, progress: &'a (dyn Fn(SyncProgress) + Sync)) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// A flag checked between batches; when set, the sync stops after the batch in flight.
+    pub fn with_cancel(mut self, cancel: &'a AtomicBool) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    /// Syncs the repository at `path` under `name` (default: the folder name). `incremental`
+    /// false rereads every file.
+    pub fn run(
+        &self,
+        path: &Path,
+        name: Option<&str>,
+        incremental: bool,
+    ) -> Result<SyncResult, SyncError> {
+        let started = Instant::now();
+        let root = canonical_repo(path)?;
+        let default_name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "repository".into());
+        let repo = self.store.ensure_repository(
+            &root,
+            name.unwrap_or(&default_name),
+            None,
+            name.is_some(),
+        )?;
+        let outcome = self.sync_files(&repo, &root, incremental);
+        let mut result = match outcome {
+            Ok(result) => result,
+            Err(e) => {
+                let _ = self.store.record_sync(repo.id, None, Some(&e.to_string()));
+                return Err(e);
+            }
+        };
+        result.duration_ms = started.elapsed().as_millis() as u64;
+        let json = serde_json::to_value(&result).ok();
+        self.store.record_sync(repo.id, json.as_ref(), None)?;
+        Ok(result)
+    }
+
+    fn sync_files(
+        &self,
+        repo: &RepositoryRecord,
+        root: &Path,
+        incremental: bool,
+    ) -> Result<SyncResult, SyncError> {
+        let mut result = SyncResult {
+            repository: repo.name.clone(),
+            ..SyncResult::default()
+        };
+        let known = self.store.file_states(repo.id)?;
+        let (walked, skipped) = walk(root, self.options);
+        result.files_skipped = skipped;
+        self.store
+            .set_repository_language(repo.id, main_language(&walked))?;
+        let seen: HashSet<&str> = walked.iter().map(|w| w.rel.as_str()).collect();
+        // Files the store has that the walk did not find: deleted, unless a new file turns out
+        // to be one of them under another name.
+        let mut gone: HashMap<[u8; 32], Vec<String>> = HashMap::new();
+        for (path, state) in &known {
+            if !seen.contains(path.as_str()) {
+                gone.entry(state.hash).or_default().push(path.clone());
+            }
+        }
+        let gone = Mutex::new(gone);
+        let mut to_read: Vec<&Walked> = walked
+            .iter()
+            .filter(|w| !incremental || known.get(&w.rel).is_none_or(|s| !unchanged(s, w)))
+            .collect();
+        to_read.sort_by(|a, b| a.rel.cmp(&b.rel));
+        result.files_processed = walked.len() as u64;
+        let total = to_read.len() as u64;
+        self.report(SyncProgress::Walked {
+            files: walked.len() as u64,
+            to_read: total,
+        });
+
+        let mut done = 0u64;
+        for batch in to_read.chunks(self.options.batch_size.max(1)) {
+            if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(SyncError::Cancelled);
+            }
+            let outcomes: Vec<Outcome> = batch
+                .par_iter()
+                .map(|w| read_file(w, known.get(&w.rel), &gone, self.options.max_file_size))
+                .collect();
+            let mut ops = Vec::with_capacity(outcomes.len());
+            for (outcome, w) in outcomes.into_iter().zip(batch) {
+                match outcome {
+                    Outcome::Op(op, change) => {
+                        match change {
+                            Change::Added => result.files_added += 1,
+                            Change::Updated => result.files_updated += 1,
+                            Change::Renamed => result.files_renamed += 1,
+                            Change::Unchanged => {}
+                        }
+                        ops.push(op);
+                    }
+                    Outcome::Skipped => {
+                        result.files_skipped += 1;
+                        result.files_processed -= 1;
+                        if known.contains_key(&w.rel) {
+                            ops.push(FileOp::Delete {
+                                path: w.rel.clone(),
+                            });
+                            result.files_deleted += 1;
+                        }
+                    }
+                    Outcome::Failed => result.files_failed += 1,
+                    Outcome::Vanished => {
+                        result.files_processed -= 1;
+                        if known.contains_key(&w.rel) {
+                            ops.push(FileOp::Delete {
+                                path: w.rel.clone(),
+                            });
+                            result.files_deleted += 1;
+                        }
+                    }
+                }
+            }
+            let counts = self.store.write_batch(repo.id, &ops)?;
+            result.chunks_new += counts.chunks_new;
+            result.chunks_deleted += counts.chunks_deleted;
+            done += batch.len() as u64;
+            self.report(SyncProgress::Committed {
+                done,
+                to_read: total,
+            });
+        }
+
+        let deletions: Vec<FileOp> = gone
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_values()
+            .flatten()
+            .map(|path| FileOp::Delete { path })
+            .collect();
+        result.files_deleted += deletions.len() as u64;
+        for batch in deletions.chunks(1000) {
+            let counts = self.store.write_batch(repo.id, batch)?;
+            result.chunks_deleted += counts.chunks_deleted;
+        }
+        result.success_rate = if result.files_processed == 0 {
+            100.0
+        } else {
+            let ok = result.files_processed - result.files_failed;
+            (ok as f64 * 1000.0 / result.files_processed as f64).round() / 10.0
+        };
+        Ok(result)
+    }
+
+    fn report(&self, progress: SyncProgress) {
+        if let Some(report) = self.progress {
+            report(progress);
+        }
+    }
+}
+
+/// The code language with the most files (ties to the one listed first), as discovery judges.
+fn main_language(walked: &[Walked]) -> Option<&'static str> {
+    let mut counts = [0u64; Language::ALL.len()];
+    for w in walked {
+        if let FileKind::Code(lang) = w.kind {
+            counts[lang.index()] += 1;
+        }
+    }
+    Language::ALL
+        .into_iter()
+        .rev()
+        .filter(|l| counts[l.index()] > 0)
+        .max_by_key(|l| counts[l.index()])
+        .map(Language::name)
+}
+
+fn canonical_repo(path: &Path) -> Result<PathBuf, SyncError> {
+    let shown = path.display().to_string();
+    let root = std::fs::canonicalize(path).map_err(|_| SyncError::Missing(shown.clone()))?;
+    if !root.is_dir() {
+        return Err(SyncError::NotADirectory(shown));
+    }
+    Ok(root)
+}
+
+/// Whether the stat facts say the file is as last indexed. A file modified within the slack
+/// of its last read could have changed again in the same timestamp tick, so it is not trusted.
+fn unchanged(state: &FileState, w: &Walked) -> bool {
+    state.size == w.size
+        && state.mtime_ns == w.mtime_ns
+        && w.mtime_ns < state.indexed_at_ns - MTIME_SLACK_NS
+}
+
+/// Walks the repository: indexable files with their stat facts, and the count of files left
+/// out by rule (secrets, too large).
+fn walk(root: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) {
+    let found = Mutex::new(Vec::new());
+    let skipped = std::sync::atomic::AtomicU64::new(0);
+    let excludes = options.excludes.clone();
+    let root_owned = root.to_path_buf();
+    ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(true)
+        .ignore(true)
+        .parents(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(move |entry| {
+            let name = entry.file_name().to_string_lossy();
+            let relative = entry
+                .path()
+                .strip_prefix(&root_owned)
+                .unwrap_or(entry.path());
+            if entry.depth() == 0 {
+                return true;
+            }
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            let secret = is_dir && lang::is_secret_dir(&name);
+            !secret && !excludes.is_excluded(&name, relative)
+        })
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            let skipped = &skipped;
+            Box::new(move |entry| {
+                let Ok(entry) = entry else {
+                    return ignore::WalkState::Continue;
+                };
+                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    return ignore::WalkState::Continue;
+                }
+                let Some(name) = entry.file_name().to_str() else {
+                    return ignore::WalkState::Continue;
+                };
+                let Some(kind) = lang::file_kind(name) else {
+                    return ignore::WalkState::Continue;
+                };
+                let Some(rel) = entry
+                    .path()
+                    .strip_prefix(root)
+                    .ok()
+                    .and_then(|r| r.to_str())
+                else {
+                    return ignore::WalkState::Continue;
+                };
+                let Ok(meta) = entry.metadata() else {
+                    return ignore::WalkState::Continue;
+                };
+                if lang::is_secret_file(name) || meta.len() > options.max_file_size {
+                    skipped.fetch_add(1, Ordering::Relaxed);
+                    return ignore::WalkState::Continue;
+                }
+                let walked = Walked {
+                    rel: rel.to_string(),
+                    abs: entry.path().to_path_buf(),
+                    kind,
+                    size: meta.len(),
+                    mtime_ns: meta.modified().map(store::to_ns).unwrap_or(0),
+                };
+                found.lock().unwrap_or_else(|e| e.into_inner()).push(walked);
+                ignore::WalkState::Continue
+            })
+        });
+    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    (found, skipped.into_inner())
+}
+
+/// Reads, hashes and (when the content changed) chunks one file.
+fn read_file(
+    w: &Walked,
+    known: Option<&FileState>,
+    gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
+    max_size: u64,
+) -> Outcome {
+    let indexed_at_ns = store::now_ns();
+    let bytes = match read_capped(&w.abs, max_size) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Outcome::Skipped,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Vanished,
+        Err(e) => {
+            tracing::debug!(path = %w.abs.display(), %e, "cannot read file");
+            return Outcome::Failed;
+        }
+    };
+    if bytes[..bytes.len().min(BINARY_SNIFF)].contains(&0) {
+        return Outcome::Skipped;
+    }
+    let hash = *blake3::hash(&bytes).as_bytes();
+    // The stat the walk saw may be older than what was read: keep the one matching the content.
+    let stamp = FileStamp {
+        size: bytes.len() as u64,
+        mtime_ns: fresh_mtime(&w.abs).unwrap_or(w.mtime_ns),
+        indexed_at_ns,
+    };
+    if let Some(state) = known {
+        if state.hash == hash {
+            return Outcome::Op(
+                FileOp::Touch {
+                    path: w.rel.clone(),
+                    stamp,
+                },
+                Change::Unchanged,
+            );
+        }
+    } else if let Some(from) = take_gone(gone, &hash) {
+        return Outcome::Op(
+            FileOp::Rename {
+                from,
+                to: w.rel.clone(),
+                stamp,
+            },
+            Change::Renamed,
+        );
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let file_name = w.rel.rsplit('/').next().unwrap_or(&w.rel);
+    let chunked = chunk_file(w.kind, file_name, &text);
+    let op = FileOp::Upsert {
+        path: w.rel.clone(),
+        language: w.kind.language_name(),
+        stamp,
+        hash,
+        chunks: chunked.chunks,
+        symbols: chunked.symbols,
+    };
+    Outcome::Op(
+        op,
+        if known.is_some() {
+            Change::Updated
+        } else {
+            Change::Added
+        },
+    )
+}
+
+fn take_gone(gone: &Mutex<HashMap<[u8; 32], Vec<String>>>, hash: &[u8; 32]) -> Option<String> {
+    let mut gone = gone.lock().unwrap_or_else(|e| e.into_inner());
+    let paths = gone.get_mut(hash)?;
+    let from = paths.pop();
+    if paths.is_empty() {
+        gone.remove(hash);
+    }
+    from
+}
+
+fn fresh_mtime(path: &Path) -> Option<i64> {
+    std::fs::metadata(path)
+        .ok()?
+        .modified()
+        .ok()
+        .map(store::to_ns)
+}
+
+/// The file's bytes, or `None` when it grew past `max` since the walk.
+fn read_capped(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
