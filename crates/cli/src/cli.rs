@@ -97,6 +97,7 @@ pub struct IndexArgs {
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// What to look for: words or identifiers (lexical), a literal (exact), a pattern (regex).
+    #[arg(allow_hyphen_values = true)]
     pub query: String,
 
     /// Only this repository (name or path).

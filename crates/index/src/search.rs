@@ -8,7 +8,7 @@
 use crate::store::{IndexStore, Result, StoreError};
 use crate::text;
 use globset::GlobMatcher;
-use rusqlite::{params_from_iter, types::Value, Connection};
+use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -85,11 +85,12 @@ struct Row {
     symbol: Option<String>,
     kind: Option<String>,
     content: String,
+    file_id: i64,
     rank: f64,
 }
 
 const ROW_COLUMNS: &str =
-    "r.name, f.path, f.language, c.start_line, c.end_line, c.symbol, c.kind, c.content";
+    "r.name, f.path, f.language, c.start_line, c.end_line, c.symbol, c.kind, c.content, c.file_id";
 
 fn read_row(r: &rusqlite::Row, rank: f64) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -101,6 +102,7 @@ fn read_row(r: &rusqlite::Row, rank: f64) -> rusqlite::Result<Row> {
         symbol: r.get(5)?,
         kind: r.get(6)?,
         content: r.get(7)?,
+        file_id: r.get(8)?,
         rank,
     })
 }
@@ -212,7 +214,7 @@ fn lexical(
     let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
     let mut seen = HashSet::new();
     let all_terms = fts_candidates(conn, &quoted.join(" "), filters, limit, &mut seen)?;
-    let mut hits = rank(all_terms, &terms, limit);
+    let mut hits = rank(conn, all_terms, &terms, limit)?;
     if hits.len() < limit && terms.len() > 1 {
         let any_term = fts_candidates(
             conn,
@@ -221,14 +223,19 @@ fn lexical(
             limit - hits.len(),
             &mut seen,
         )?;
-        hits.extend(rank(any_term, &terms, limit - hits.len()));
+        hits.extend(rank(conn, any_term, &terms, limit - hits.len())?);
     }
     Ok(hits)
 }
 
 /// Scores candidates (BM25, boosted when the chunk's symbol is the query or holds all its
 /// terms) and keeps the best `limit`.
-fn rank(rows: Vec<Row>, terms: &[String], limit: usize) -> Vec<SearchHit> {
+fn rank(
+    conn: &Connection,
+    rows: Vec<Row>,
+    terms: &[String],
+    limit: usize,
+) -> Result<Vec<SearchHit>> {
     let normalized_query: String = terms.concat();
     let mut scored: Vec<(f64, Row)> = rows
         .into_iter()
@@ -251,7 +258,7 @@ fn rank(rows: Vec<Row>, terms: &[String], limit: usize) -> Vec<SearchHit> {
         .take(limit)
         .map(|(score, row)| {
             let (line, snippet) = snippet_for_terms(&row.content, row.start_line, terms);
-            hit(row, score, line, snippet)
+            hit(conn, row, score, line, snippet)
         })
         .collect()
 }
@@ -288,8 +295,8 @@ fn fts_candidates(
     let mut rows = stmt.query(params_from_iter(values))?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let id: i64 = r.get(8)?;
-        let rank: f64 = r.get(9)?;
+        let id: i64 = r.get(9)?;
+        let rank: f64 = r.get(10)?;
         let row = read_row(r, rank)?;
         if !filters.path_ok(&row.path) || !seen.insert(id) {
             continue;
@@ -367,7 +374,7 @@ fn scan(
             continue;
         };
         let snippet = render_snippet(&row.content, row.start_line, first, &matching);
-        hits.push(hit(row, matching.len() as f64, first, snippet));
+        hits.push(hit(conn, row, matching.len() as f64, first, snippet)?);
         if hits.len() >= limit {
             break;
         }
@@ -375,8 +382,33 @@ fn scan(
     Ok(hits)
 }
 
-fn hit(row: Row, score: f64, line: u32, snippet: String) -> SearchHit {
-    SearchHit {
+/// The innermost definition around `line` that starts inside the chunk: a hit on a method of a
+/// small class (kept whole as one chunk) names the method, not the class.
+fn innermost_symbol(conn: &Connection, row: &Row, line: u32) -> Result<Option<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, kind FROM symbols
+         WHERE file_id = ?1 AND start_line <= ?2 AND end_line >= ?2 AND start_line >= ?3
+         ORDER BY start_line DESC, end_line ASC LIMIT 1",
+    )?;
+    Ok(stmt
+        .query_row(rusqlite::params![row.file_id, line, row.start_line], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
+fn hit(
+    conn: &Connection,
+    mut row: Row,
+    score: f64,
+    line: u32,
+    snippet: String,
+) -> Result<SearchHit> {
+    if let Some((name, kind)) = innermost_symbol(conn, &row, line)? {
+        row.symbol = Some(name);
+        row.kind = Some(kind);
+    }
+    Ok(SearchHit {
         repository: row.repository,
         path: row.path,
         start_line: row.start_line,
@@ -387,7 +419,7 @@ fn hit(row: Row, score: f64, line: u32, snippet: String) -> SearchHit {
         score: (score * 1000.0).round() / 1000.0,
         snippet,
         line,
-    }
+    })
 }
 
 /// The line holding the most query terms, with a little context.

@@ -67,7 +67,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE VIRTUAL TABLE chunks_fts USING fts5(
         symbols, body, path,
         content = '', contentless_delete = 1,
-        tokenize = 'unicode61 remove_diacritics 2'
+        tokenize = 'porter unicode61 remove_diacritics 2'
     );
     CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
         DELETE FROM chunks_fts WHERE rowid = old.id;
