@@ -7,6 +7,11 @@ mod envfile;
 mod output;
 
 use clap::Parser;
+
+/// mimalloc, built to override `malloc` process-wide: tree-sitter and SQLite allocate through
+/// the C allocator, and allocation was ~10% of indexing time with glibc's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// An error caused by how the program was called or configured (exit code 2), as opposed to a

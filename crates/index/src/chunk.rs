@@ -6,13 +6,16 @@
 //! neighbours (imports, statements) are merged up to the bound. Other text is cut into line
 //! windows. Every definition, nested or not, is also reported as a [`Symbol`].
 
-use crate::grammar::{self, Grammar, SymbolKind};
+use crate::grammar::{self, Grammar, GrammarKey, SymbolKind};
 use crate::lang::FileKind;
 use codeintel_discovery::Language;
 use tree_sitter::Node;
 
 /// Upper bound on a chunk's size; only a single line longer than this exceeds it.
 pub const MAX_CHUNK_BYTES: usize = 2400;
+/// Definitions smaller than this (one-line types, extern declarations, tiny helpers) merge with
+/// their neighbours instead of making a chunk each: the symbols table still has every one.
+pub const MIN_DEFINITION_BYTES: usize = 320;
 /// Lines per window for text that is not parsed.
 pub const WINDOW_LINES: usize = 40;
 
@@ -48,16 +51,11 @@ pub struct ChunkedFile {
 pub fn chunk_file(kind: FileKind, file_name: &str, text: &str) -> ChunkedFile {
     let lines = LineIndex::new(text);
     if let FileKind::Code(lang) = kind {
-        let plain_ts = file_name.ends_with(".ts")
-            || file_name.ends_with(".mts")
-            || file_name.ends_with(".cts");
-        if let Some(tree) = grammar::parse(lang, plain_ts, text) {
-            let grammar = grammar::grammar_for(lang);
+        if let Some((tree, grammar)) = grammar::parse(GrammarKey::for_file(lang, file_name), text) {
             let mut chunker = Chunker {
                 text,
                 lines: &lines,
                 grammar: &grammar,
-                lang,
                 out: ChunkedFile::default(),
                 pending: None,
             };
@@ -99,19 +97,28 @@ impl LineIndex {
 /// The enclosing definition a loose piece belongs to.
 type Owner<'a> = Option<(&'a str, &'static str)>;
 
-/// Pending run of merged small neighbours.
+/// A run of merged small neighbours waiting to become a chunk.
 struct Pending {
     start: usize,
     end: usize,
-    only_comments: bool,
+    /// Where the comments at the end of the run begin: they may document what comes next.
+    trailing_comments: Option<usize>,
+    /// The definitions merged into the run.
+    definitions: Vec<(String, &'static str)>,
     owner: Option<(String, &'static str)>,
+}
+
+/// What a piece of a merged run is.
+enum Piece {
+    Comment,
+    Code,
+    Definition(String, &'static str),
 }
 
 struct Chunker<'t> {
     text: &'t str,
     lines: &'t LineIndex,
     grammar: &'t Grammar,
-    lang: Language,
     out: ChunkedFile,
     pending: Option<Pending>,
 }
@@ -130,10 +137,15 @@ impl<'t> Chunker<'t> {
             return;
         }
         let def = self.definition(node);
-        if end - start <= MAX_CHUNK_BYTES {
+        let len = end - start;
+        if len <= MAX_CHUNK_BYTES {
             match def {
-                Some((name, kind)) => self.emit_definition(start, end, name, kind),
-                None => self.add_loose(start, end, node.kind().contains("comment"), owner),
+                Some((name, kind)) if len >= MIN_DEFINITION_BYTES => {
+                    self.emit_definition(start, end, name, kind)
+                }
+                Some((name, kind)) => self.add_piece(start, end, Piece::Definition(name, kind), owner),
+                None if self.grammar.kind(node).comment => self.add_piece(start, end, Piece::Comment, owner),
+                None => self.add_piece(start, end, Piece::Code, owner),
             }
             return;
         }
@@ -155,11 +167,11 @@ impl<'t> Chunker<'t> {
 
     /// The name and kind if `node` is a definition (or a wrapper around exactly one).
     fn definition(&self, node: Node<'t>) -> Option<(String, &'static str)> {
-        if self.grammar.wrappers.contains(&node.kind()) {
+        if self.grammar.kind(node).wrapper {
             let mut cursor = node.walk();
             let inner: Vec<Node> = node
                 .named_children(&mut cursor)
-                .filter(|c| !c.kind().contains("comment"))
+                .filter(|c| !self.grammar.kind(*c).comment)
                 .collect();
             return inner.iter().find_map(|c| self.definition(*c));
         }
@@ -169,12 +181,9 @@ impl<'t> Chunker<'t> {
     }
 
     fn symbol_kind(&self, node: Node<'t>) -> Option<SymbolKind> {
-        let (_, kind) = self
-            .grammar
-            .definitions
-            .iter()
-            .find(|(k, _)| *k == node.kind())?;
-        match node.kind() {
+        let info = self.grammar.kind(node);
+        let kind = &info.definition?;
+        match info.name {
             // `const f = () => ...` is a function; `const x = 1` is not a definition.
             "variable_declarator" => {
                 let value = node.child_by_field_name("value")?;
@@ -199,7 +208,7 @@ impl<'t> Chunker<'t> {
 
     fn name_of(&self, node: Node<'t>) -> Option<String> {
         let text = |n: Node| n.utf8_text(self.text.as_bytes()).ok().map(str::to_string);
-        match node.kind() {
+        match self.grammar.kind(node).name {
             "impl_item" => {
                 let ty = text(node.child_by_field_name("type")?)?;
                 Some(match node.child_by_field_name("trait").and_then(text) {
@@ -207,7 +216,7 @@ impl<'t> Chunker<'t> {
                     None => ty,
                 })
             }
-            "function_definition" if matches!(self.lang, Language::C | Language::Cpp) => {
+            "function_definition" if matches!(self.grammar.lang, Language::C | Language::Cpp) => {
                 let mut decl = node.child_by_field_name("declarator")?;
                 // Unwrap pointer/function/reference declarators down to the name.
                 while let Some(inner) = decl.child_by_field_name("declarator") {
@@ -222,42 +231,59 @@ impl<'t> Chunker<'t> {
     fn emit_definition(&mut self, start: usize, end: usize, name: String, kind: &'static str) {
         // Comments right above a definition document it: they belong to its chunk.
         let mut start = start;
-        if let Some(p) = &self.pending {
-            if p.only_comments && end - p.start <= MAX_CHUNK_BYTES {
-                start = p.start;
-                self.pending = None;
+        if let Some(p) = &mut self.pending {
+            if let Some(comments) = p.trailing_comments.filter(|&c| end - c <= MAX_CHUNK_BYTES) {
+                start = comments;
+                p.end = comments;
+                p.trailing_comments = None;
             }
         }
         self.flush();
         self.push(start, end, Some((name, kind)));
     }
 
-    fn add_loose(&mut self, start: usize, end: usize, is_comment: bool, owner: Owner<'_>) {
+    fn add_piece(&mut self, start: usize, end: usize, piece: Piece, owner: Owner<'_>) {
         let owner = owner.map(|(n, k)| (n.to_string(), k));
-        if let Some(p) = &mut self.pending {
-            // A comment after code starts a new run: it may document the next definition.
-            let comment_after_code = is_comment && !p.only_comments;
-            if end - p.start <= MAX_CHUNK_BYTES && p.owner == owner && !comment_after_code {
-                p.end = end;
-                p.only_comments &= is_comment;
-                return;
+        let fits = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| end - p.start <= MAX_CHUNK_BYTES && p.owner == owner);
+        if !fits {
+            self.flush();
+            self.pending = Some(Pending {
+                start,
+                end,
+                trailing_comments: None,
+                definitions: Vec::new(),
+                owner,
+            });
+        }
+        let Some(p) = &mut self.pending else { return };
+        p.end = end;
+        match piece {
+            Piece::Comment => {
+                p.trailing_comments.get_or_insert(start);
+            }
+            Piece::Code => p.trailing_comments = None,
+            Piece::Definition(name, kind) => {
+                p.trailing_comments = None;
+                p.definitions.push((name, kind));
             }
         }
-        self.flush();
-        self.pending = Some(Pending {
-            start,
-            end,
-            only_comments: is_comment,
-            owner,
-        });
     }
 
     fn flush(&mut self) {
-        if let Some(p) = self.pending.take() {
-            if !self.text[p.start..p.end].trim().is_empty() {
-                self.push(p.start, p.end, p.owner);
-            }
+        let Some(p) = self.pending.take() else { return };
+        if self.text[p.start..p.end].trim().is_empty() {
+            return;
         }
+        // A run holding one definition is that definition's chunk; otherwise it belongs to
+        // its owner (the large definition it was split from), if any.
+        let symbol = match <[_; 1]>::try_from(p.definitions) {
+            Ok([single]) => Some(single),
+            Err(_) => p.owner,
+        };
+        self.push(p.start, p.end, symbol);
     }
 
     fn push(&mut self, start: usize, end: usize, symbol: Option<(String, &'static str)>) {
@@ -268,6 +294,7 @@ impl<'t> Chunker<'t> {
         } else {
             start
         };
+        let end = start + self.text[start..end].trim_end().len();
         let (symbol, kind) = match symbol {
             Some((s, k)) => (Some(s), Some(k)),
             None => (None, None),
@@ -281,14 +308,19 @@ impl<'t> Chunker<'t> {
         });
     }
 
-    /// Every definition in the tree; functions inside containers are methods.
+    /// Every definition in the tree; functions inside containers are methods. One cursor walks
+    /// the whole tree (a cursor or child list per node costs more than the walk itself).
     fn collect_symbols(&mut self, root: Node<'t>) {
-        let mut stack: Vec<(Node<'t>, bool)> = vec![(root, false)];
-        while let Some((node, in_container)) = stack.pop() {
-            let mut inside = in_container;
+        let mut cursor = root.walk();
+        // Whether the current node's parent chain holds a container, per depth.
+        let mut in_container = vec![false];
+        loop {
+            let node = cursor.node();
+            let outer = in_container.last().copied().unwrap_or(false);
+            let mut inside = outer;
             if let Some(kind) = self.symbol_kind(node) {
                 if let Some(name) = self.name_of(node) {
-                    let kind = if kind == SymbolKind::Function && in_container {
+                    let kind = if kind == SymbolKind::Function && outer {
                         SymbolKind::Method
                     } else {
                         kind
@@ -302,13 +334,18 @@ impl<'t> Chunker<'t> {
                     inside = kind.is_container();
                 }
             }
-            let mut cursor = node.walk();
-            let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-            for child in children.into_iter().rev() {
-                stack.push((child, inside));
+            if !self.grammar.kind(node).opaque && cursor.goto_first_child() {
+                in_container.push(inside);
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    self.out.symbols.sort_by_key(|s| (s.start_line, s.end_line));
+                    return;
+                }
+                in_container.pop();
             }
         }
-        self.out.symbols.sort_by_key(|s| (s.start_line, s.end_line));
     }
 }
 

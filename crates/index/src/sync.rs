@@ -22,6 +22,9 @@ use std::time::Instant;
 
 /// Files larger than this are skipped unless configured otherwise.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 20;
+/// Bytes of source read per committed batch: bounds memory, and keeps transactions large
+/// enough that FTS segment merging does not dominate.
+const BATCH_BYTES: u64 = 8 << 20;
 /// Bytes sniffed for a NUL to call a file binary.
 const BINARY_SNIFF: usize = 8192;
 /// A file whose mtime is within this of its last read may have changed since without a
@@ -43,7 +46,7 @@ impl Default for SyncOptions {
         SyncOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             excludes: Excludes::new(&codeintel_discovery::DEFAULT_EXCLUDES).unwrap_or_default(),
-            batch_size: 128,
+            batch_size: 512,
         }
     }
 }
@@ -189,11 +192,18 @@ impl<'a> RepositorySync<'a> {
             repository: repo.name.clone(),
             ..SyncResult::default()
         };
-        let known = self.store.file_states(repo.id)?;
-        let (walked, skipped) = walk(root, self.options);
+        // Load what the store knows while the walk runs: both take a while on big repositories.
+        let (known, (walked, skipped)) = std::thread::scope(|scope| {
+            let known = scope.spawn(|| self.store.file_states(repo.id));
+            let walked = walk(root, self.options);
+            (known.join(), walked)
+        });
+        let known = known.unwrap_or_else(|_| Err(store::StoreError::Invalid("file state loader panicked".into())))?;
         result.files_skipped = skipped;
-        self.store
-            .set_repository_language(repo.id, main_language(&walked))?;
+        let language = main_language(&walked);
+        if repo.language.as_deref() != language {
+            self.store.set_repository_language(repo.id, language)?;
+        }
         let seen: HashSet<&str> = walked.iter().map(|w| w.rel.as_str()).collect();
         // Files the store has that the walk did not find: deleted, unless a new file turns out
         // to be one of them under another name.
@@ -216,58 +226,20 @@ impl<'a> RepositorySync<'a> {
             to_read: total,
         });
 
-        let mut done = 0u64;
-        for batch in to_read.chunks(self.options.batch_size.max(1)) {
-            if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                return Err(SyncError::Cancelled);
-            }
-            let outcomes: Vec<Outcome> = batch
-                .par_iter()
-                .map(|w| read_file(w, known.get(&w.rel), &gone, self.options.max_file_size))
-                .collect();
-            let mut ops = Vec::with_capacity(outcomes.len());
-            for (outcome, w) in outcomes.into_iter().zip(batch) {
-                match outcome {
-                    Outcome::Op(op, change) => {
-                        match change {
-                            Change::Added => result.files_added += 1,
-                            Change::Updated => result.files_updated += 1,
-                            Change::Renamed => result.files_renamed += 1,
-                            Change::Unchanged => {}
-                        }
-                        ops.push(op);
-                    }
-                    Outcome::Skipped => {
-                        result.files_skipped += 1;
-                        result.files_processed -= 1;
-                        if known.contains_key(&w.rel) {
-                            ops.push(FileOp::Delete {
-                                path: w.rel.clone(),
-                            });
-                            result.files_deleted += 1;
-                        }
-                    }
-                    Outcome::Failed => result.files_failed += 1,
-                    Outcome::Vanished => {
-                        result.files_processed -= 1;
-                        if known.contains_key(&w.rel) {
-                            ops.push(FileOp::Delete {
-                                path: w.rel.clone(),
-                            });
-                            result.files_deleted += 1;
-                        }
-                    }
-                }
-            }
-            let counts = self.store.write_batch(repo.id, &ops)?;
-            result.chunks_new += counts.chunks_new;
-            result.chunks_deleted += counts.chunks_deleted;
-            done += batch.len() as u64;
-            self.report(SyncProgress::Committed {
-                done,
-                to_read: total,
-            });
-        }
+        // Read and chunk the next batch on the rayon pool while one writer thread commits the
+        // previous one: parsing and SQLite overlap instead of taking turns.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<FileOp>, u64)>(1);
+        let committed = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| self.commit_all(repo.id, receiver, total));
+            let produced = self.produce(&to_read, &known, &gone, &mut result, &sender);
+            drop(sender);
+            let committed = writer
+                .join()
+                .unwrap_or_else(|_| Err(store::StoreError::Invalid("index writer panicked".into())));
+            produced.and(committed.map_err(SyncError::from))
+        })?;
+        result.chunks_new += committed.chunks_new;
+        result.chunks_deleted += committed.chunks_deleted;
 
         let deletions: Vec<FileOp> = gone
             .into_inner()
@@ -288,6 +260,76 @@ impl<'a> RepositorySync<'a> {
             (ok as f64 * 1000.0 / result.files_processed as f64).round() / 10.0
         };
         Ok(result)
+    }
+
+    /// Reads and chunks `to_read` a batch at a time, tallying `result`, and sends each batch's
+    /// operations to the writer.
+    fn produce(
+        &self,
+        to_read: &[&Walked],
+        known: &HashMap<String, FileState>,
+        gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
+        result: &mut SyncResult,
+        sender: &std::sync::mpsc::SyncSender<(Vec<FileOp>, u64)>,
+    ) -> Result<(), SyncError> {
+        for batch in batches(to_read, self.options.batch_size.max(1), BATCH_BYTES) {
+            if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(SyncError::Cancelled);
+            }
+            let outcomes: Vec<Outcome> = batch
+                .par_iter()
+                .map(|w| read_file(w, known.get(&w.rel), gone, self.options.max_file_size))
+                .collect();
+            let mut ops = Vec::with_capacity(outcomes.len());
+            for (outcome, w) in outcomes.into_iter().zip(batch) {
+                let was_known = known.contains_key(&w.rel);
+                match outcome {
+                    Outcome::Op(op, change) => {
+                        match change {
+                            Change::Added => result.files_added += 1,
+                            Change::Updated => result.files_updated += 1,
+                            Change::Renamed => result.files_renamed += 1,
+                            Change::Unchanged => {}
+                        }
+                        ops.push(op);
+                    }
+                    Outcome::Failed => result.files_failed += 1,
+                    Outcome::Skipped | Outcome::Vanished => {
+                        if matches!(outcome, Outcome::Skipped) {
+                            result.files_skipped += 1;
+                        }
+                        result.files_processed -= 1;
+                        if was_known {
+                            ops.push(FileOp::Delete { path: w.rel.clone() });
+                            result.files_deleted += 1;
+                        }
+                    }
+                }
+            }
+            if sender.send((ops, batch.len() as u64)).is_err() {
+                break; // the writer failed; its error is reported by the caller
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits each received batch in its own transaction, reporting progress.
+    fn commit_all(
+        &self,
+        repo_id: i64,
+        receiver: std::sync::mpsc::Receiver<(Vec<FileOp>, u64)>,
+        to_read: u64,
+    ) -> Result<store::BatchCounts, store::StoreError> {
+        let mut total = store::BatchCounts::default();
+        let mut done = 0;
+        for (ops, files) in receiver {
+            let counts = self.store.write_batch(repo_id, &ops)?;
+            total.chunks_new += counts.chunks_new;
+            total.chunks_deleted += counts.chunks_deleted;
+            done += files;
+            self.report(SyncProgress::Committed { done, to_read });
+        }
+        Ok(total)
     }
 
     fn report(&self, progress: SyncProgress) {
@@ -311,6 +353,25 @@ fn main_language(walked: &[Walked]) -> Option<&'static str> {
         .filter(|l| counts[l.index()] > 0)
         .max_by_key(|l| counts[l.index()])
         .map(Language::name)
+}
+
+/// Splits `files` into batches of at most `max_files` files and about `max_bytes` bytes.
+fn batches<'w>(files: &'w [&'w Walked], max_files: usize, max_bytes: u64) -> Vec<&'w [&'w Walked]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, w) in files.iter().enumerate() {
+        if i > start && (i - start >= max_files || bytes + w.size > max_bytes) {
+            out.push(&files[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += w.size;
+    }
+    if start < files.len() {
+        out.push(&files[start..]);
+    }
+    out
 }
 
 fn canonical_repo(path: &Path) -> Result<PathBuf, SyncError> {

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Median latency of `codeintel search` over 50 realistic queries beside `rg` on the same files.
+
+rg gets each query as the alternation of its words (`-i -e w1 -e w2`), the nearest plain-grep
+equivalent of "chunks holding any of the terms"; both print JSON and results are discarded.
+Usage: search_latency.py CODEINTEL CORPUS
+"""
+import statistics, subprocess, sys, time
+
+QUERIES = [
+    "parse config", "read_to_string", "HashMap", "json decoder", "socket timeout", "retry backoff",
+    "thread pool", "mutex lock", "unicode normalize", "base64 encode", "http request header",
+    "parse arguments", "file not found", "serialize struct", "deserialize", "tokenize", "iterator next",
+    "error handling", "async await", "temp directory", "regex compile", "hash function", "random seed",
+    "date time format", "email message", "csv reader", "xml parser", "sqlite connect", "logging handler",
+    "unit test", "command line", "environment variable", "read file lines", "write buffer", "utf8 decode",
+    "binary search", "sort by key", "linked list", "queue push", "signal handler", "process spawn",
+    "path join", "url parse", "cookie", "certificate", "compress zlib", "checksum", "memory allocator",
+    "lexer token", "abstract syntax tree",
+]
+
+
+def median_ms(cmd, runs=5):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main():
+    codeintel, corpus = sys.argv[1], sys.argv[2]
+    excludes = [a for e in ["node_modules", ".git", "__pycache__", "venv", "env", "build", "dist",
+                            "target", ".pytest_cache", ".tox"] for a in ("-g", f"!{e}")]
+    ci, rg = [], []
+    for q in QUERIES:
+        ci.append(median_ms([codeintel, "search", "--json", "--limit", "10", q]))
+        words = [a for w in q.split() for a in ("-e", w)]
+        rg.append(median_ms(["rg", "--json", "-i", "--no-ignore", *excludes, *words, corpus]))
+    c, r = statistics.median(ci), statistics.median(rg)
+    print(f"search median over {len(QUERIES)} queries: codeintel {c:.1f} ms (p90 "
+          f"{statistics.quantiles(ci, n=10)[-1]:.1f} ms), rg {r:.0f} ms, rg/codeintel {r/c:.1f}x "
+          f"(targets: >= 20x, < 20 ms)")
+
+
+if __name__ == "__main__":
+    main()
