@@ -143,8 +143,12 @@ impl<'t> Chunker<'t> {
                 Some((name, kind)) if len >= MIN_DEFINITION_BYTES => {
                     self.emit_definition(start, end, name, kind)
                 }
-                Some((name, kind)) => self.add_piece(start, end, Piece::Definition(name, kind), owner),
-                None if self.grammar.kind(node).comment => self.add_piece(start, end, Piece::Comment, owner),
+                Some((name, kind)) => {
+                    self.add_piece(start, end, Piece::Definition(name, kind), owner)
+                }
+                None if self.grammar.kind(node).comment => {
+                    self.add_piece(start, end, Piece::Comment, owner)
+                }
                 None => self.add_piece(start, end, Piece::Code, owner),
             }
             return;

@@ -94,7 +94,9 @@ pub struct GrammarKey {
 impl GrammarKey {
     pub fn for_file(lang: Language, file_name: &str) -> Self {
         let plain_ts = lang == Language::TypeScript
-            && [".ts", ".mts", ".cts"].iter().any(|e| file_name.ends_with(e));
+            && [".ts", ".mts", ".cts"]
+                .iter()
+                .any(|e| file_name.ends_with(e));
         GrammarKey { lang, plain_ts }
     }
 }
@@ -219,7 +221,11 @@ fn spec(key: GrammarKey) -> Spec {
         Language::JavaScript => (
             tree_sitter_javascript::LANGUAGE.into(),
             JAVASCRIPT,
-            &["export_statement", "lexical_declaration", "variable_declaration"],
+            &[
+                "export_statement",
+                "lexical_declaration",
+                "variable_declaration",
+            ],
         ),
         Language::TypeScript => (
             if key.plain_ts {
@@ -266,7 +272,10 @@ fn load(key: GrammarKey) -> Option<Loaded> {
                 .unwrap_or("");
             KindInfo {
                 name,
-                definition: definitions.iter().find(|(k, _)| *k == name).map(|(_, d)| *d),
+                definition: definitions
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, d)| *d),
                 wrapper: wrappers.contains(&name),
                 comment: name.contains("comment"),
                 opaque: OPAQUE.iter().any(|o| name.contains(o)),
@@ -280,7 +289,10 @@ fn load(key: GrammarKey) -> Option<Loaded> {
     }
     Some(Loaded {
         parser,
-        grammar: Rc::new(Grammar { lang: key.lang, kinds }),
+        grammar: Rc::new(Grammar {
+            lang: key.lang,
+            kinds,
+        }),
     })
 }
 
@@ -305,7 +317,9 @@ pub fn parse(key: GrammarKey, text: &str) -> Option<(tree_sitter::Tree, Rc<Gramm
         let options = tree_sitter::ParseOptions::new().progress_callback(&mut past_deadline);
         let bytes = text.as_bytes();
         let mut read = |offset: usize, _| bytes.get(offset..).unwrap_or_default();
-        let tree = entry.parser.parse_with_options(&mut read, None, Some(options));
+        let tree = entry
+            .parser
+            .parse_with_options(&mut read, None, Some(options));
         if tree.is_none() {
             entry.parser.reset();
         }

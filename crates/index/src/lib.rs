@@ -19,7 +19,7 @@ pub mod text;
 pub use search::{SearchHit, SearchMode, SearchRequest};
 pub use store::{
     FileOp, FileStamp, FileState, IndexStore, RepositoryInfo, RepositoryRecord, StoreError,
-    SCHEMA_VERSION,
+    SyncState, SCHEMA_VERSION,
 };
 pub use sync::{
     RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,

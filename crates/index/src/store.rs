@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// `CIDX`: marks a SQLite file as a codeintel index.
 const APPLICATION_ID: i32 = 0x4349_4458;
 /// Bumped with each migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
@@ -77,6 +77,17 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: auto-sync bookkeeping per repository.
+    r#"
+    ALTER TABLE repositories ADD COLUMN sync_state TEXT NOT NULL DEFAULT 'synced';
+    ALTER TABLE repositories ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE repositories ADD COLUMN next_retry_at_ms INTEGER;
+    ALTER TABLE repositories ADD COLUMN missing_since_ms INTEGER;
+    ALTER TABLE repositories ADD COLUMN watch_state TEXT NOT NULL DEFAULT 'off';
+    ALTER TABLE repositories ADD COLUMN size_bytes INTEGER;
+    ALTER TABLE repositories ADD COLUMN last_modified_ms INTEGER;
+    ALTER TABLE repositories ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Errors from the store, each with a message fit for a person.
@@ -117,6 +128,26 @@ pub struct RepositoryInfo {
     pub last_sync: Option<SystemTime>,
     pub last_result: Option<serde_json::Value>,
     pub last_error: Option<String>,
+    pub sync: SyncState,
+}
+
+/// Auto-sync bookkeeping of one repository. Kept in the store, not in a process's memory, so
+/// every process reports the truth and a restart resumes where the last one stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct SyncState {
+    /// `new`, `queued`, `syncing`, `synced`, `failed` or `missing`.
+    pub state: String,
+    /// Failed syncs in a row.
+    pub failures: u32,
+    pub next_retry_ms: Option<i64>,
+    pub missing_since_ms: Option<i64>,
+    /// `off`, `watching`, or `polling` (the OS watch limit was reached).
+    pub watch: String,
+    /// Code bytes and newest modification, as discovery last saw them.
+    pub size: Option<u64>,
+    pub last_modified_ms: Option<i64>,
+    /// Found by auto-sync's discovery (not only indexed by hand).
+    pub auto: bool,
 }
 
 /// What the store knows of one file, to decide whether it changed.
@@ -175,7 +206,8 @@ pub struct BatchCounts {
 /// The embedded index.
 pub struct IndexStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    /// `None` when opened read-only.
+    writer: Option<Mutex<Connection>>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -234,9 +266,57 @@ impl IndexStore {
         };
         Ok(IndexStore {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writer: Some(Mutex::new(writer)),
             readers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Opens an existing index for reading only, with one connection and no schema work (the
+    /// fast path for a one-shot search). `None` when there is no index yet. An index of an
+    /// older schema is migrated through a full open first.
+    pub fn open_read_only(path: &Path) -> Result<Option<IndexStore>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Self::reader_connection(path)?;
+        let header = |sql: &str| -> Result<i32> {
+            conn.query_row(sql, [], |r| r.get(0))
+                .map_err(|e| Self::foreign(path, e))
+        };
+        let (app_id, version) = (
+            header("PRAGMA application_id")?,
+            header("PRAGMA user_version")?,
+        );
+        if app_id != APPLICATION_ID {
+            // An empty file (or a new, still empty index) is not foreign: a full open decides.
+            drop(conn);
+            return Self::open(path, false).map(Some);
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.display().to_string(),
+                found: version,
+            });
+        }
+        if version < SCHEMA_VERSION {
+            drop(conn);
+            return Self::open(path, false).map(Some);
+        }
+        Ok(Some(IndexStore {
+            path: path.to_path_buf(),
+            writer: None,
+            readers: Mutex::new(vec![conn]),
+        }))
+    }
+
+    fn reader_connection(path: &Path) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(conn)
     }
 
     /// Opens without creating: for commands that only read. `None` when there is no index yet.
@@ -298,15 +378,7 @@ impl IndexStore {
         let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => {
-                let conn = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                conn.busy_timeout(Duration::from_secs(10))?;
-                conn.pragma_update(None, "query_only", true)?;
-                conn
-            }
+            None => Self::reader_connection(&self.path)?,
         };
         let result = f(&conn);
         let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
@@ -317,7 +389,11 @@ impl IndexStore {
     }
 
     fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Invalid("the index was opened read-only".into()))?;
+        let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut conn)
     }
 
@@ -386,7 +462,9 @@ impl IndexStore {
             let mut stmt = conn.prepare(
                 "SELECT r.id, r.path, r.name, r.language, r.last_sync_at_ms, r.last_result, r.last_error,
                         (SELECT count(*) FROM files f WHERE f.repo_id = r.id),
-                        (SELECT coalesce(sum(chunk_count), 0) FROM files f WHERE f.repo_id = r.id)
+                        (SELECT coalesce(sum(chunk_count), 0) FROM files f WHERE f.repo_id = r.id),
+                        r.sync_state, r.failures, r.next_retry_at_ms, r.missing_since_ms, r.watch_state,
+                        r.size_bytes, r.last_modified_ms, r.auto
                  FROM repositories r ORDER BY r.name",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -404,6 +482,16 @@ impl IndexStore {
                     last_error: r.get(6)?,
                     files: r.get::<_, i64>(7)? as u64,
                     chunks: r.get::<_, i64>(8)? as u64,
+                    sync: SyncState {
+                        state: r.get(9)?,
+                        failures: r.get(10)?,
+                        next_retry_ms: r.get(11)?,
+                        missing_since_ms: r.get(12)?,
+                        watch: r.get(13)?,
+                        size: r.get::<_, Option<i64>>(14)?.map(|s| s.max(0) as u64),
+                        last_modified_ms: r.get(15)?,
+                        auto: r.get(16)?,
+                    },
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -467,6 +555,30 @@ impl IndexStore {
                     params![error, repo_id],
                 )?,
             };
+            Ok(())
+        })
+    }
+
+    /// Replaces a repository's auto-sync bookkeeping.
+    pub fn set_sync_state(&self, repo_id: i64, s: &SyncState) -> Result<()> {
+        self.with_writer(|conn| {
+            conn.execute(
+                "UPDATE repositories SET sync_state = ?1, failures = ?2, next_retry_at_ms = ?3,
+                        missing_since_ms = ?4, watch_state = ?5, size_bytes = ?6,
+                        last_modified_ms = ?7, auto = ?8
+                 WHERE id = ?9",
+                params![
+                    s.state,
+                    s.failures,
+                    s.next_retry_ms,
+                    s.missing_since_ms,
+                    s.watch,
+                    s.size.map(|v| v as i64),
+                    s.last_modified_ms,
+                    s.auto,
+                    repo_id
+                ],
+            )?;
             Ok(())
         })
     }

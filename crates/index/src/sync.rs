@@ -156,6 +156,22 @@ impl<'a> RepositorySync<'a> {
         name: Option<&str>,
         incremental: bool,
     ) -> Result<SyncResult, SyncError> {
+        self.run_scoped(path, name, incremental, &Scope::All)
+    }
+
+    /// Syncs only `paths` (relative to the repository root; files or folders, existing or
+    /// deleted) of an already indexed repository: what a file watcher reports.
+    pub fn run_paths(&self, path: &Path, paths: &[String]) -> Result<SyncResult, SyncError> {
+        self.run_scoped(path, None, true, &Scope::Paths(paths.to_vec()))
+    }
+
+    fn run_scoped(
+        &self,
+        path: &Path,
+        name: Option<&str>,
+        incremental: bool,
+        scope: &Scope,
+    ) -> Result<SyncResult, SyncError> {
         let started = Instant::now();
         let root = canonical_repo(path)?;
         let default_name = root
@@ -168,7 +184,7 @@ impl<'a> RepositorySync<'a> {
             None,
             name.is_some(),
         )?;
-        let outcome = self.sync_files(&repo, &root, incremental);
+        let outcome = self.sync_files(&repo, &root, incremental, scope);
         let mut result = match outcome {
             Ok(result) => result,
             Err(e) => {
@@ -187,21 +203,29 @@ impl<'a> RepositorySync<'a> {
         repo: &RepositoryRecord,
         root: &Path,
         incremental: bool,
+        scope: &Scope,
     ) -> Result<SyncResult, SyncError> {
         let mut result = SyncResult {
             repository: repo.name.clone(),
             ..SyncResult::default()
         };
         // Load what the store knows while the walk runs: both take a while on big repositories.
-        let (known, (walked, skipped)) = std::thread::scope(|scope| {
-            let known = scope.spawn(|| self.store.file_states(repo.id));
-            let walked = walk(root, self.options);
+        let (known, (walked, skipped)) = std::thread::scope(|threads| {
+            let known = threads.spawn(|| self.store.file_states(repo.id));
+            let walked = match scope {
+                Scope::All => walk(root, root, self.options),
+                Scope::Paths(paths) => stat_paths(root, paths, self.options),
+            };
             (known.join(), walked)
         });
-        let known = known.unwrap_or_else(|_| Err(store::StoreError::Invalid("file state loader panicked".into())))?;
+        let known = known.unwrap_or_else(|_| {
+            Err(store::StoreError::Invalid(
+                "file state loader panicked".into(),
+            ))
+        })?;
         result.files_skipped = skipped;
         let language = main_language(&walked);
-        if repo.language.as_deref() != language {
+        if matches!(scope, Scope::All) && repo.language.as_deref() != language {
             self.store.set_repository_language(repo.id, language)?;
         }
         let seen: HashSet<&str> = walked.iter().map(|w| w.rel.as_str()).collect();
@@ -209,7 +233,7 @@ impl<'a> RepositorySync<'a> {
         // to be one of them under another name.
         let mut gone: HashMap<[u8; 32], Vec<String>> = HashMap::new();
         for (path, state) in &known {
-            if !seen.contains(path.as_str()) {
+            if scope.covers(path) && !seen.contains(path.as_str()) {
                 gone.entry(state.hash).or_default().push(path.clone());
             }
         }
@@ -233,9 +257,9 @@ impl<'a> RepositorySync<'a> {
             let writer = scope.spawn(|| self.commit_all(repo.id, receiver, total));
             let produced = self.produce(&to_read, &known, &gone, &mut result, &sender);
             drop(sender);
-            let committed = writer
-                .join()
-                .unwrap_or_else(|_| Err(store::StoreError::Invalid("index writer panicked".into())));
+            let committed = writer.join().unwrap_or_else(|_| {
+                Err(store::StoreError::Invalid("index writer panicked".into()))
+            });
             produced.and(committed.map_err(SyncError::from))
         })?;
         result.chunks_new += committed.chunks_new;
@@ -300,7 +324,9 @@ impl<'a> RepositorySync<'a> {
                         }
                         result.files_processed -= 1;
                         if was_known {
-                            ops.push(FileOp::Delete { path: w.rel.clone() });
+                            ops.push(FileOp::Delete {
+                                path: w.rel.clone(),
+                            });
                             result.files_deleted += 1;
                         }
                     }
@@ -393,20 +419,12 @@ fn unchanged(state: &FileState, w: &Walked) -> bool {
 
 /// Walks the repository: indexable files with their stat facts, and the count of files left
 /// out by rule (secrets, too large).
-fn walk(root: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) {
+fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) {
     let found = Mutex::new(Vec::new());
     let skipped = std::sync::atomic::AtomicU64::new(0);
     let excludes = options.excludes.clone();
     let root_owned = root.to_path_buf();
-    ignore::WalkBuilder::new(root)
-        .hidden(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .git_global(true)
-        .ignore(true)
-        .parents(true)
-        .require_git(false)
-        .follow_links(false)
+    walk_builder(start)
         .filter_entry(move |entry| {
             let name = entry.file_name().to_string_lossy();
             let relative = entry
@@ -465,6 +483,107 @@ fn walk(root: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) {
         });
     let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
     (found, skipped.into_inner())
+}
+
+/// The walker settings every sync uses: hidden files skipped, `.gitignore` (git or not),
+/// `.ignore`, git's excludes and global ignore honoured, symlinks never followed.
+fn walk_builder(start: &Path) -> ignore::WalkBuilder {
+    let mut builder = ignore::WalkBuilder::new(start);
+    builder
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(true)
+        .ignore(true)
+        .parents(true)
+        .require_git(false)
+        .follow_links(false);
+    builder
+}
+
+/// Which files a sync looks at.
+enum Scope {
+    All,
+    /// These relative paths (files or folders) and everything below them.
+    Paths(Vec<String>),
+}
+
+impl Scope {
+    fn covers(&self, rel: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Paths(paths) => paths.iter().any(|p| {
+                rel == p
+                    || (rel.starts_with(p.as_str()) && rel.as_bytes().get(p.len()) == Some(&b'/'))
+            }),
+        }
+    }
+}
+
+/// Stat facts of just `paths` (a watcher's report), with the same rules as a walk: hidden,
+/// ignored, excluded and secret paths are left out; folders are walked.
+fn stat_paths(root: &Path, paths: &[String], options: &SyncOptions) -> (Vec<Walked>, u64) {
+    let mut matcher = walk_builder(root).build_matchers().into_iter().next();
+    let mut found = Vec::new();
+    let mut skipped = 0;
+    for rel in paths {
+        let rel_path = Path::new(rel);
+        let clean = rel_path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !clean || rel.is_empty() {
+            continue;
+        }
+        let hidden_or_secret = rel_path.components().any(|c| {
+            let name = c.as_os_str().to_string_lossy();
+            name.starts_with('.') || lang::is_secret_dir(&name)
+        });
+        if hidden_or_secret || options.excludes.excludes_path(rel_path) {
+            continue;
+        }
+        let abs = root.join(rel_path);
+        let Ok(meta) = std::fs::symlink_metadata(&abs) else {
+            continue;
+        };
+        if let Some(m) = matcher.as_mut() {
+            let ignored = rel_path
+                .ancestors()
+                .filter(|a| !a.as_os_str().is_empty())
+                .any(|a| m.matched(a, a != rel_path || meta.is_dir()).is_ignore());
+            if ignored {
+                continue;
+            }
+        }
+        if meta.is_dir() {
+            let (more, more_skipped) = walk(root, &abs, options);
+            found.extend(more);
+            skipped += more_skipped;
+            continue;
+        }
+        if !meta.is_file() {
+            continue;
+        }
+        let Some(name) = rel_path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(kind) = lang::file_kind(name) else {
+            continue;
+        };
+        if lang::is_secret_file(name) || meta.len() > options.max_file_size {
+            skipped += 1;
+            continue;
+        }
+        found.push(Walked {
+            rel: rel.clone(),
+            abs,
+            kind,
+            size: meta.len(),
+            mtime_ns: meta.modified().map(store::to_ns).unwrap_or(0),
+        });
+    }
+    found.sort_by(|a, b| a.rel.cmp(&b.rel));
+    found.dedup_by(|a, b| a.rel == b.rel);
+    (found, skipped)
 }
 
 /// Reads, hashes and (when the content changed) chunks one file.

@@ -21,7 +21,7 @@ pub fn open_store(config: &Config, force: bool) -> anyhow::Result<IndexStore> {
 /// Opens the index for reading; `None` (with a note on stderr) when nothing is indexed yet.
 pub fn open_existing_store(config: &Config) -> anyhow::Result<Option<IndexStore>> {
     let path = IndexStore::default_path(&config.data_dir);
-    let store = IndexStore::open_existing(&path)?;
+    let store = IndexStore::open_read_only(&path)?;
     if store.is_none() {
         eprintln!(
             "note: nothing is indexed yet in {}; run `codeintel index PATH` first",

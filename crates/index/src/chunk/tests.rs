@@ -102,7 +102,9 @@ fn symbols_in_every_language() {
 
 /// A function body long enough to be a chunk of its own.
 fn body(n: usize) -> String {
-    (0..n).map(|i| format!("    let value_{i} = compute_something_long({i});\n")).collect()
+    (0..n)
+        .map(|i| format!("    let value_{i} = compute_something_long({i});\n"))
+        .collect()
 }
 
 #[test]
@@ -118,7 +120,10 @@ fn one_chunk_per_definition_with_leading_comments() {
         .iter()
         .map(|c| (c.start_line, c.end_line, c.symbol.as_deref()))
         .collect();
-    assert_eq!(chunks, [(1, 1, None), (3, 14, Some("open")), (16, 26, Some("close"))]);
+    assert_eq!(
+        chunks,
+        [(1, 1, None), (3, 14, Some("open")), (16, 26, Some("close"))]
+    );
     assert!(c.chunks[1].content.starts_with("/// Opens the index."));
 }
 
@@ -131,7 +136,11 @@ fn small_definitions_merge_but_keep_their_symbols() {
     let c = chunk_file(FileKind::Code(Language::Rust), "a.rs", &src);
     assert!(c.chunks.len() <= 2, "{}", c.chunks.len());
     assert_eq!(c.symbols.len(), 40);
-    let one = chunk_file(FileKind::Code(Language::Rust), "b.rs", "use x;\n/// Tiny.\nfn tiny() {}\n");
+    let one = chunk_file(
+        FileKind::Code(Language::Rust),
+        "b.rs",
+        "use x;\n/// Tiny.\nfn tiny() {}\n",
+    );
     assert_eq!(one.chunks.len(), 1);
     assert_eq!(one.chunks[0].symbol.as_deref(), Some("tiny"));
 }
@@ -142,16 +151,25 @@ fn large_definitions_split_at_children_within_the_bound() {
     for i in 0..30 {
         src.push_str(&format!("    def method_{i}(self, value):\n"));
         for j in 0..8 {
-            src.push_str(&format!("        value = value + {j} * len(str(value)) + {i}\n"));
+            src.push_str(&format!(
+                "        value = value + {j} * len(str(value)) + {i}\n"
+            ));
         }
         src.push_str("        return value\n\n");
     }
     let c = chunk_file(FileKind::Code(Language::Python), "big.py", &src);
     assert!(c.chunks.len() >= 30, "{}", c.chunks.len());
     for chunk in &c.chunks {
-        assert!(chunk.content.len() <= MAX_CHUNK_BYTES, "{}", chunk.content.len());
+        assert!(
+            chunk.content.len() <= MAX_CHUNK_BYTES,
+            "{}",
+            chunk.content.len()
+        );
     }
-    assert!(c.chunks.iter().any(|ch| ch.symbol.as_deref() == Some("method_17")));
+    assert!(c
+        .chunks
+        .iter()
+        .any(|ch| ch.symbol.as_deref() == Some("method_17")));
     // Chunks cover the methods in order and never overlap.
     for pair in c.chunks.windows(2) {
         assert!(
