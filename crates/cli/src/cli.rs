@@ -66,6 +66,58 @@ Examples:
   codeintel repos
   codeintel repos --json | jq '.[] | {name, chunks}'")]
     Repos(ReposArgs),
+
+    /// Run auto-sync in the foreground until Ctrl-C or SIGTERM: scan, index, watch, re-check.
+    #[command(after_help = "\
+Examples:
+  AUTO_SYNC_PATHS=~/projects codeintel daemon
+  codeintel daemon -v            # log scans and syncs on stderr
+
+Only one process per data directory syncs at a time (a lock file); a second daemon waits and
+takes over when the first one exits or dies.")]
+    Daemon,
+
+    /// Show auto-sync status: queue, running syncs, per-repository state and errors.
+    #[command(
+        name = "auto-sync-status",
+        after_help = "\
+Examples:
+  codeintel auto-sync-status
+  codeintel auto-sync-status --json | jq '.repositories[] | select(.last_error)'"
+    )]
+    AutoSyncStatus(JsonArgs),
+
+    /// Scan the configured paths now and sync what is new or changed (works when auto-sync is
+    /// disabled or paused; without a running syncer it runs in the foreground).
+    #[command(
+        name = "auto-sync-scan",
+        after_help = "\
+Examples:
+  codeintel auto-sync-scan
+  codeintel auto-sync-scan --json"
+    )]
+    AutoSyncScan(JsonArgs),
+
+    /// Pause auto-sync: no new syncs start; running ones stop at their next batch.
+    #[command(
+        name = "auto-sync-pause",
+        after_help = "Example:\n  codeintel auto-sync-pause"
+    )]
+    AutoSyncPause(JsonArgs),
+
+    /// Resume auto-sync with the same queue.
+    #[command(
+        name = "auto-sync-resume",
+        after_help = "Example:\n  codeintel auto-sync-resume"
+    )]
+    AutoSyncResume(JsonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

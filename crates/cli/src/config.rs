@@ -20,23 +20,8 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// The settings of the auto-sync manager, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AutoSyncSettings {
-    pub enabled: bool,
-    pub paths: Vec<PathBuf>,
-    /// Excludes added to the built-in ones.
-    pub exclude: Vec<String>,
-    pub scan_interval: Duration,
-    /// How often a synced repository is re-checked when no watcher covers it.
-    pub sync_interval: Duration,
-    pub max_concurrent: usize,
-    pub priority_languages: Vec<Language>,
-    /// Repositories larger than this (bytes) go to the back of the queue.
-    pub size_threshold: u64,
-    pub auto_watch: bool,
-    pub on_startup: bool,
-}
+/// The settings of the auto-sync manager, validated (the sync crate's type).
+pub type AutoSyncSettings = codeintel_sync::AutoSyncConfig;
 
 /// Every auto-sync variable with its default, in the order `.env.example` documents them.
 pub const AUTO_SYNC_DEFAULTS: [(&str, &str); 10] = [
@@ -118,7 +103,7 @@ impl Config {
         Ok(Config {
             env_file,
             data_dir,
-            auto_sync: AutoSyncSettings::from_sources(sources)?,
+            auto_sync: auto_sync_from_sources(sources)?,
         })
     }
 }
@@ -172,8 +157,9 @@ pub fn expand_tilde(path: &str, process: &HashMap<String, String>) -> PathBuf {
     }
 }
 
-impl AutoSyncSettings {
-    fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
+/// Parses and validates every `AUTO_SYNC_*` variable.
+fn auto_sync_from_sources(sources: &Sources) -> Result<AutoSyncSettings, ConfigError> {
+    {
         let get = |var: &'static str| -> (&'static str, &str) {
             let default = AUTO_SYNC_DEFAULTS
                 .iter()

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each loads what it needs from the shared [`Config`].
 
+mod autosync;
 mod discover;
 mod index;
 mod repos;
@@ -55,5 +56,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => index::run(&config, args),
         Command::Search(args) => search::run(&config, args),
         Command::Repos(args) => repos::run(&config, args),
+        Command::Daemon => autosync::daemon(&config),
+        Command::AutoSyncStatus(args) => autosync::status(&config, args),
+        Command::AutoSyncScan(args) => autosync::scan(&config, args),
+        Command::AutoSyncPause(args) => autosync::pause(&config, args, true),
+        Command::AutoSyncResume(args) => autosync::pause(&config, args, false),
     }
 }

@@ -1,0 +1,190 @@
+//! `daemon` and the auto-sync control commands. Until the MCP server lands they act on the
+//! store directly; a running daemon picks the changes up within a second.
+
+use super::open_store;
+use crate::cli::JsonArgs;
+use crate::config::Config;
+use crate::output;
+use codeintel_sync::{AutoSyncManager, Status};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn manager(config: &Config) -> anyhow::Result<AutoSyncManager> {
+    let store = Arc::new(open_store(config, false)?);
+    Ok(AutoSyncManager::new(
+        store,
+        config.data_dir.clone(),
+        config.auto_sync.clone(),
+    )?)
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub fn daemon(config: &Config) -> anyhow::Result<ExitCode> {
+    let manager = manager(config)?;
+    if manager.config().paths.is_empty() {
+        eprintln!(
+            "note: no folders to scan; set AUTO_SYNC_PATHS in {} (repositories indexed with \
+             `codeintel index` are still re-checked and watched)",
+            config.env_file.display()
+        );
+    }
+    runtime()?.block_on(async {
+        manager.start();
+        tracing::info!("auto-sync daemon started");
+        stop_signal().await;
+        tracing::info!("stopping: finishing the current batches");
+        manager.stop().await;
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
+    let status = manager(config)?.status()?;
+    if status.syncer_pid.is_none() {
+        eprintln!("note: no auto-sync process is running; showing the stored state");
+    }
+    if args.json {
+        output::print_json(&status)?;
+    } else {
+        output::write_stdout(&render_status(&status))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render_status(s: &Status) -> String {
+    let running = match (s.syncer_pid, s.paused) {
+        (Some(pid), false) => format!("running (pid {pid})"),
+        (Some(pid), true) => format!("paused (pid {pid})"),
+        (None, _) => "not running".to_string(),
+    };
+    let mut text = format!(
+        "auto-sync: {running}, {}; last scan {}\n\
+         queue: {} queued, {} syncing, {} synced; scan every {}s, re-check every {}s, {} at once\n",
+        if s.enabled { "enabled" } else { "disabled" },
+        s.last_scan.as_deref().unwrap_or("never"),
+        s.queued_repos,
+        s.active_syncs,
+        s.synced_repos,
+        s.config.scan_interval,
+        s.config.sync_interval,
+        s.config.max_concurrent,
+    );
+    let rows: Vec<Vec<String>> = s
+        .repositories
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.state.clone(),
+                r.language.clone().unwrap_or_else(|| "-".into()),
+                r.files.to_string(),
+                r.last_sync.clone().unwrap_or_else(|| "never".into()),
+                r.watch.clone(),
+                r.last_error.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    text.push('\n');
+    text.push_str(&output::table(
+        &[
+            "NAME",
+            "STATE",
+            "LANGUAGE",
+            "FILES",
+            "LAST SYNC",
+            "WATCH",
+            "ERROR",
+        ],
+        &rows,
+    ));
+    text
+}
+
+pub fn pause(config: &Config, args: JsonArgs, pause: bool) -> anyhow::Result<ExitCode> {
+    let manager = manager(config)?;
+    if pause {
+        manager.pause()?;
+    } else {
+        manager.resume()?;
+    }
+    let status = manager.status()?;
+    if status.syncer_pid.is_none() {
+        eprintln!("note: no auto-sync process is running; the change is stored for the next one");
+    }
+    let word = if pause { "paused" } else { "resumed" };
+    if args.json {
+        output::print_json(
+            &serde_json::json!({ "paused": status.paused, "message": format!("auto-sync {word}") }),
+        )?;
+    } else {
+        println!("auto-sync {word}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// With a syncer running, asks it to scan; without one, scans and syncs here until the queue
+/// is empty.
+pub fn scan(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
+    let mut foreground = config.auto_sync.clone();
+    foreground.enabled = true;
+    foreground.on_startup = true;
+    foreground.auto_watch = false;
+    let store = Arc::new(open_store(config, false)?);
+    let manager = AutoSyncManager::new(store, config.data_dir.clone(), foreground)?;
+    let counts = runtime()?.block_on(async {
+        manager.start();
+        // Give the lock a moment: if another process holds it, this one only asks.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let counts = manager.trigger_scan().await?;
+        if manager.is_syncer() {
+            eprintln!("note: no auto-sync process is running; scanning and syncing here");
+            loop {
+                let s = manager.status()?;
+                if s.queued_repos == 0 && s.active_syncs == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        manager.stop().await;
+        anyhow::Ok(counts)
+    })?;
+    if args.json {
+        output::print_json(&counts)?;
+    } else {
+        println!(
+            "scan: {} queued, {} syncing, {} synced",
+            counts.queued, counts.active, counts.synced
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,23 @@
+//! Auto-sync: repositories are found, indexed and kept current with no one asking.
+//!
+//! [`AutoSyncManager`] runs a scan loop (discovery every `scan_interval`), a priority queue with
+//! at most `max_concurrent` workers ([`codeintel_index::RepositorySync`] jobs, retried with
+//! backoff), and a file watcher whose debounced events become incremental syncs of just the
+//! changed files. Its state lives in the store, so every process reports the same truth and a
+//! restart resumes; an OS file lock ([`SyncLock`]) makes exactly one process the syncer.
+
+mod config;
+mod lock;
+mod manager;
+mod queue;
+mod status;
+mod watcher;
+
+pub use config::{AutoSyncConfig, ConfigError, ConfigUpdate};
+pub use lock::SyncLock;
+pub use manager::{
+    AutoSyncManager, ManagerError, ScanCounts, MISSING_GRACE, RETRY_BASE, RETRY_MAX,
+};
+pub use queue::{Job, JobKind, Priority, SyncQueue, MAX_PATHS_PER_JOB};
+pub use status::{Metrics, RepositoryStatus, Status, StatusConfig};
+pub use watcher::{RepoWatcher, WatchBatch, WatchError, DEBOUNCE};
