@@ -249,7 +249,7 @@ impl IndexStore {
                 source,
             })?;
         }
-        let writer = match Self::open_checked(path) {
+        let writer = match Self::open_retrying(path) {
             Err(StoreError::Foreign { .. }) if force => {
                 let aside = path.with_extension(format!("db.broken-{}", now_ns() / 1_000_000_000));
                 tracing::warn!(from = %path.display(), to = %aside.display(), "moving a broken index aside");
@@ -260,7 +260,7 @@ impl IndexStore {
                     let side = PathBuf::from(format!("{}{suffix}", path.display()));
                     let _ = std::fs::remove_file(side);
                 }
-                Self::open_checked(path)?
+                Self::open_retrying(path)?
             }
             other => other?,
         };
@@ -275,6 +275,14 @@ impl IndexStore {
     /// fast path for a one-shot search). `None` when there is no index yet. An index of an
     /// older schema is migrated through a full open first.
     pub fn open_read_only(path: &Path) -> Result<Option<IndexStore>> {
+        match Self::try_open_read_only(path) {
+            // Another process is creating or migrating it: the full open waits for that.
+            Err(StoreError::Sqlite(e)) if is_busy(&e) => Self::open(path, false).map(Some),
+            other => other,
+        }
+    }
+
+    fn try_open_read_only(path: &Path) -> Result<Option<IndexStore>> {
         if !path.exists() {
             return Ok(None);
         }
@@ -331,10 +339,38 @@ impl IndexStore {
         &self.path
     }
 
+    /// A failure to read the header: busy is worth a retry, anything else means the file is not
+    /// ours.
+    fn header_error(path: &Path, e: rusqlite::Error) -> StoreError {
+        if is_busy(&e) {
+            StoreError::Sqlite(e)
+        } else {
+            Self::foreign(path, e)
+        }
+    }
+
     fn foreign(path: &Path, reason: impl ToString) -> StoreError {
         StoreError::Foreign {
             path: path.display().to_string(),
             reason: reason.to_string(),
+        }
+    }
+
+    /// Opening races with other processes creating or migrating the same new file; some of
+    /// those lock conflicts bypass SQLite's busy handler, so retry them here for a while.
+    fn open_retrying(path: &Path) -> Result<Connection> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let mut delay = Duration::from_millis(10);
+        loop {
+            match Self::open_checked(path) {
+                Err(StoreError::Sqlite(e))
+                    if is_busy(&e) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_millis(200));
+                }
+                other => return other,
+            }
         }
     }
 
@@ -350,14 +386,14 @@ impl IndexStore {
         // Reading the header is the first thing that fails on a file that is not SQLite.
         let app_id: i32 = conn
             .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(|e| Self::foreign(path, e))?;
+            .map_err(|e| Self::header_error(path, e))?;
         let version: i32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| Self::foreign(path, e))?;
+            .map_err(|e| Self::header_error(path, e))?;
         if existed && app_id != APPLICATION_ID {
             let tables: i64 = conn
                 .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-                .map_err(|e| Self::foreign(path, e))?;
+                .map_err(|e| Self::header_error(path, e))?;
             if tables > 0 || app_id != 0 {
                 return Err(Self::foreign(path, "another program's database"));
             }
@@ -626,11 +662,22 @@ impl IndexStore {
 }
 
 fn configure(conn: &Connection) -> Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // WAL is a property of the file: switch only once (the switch needs an exclusive lock).
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn migrate(conn: &Connection, from: i32) -> Result<()> {

@@ -30,6 +30,8 @@ const KEY_LAST_SCAN: &str = "autosync.last_scan_ms";
 const KEY_OVERRIDES: &str = "autosync.overrides";
 const KEY_SCAN_REQUEST: &str = "autosync.scan_requested_ms";
 const KEY_METRICS: &str = "autosync.metrics";
+/// The syncer's effective configuration, for status from other processes.
+const KEY_EFFECTIVE: &str = "autosync.effective";
 
 /// First retry delay after a failed sync; doubles per failure up to [`RETRY_MAX`].
 pub const RETRY_BASE: Duration = Duration::from_secs(300);
@@ -259,8 +261,52 @@ impl Shared {
         matches!(self.store.state(KEY_PAUSED), Ok(Some(v)) if v == "true")
     }
 
-    fn status(&self) -> Result<Status> {
+    fn status_config(&self) -> (bool, StatusConfig) {
         let config = self.config();
+        let status_config = StatusConfig {
+            scan_interval: config.scan_interval.as_secs(),
+            sync_interval: config.sync_interval.as_secs(),
+            max_concurrent: config.max_concurrent,
+            scan_paths: config
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            exclude_patterns: config.exclude.clone(),
+            priority_languages: config
+                .priority_languages
+                .iter()
+                .map(|l| l.name().to_string())
+                .collect(),
+            size_threshold: config.size_threshold,
+            auto_watch: config.auto_watch,
+        };
+        (config.enabled, status_config)
+    }
+
+    /// Publishes this syncer's configuration for the status other processes report.
+    fn publish_config(&self) {
+        let (enabled, config) = self.status_config();
+        let json = serde_json::json!({ "enabled": enabled, "config": config }).to_string();
+        if let Err(e) = self.store.set_state(KEY_EFFECTIVE, &json) {
+            tracing::warn!(%e, "cannot publish the auto-sync configuration");
+        }
+    }
+
+    fn status(&self) -> Result<Status> {
+        let syncer_pid = SyncLock::holder(&self.data_dir);
+        let here = self.syncing_here.load(Ordering::SeqCst);
+        // Another process syncs: report the configuration it runs with, not this one's.
+        let published = (syncer_pid.is_some() && !here)
+            .then(|| self.store.state(KEY_EFFECTIVE).ok().flatten())
+            .flatten()
+            .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
+            .and_then(|v| {
+                let enabled = v.get("enabled")?.as_bool()?;
+                let config = serde_json::from_value(v.get("config")?.clone()).ok()?;
+                Some((enabled, config))
+            });
+        let (enabled, status_config) = published.unwrap_or_else(|| self.status_config());
         let repos = self.store.repositories()?;
         let count = |state: &str| repos.iter().filter(|r| r.sync.state == state).count() as u64;
         let last_scan = self
@@ -268,7 +314,7 @@ impl Shared {
             .state(KEY_LAST_SCAN)?
             .and_then(|v| v.parse::<i64>().ok())
             .map(rfc3339_ms);
-        let metrics = if self.syncing_here.load(Ordering::SeqCst) {
+        let metrics = if here {
             self.metrics
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -279,32 +325,14 @@ impl Shared {
                 .and_then(|m| serde_json::from_str(&m).ok())
                 .unwrap_or_default()
         };
-        let syncer_pid = SyncLock::holder(&self.data_dir);
         Ok(Status {
-            enabled: config.enabled,
+            enabled,
             running: syncer_pid.is_some(),
             last_scan,
             queued_repos: count("queued") + count("new"),
             active_syncs: count("syncing"),
             synced_repos: count("synced"),
-            config: StatusConfig {
-                scan_interval: config.scan_interval.as_secs(),
-                sync_interval: config.sync_interval.as_secs(),
-                max_concurrent: config.max_concurrent,
-                scan_paths: config
-                    .paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect(),
-                exclude_patterns: config.exclude.clone(),
-                priority_languages: config
-                    .priority_languages
-                    .iter()
-                    .map(|l| l.name().to_string())
-                    .collect(),
-                size_threshold: config.size_threshold,
-                auto_watch: config.auto_watch,
-            },
+            config: status_config,
             paused: self.paused(),
             syncer_pid,
             repositories: repos.iter().map(repository_status).collect(),
@@ -441,6 +469,7 @@ impl Syncer {
     ) {
         self.seen_scan_request = self.shared.store.state(KEY_SCAN_REQUEST).ok().flatten();
         self.seen_overrides = self.shared.store.state(KEY_OVERRIDES).ok().flatten();
+        self.shared.publish_config();
         self.resume_from_store();
         let config = self.shared.config();
         if config.enabled && config.on_startup {

@@ -1,0 +1,383 @@
+//! Auto-sync through real processes: `codeintel daemon` with short intervals on real trees,
+//! observed with `auto-sync-status --json` and `search`.
+
+mod common;
+
+use common::{json, stderr, Sandbox};
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A daemon process, killed when dropped.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Daemon {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGTERM, then wait for a graceful exit.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Environment for a fast-cycling auto-sync over the sandbox tree.
+fn autosync_cmd(sb: &Sandbox, extra: &[(&str, &str)]) -> Command {
+    let mut cmd = sb.cmd();
+    cmd.env("AUTO_SYNC_PATHS", sb.tree())
+        .env("AUTO_SYNC_SCAN_INTERVAL", "1")
+        .env("AUTO_SYNC_INTERVAL", "1");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn start(sb: &Sandbox, extra: &[(&str, &str)]) -> Daemon {
+    // The daemon's log goes to a file in the sandbox, shown when a wait times out.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(sb.root().join("daemon.log"))
+        .expect("log file");
+    let child = autosync_cmd(sb, extra)
+        .args(["daemon", "-v"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn daemon");
+    Daemon(child)
+}
+
+fn status(sb: &Sandbox) -> Value {
+    let out = sb.run(&["auto-sync-status", "--json"]);
+    assert!(out.status.success(), "status failed: {}", stderr(&out));
+    json(&out)
+}
+
+/// Polls `check` on the status until it holds or `secs` pass.
+fn wait_for(sb: &Sandbox, secs: u64, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = status(sb);
+        if check(&s) {
+            return s;
+        }
+        if Instant::now() >= deadline {
+            let log = std::fs::read_to_string(sb.root().join("daemon.log")).unwrap_or_default();
+            panic!("timed out waiting for {what}; status: {s:#}\ndaemon log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn repo<'a>(s: &'a Value, name: &str) -> Option<&'a Value> {
+    s["repositories"]
+        .as_array()?
+        .iter()
+        .find(|r| r["name"] == name)
+}
+
+fn all_synced(s: &Value, names: &[&str]) -> bool {
+    names
+        .iter()
+        .all(|n| repo(s, n).is_some_and(|r| r["state"] == "synced"))
+}
+
+/// Paths of chunks holding `query` literally.
+fn search_paths(sb: &Sandbox, query: &str) -> Vec<String> {
+    let out = sb.run(&["search", "--json", "--mode", "exact", query]);
+    if !out.status.success() {
+        return Vec::new();
+    }
+    json(&out)
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|h| h["path"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A repository of `files` python files.
+fn make_repo(sb: &Sandbox, name: &str, ext: &str, files: usize) {
+    sb.mkdir(&format!("{name}/.git"));
+    for i in 0..files {
+        let body: String = (0..20)
+            .map(|j| format!("def {name}_fn_{i}_{j}(x):\n    return x + {j}\n\n"))
+            .collect();
+        sb.write(&format!("{name}/src/m{i}.{ext}"), &body);
+    }
+}
+
+#[test]
+fn startup_syncs_in_priority_order_within_the_concurrency_bound() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "rusty", "rs", 150);
+    make_repo(&sb, "gopher", "go", 150);
+    make_repo(&sb, "snake", "py", 150);
+    make_repo(&sb, "lizard", "js", 150);
+    let daemon = start(
+        &sb,
+        &[
+            ("AUTO_SYNC_MAX_CONCURRENT", "1"),
+            ("AUTO_SYNC_PRIORITY_LANGUAGES", "go,python"),
+        ],
+    );
+    let mut max_active = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let last = loop {
+        let s = status(&sb);
+        max_active = max_active.max(s["active_syncs"].as_u64().unwrap());
+        if all_synced(&s, &["rusty", "gopher", "snake", "lizard"]) {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "not all synced: {s:#}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        max_active <= 1,
+        "saw {max_active} syncs at once with max_concurrent=1"
+    );
+    let mut order: Vec<(String, String)> = last["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["last_sync"].as_str().unwrap().to_string(),
+                r["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    order.sort();
+    let names: Vec<&str> = order.iter().map(|(_, n)| n.as_str()).collect();
+    // go, then python, then the others (js and rust: same rank, same size class).
+    assert_eq!(&names[..2], ["gopher", "snake"], "{order:?}");
+    assert_eq!(last["config"]["max_concurrent"], 1);
+    assert_eq!(last["running"], true);
+    assert_eq!(last["syncer_pid"], daemon.pid());
+    assert!(last["metrics"]["syncs_succeeded"].as_u64().unwrap() >= 4);
+    let status = daemon.terminate();
+    assert!(status.success(), "daemon exit: {status:?}");
+    let after = status_after_stop(&sb);
+    assert_eq!(after["running"], false);
+}
+
+fn status_after_stop(sb: &Sandbox) -> Value {
+    status(sb)
+}
+
+#[test]
+fn new_repositories_edits_and_restarts_are_picked_up() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "first", "py", 3);
+    let daemon = start(&sb, &[]);
+    wait_for(&sb, 60, "first synced and watched", |s| {
+        repo(s, "first").is_some_and(|r| r["state"] == "synced" && r["watched"] == true)
+    });
+
+    // A new repository is found by the next scan (4 files: one is deleted below, and a
+    // folder with fewer than 3 code files is no repository).
+    make_repo(&sb, "second", "py", 4);
+    wait_for(&sb, 30, "second synced", |s| all_synced(s, &["second"]));
+
+    // An edit in a watched repository is searchable within 2 s.
+    sb.write(
+        "first/src/m0.py",
+        "def freshly_edited_marker():\n    return 1\n",
+    );
+    let edited = Instant::now();
+    loop {
+        if search_paths(&sb, "freshly_edited_marker") == ["src/m0.py"] {
+            break;
+        }
+        assert!(
+            edited.elapsed() < Duration::from_secs(2),
+            "edit not searchable within 2 s"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(status(&sb)["metrics"]["watcher_events"].as_u64().unwrap() >= 1);
+
+    // Changes made while nothing runs are found after a restart.
+    assert!(daemon.terminate().success());
+    sb.write("second/src/m1.py", "def changed_while_down():\n    pass\n");
+    std::fs::remove_file(sb.tree().join("second/src/m2.py")).unwrap();
+    let _daemon = start(&sb, &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = search_paths(&sb, "changed_while_down") == ["src/m1.py"];
+        let gone = search_paths(&sb, "second_fn_2_3").is_empty();
+        if found && gone {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let log = std::fs::read_to_string(sb.root().join("daemon.log")).unwrap_or_default();
+            panic!(
+                "offline changes not picked up (found {found}, gone {gone})\n{:#}\n{log}",
+                status(&sb)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn pause_stops_new_work_and_resume_continues() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "one", "py", 3);
+    let _daemon = start(&sb, &[]);
+    wait_for(&sb, 60, "one synced", |s| all_synced(s, &["one"]));
+    let out = sb.run(&["auto-sync-pause"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status(&sb)["paused"], true);
+    std::thread::sleep(Duration::from_millis(1000));
+    // While paused, a new repository is discovered but not synced.
+    make_repo(&sb, "two", "py", 3);
+    std::thread::sleep(Duration::from_secs(3));
+    let s = status(&sb);
+    assert_eq!(s["paused"], true);
+    assert_eq!(s["enabled"], true);
+    assert!(
+        repo(&s, "two").is_none_or(|r| r["state"] != "synced"),
+        "{s:#}"
+    );
+    assert!(search_paths(&sb, "two_fn_1_1").is_empty());
+
+    let out = sb.run(&["auto-sync-resume"]);
+    assert!(out.status.success());
+    wait_for(&sb, 30, "two synced after resume", |s| {
+        all_synced(s, &["two"]) && s["paused"] == false
+    });
+    assert_eq!(search_paths(&sb, "two_fn_1_1"), ["src/m1.py"]);
+}
+
+#[test]
+fn a_failing_repository_shows_its_error_and_is_retried() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "good", "py", 3);
+    make_repo(&sb, "broken", "py", 3);
+    let _daemon = start(&sb, &[("CODEINTEL_TEST_FAIL_REPOS", "broken")]);
+    let s = wait_for(&sb, 60, "broken failed and good synced", |s| {
+        all_synced(s, &["good"]) && repo(s, "broken").is_some_and(|r| r["state"] == "failed")
+    });
+    let broken = repo(&s, "broken").unwrap();
+    assert!(
+        broken["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("injected failure"),
+        "{broken}"
+    );
+    assert_eq!(broken["failures"], 1);
+    // The retry is scheduled with backoff (5 minutes for the first failure), not hammered.
+    let next = broken["next_retry"].as_str().expect("retry scheduled");
+    let next = humantime::parse_rfc3339(next).unwrap();
+    let wait = next
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(
+        wait > Duration::from_secs(240) && wait <= Duration::from_secs(300),
+        "{wait:?}"
+    );
+    assert!(s["metrics"]["syncs_failed"].as_u64().unwrap() >= 1);
+    // A manual scan retries at once... only when the backoff is over; the failure count stays.
+    std::thread::sleep(Duration::from_secs(2));
+    let again = status(&sb);
+    assert_eq!(
+        repo(&again, "broken").unwrap()["failures"],
+        1,
+        "retried before its backoff"
+    );
+}
+
+#[test]
+fn two_processes_never_sync_at_once_and_the_survivor_takes_over() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "shared", "py", 3);
+    let first = start(&sb, &[]);
+    let s = wait_for(&sb, 60, "shared synced", |s| all_synced(s, &["shared"]));
+    assert_eq!(s["syncer_pid"], first.pid());
+    let second = start(&sb, &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        status(&sb)["syncer_pid"],
+        first.pid(),
+        "the second daemon must wait"
+    );
+
+    // kill -9 the syncer: the other one takes over within seconds and keeps things fresh.
+    let first_pid = first.pid();
+    drop(first);
+    let s = wait_for(&sb, 15, "takeover", |s| s["syncer_pid"] == second.pid());
+    assert_ne!(s["syncer_pid"], first_pid);
+    make_repo(&sb, "later", "py", 3);
+    wait_for(&sb, 30, "later synced by the survivor", |s| {
+        all_synced(s, &["later"])
+    });
+}
+
+#[test]
+fn a_burst_of_changes_becomes_a_few_batched_syncs() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "burst", "py", 3);
+    let _daemon = start(&sb, &[]);
+    let before = wait_for(&sb, 60, "burst watched", |s| {
+        repo(s, "burst").is_some_and(|r| r["watched"] == true)
+    });
+    let syncs_before = before["metrics"]["syncs_succeeded"].as_u64().unwrap();
+    // Like a `git checkout` of another branch: thousands of files change at once.
+    for i in 0..3000 {
+        sb.write(
+            &format!("burst/gen/f{i}.py"),
+            &format!("def burst_marker_{i}():\n    pass\n"),
+        );
+    }
+    let s = wait_for(&sb, 60, "all burst files indexed", |s| {
+        repo(s, "burst").is_some_and(|r| r["files"] == 3003)
+    });
+    let syncs = s["metrics"]["syncs_succeeded"].as_u64().unwrap() - syncs_before;
+    // One sync per debounce window at most (the writes here take a while), never one per file.
+    assert!(syncs <= 60, "{syncs} syncs for a burst of 3000 files");
+    assert_eq!(search_paths(&sb, "burst_marker_2999"), ["gen/f2999.py"]);
+}
+
+#[test]
+fn a_vanished_repository_is_marked_missing_and_keeps_its_index() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "stays", "py", 3);
+    make_repo(&sb, "leaves", "py", 3);
+    let _daemon = start(&sb, &[]);
+    wait_for(&sb, 60, "both synced", |s| {
+        all_synced(s, &["stays", "leaves"])
+    });
+    std::fs::rename(sb.tree().join("leaves"), sb.root().join("moved-away")).unwrap();
+    let s = wait_for(&sb, 30, "leaves missing", |s| {
+        repo(s, "leaves").is_some_and(|r| r["state"] == "missing")
+    });
+    assert_eq!(repo(&s, "stays").unwrap()["state"], "synced");
+    // Within the grace period the index is kept (the folder may come back).
+    assert_eq!(search_paths(&sb, "leaves_fn_1_1"), ["src/m1.py"]);
+    std::fs::rename(sb.root().join("moved-away"), sb.tree().join("leaves")).unwrap();
+    wait_for(&sb, 30, "leaves back", |s| all_synced(s, &["leaves"]));
+}
