@@ -136,11 +136,14 @@ fn startup_syncs_in_priority_order_within_the_concurrency_bound() {
     make_repo(&sb, "gopher", "go", 150);
     make_repo(&sb, "snake", "py", 150);
     make_repo(&sb, "lizard", "js", 150);
+    // Long intervals: only the startup scan runs, so every last_sync is from the first pass.
     let daemon = start(
         &sb,
         &[
             ("AUTO_SYNC_MAX_CONCURRENT", "1"),
             ("AUTO_SYNC_PRIORITY_LANGUAGES", "go,python"),
+            ("AUTO_SYNC_SCAN_INTERVAL", "3600"),
+            ("AUTO_SYNC_INTERVAL", "3600"),
         ],
     );
     let mut max_active = 0;
@@ -375,7 +378,8 @@ fn a_vanished_repository_is_marked_missing_and_keeps_its_index() {
     let s = wait_for(&sb, 30, "leaves missing", |s| {
         repo(s, "leaves").is_some_and(|r| r["state"] == "missing")
     });
-    assert_eq!(repo(&s, "stays").unwrap()["state"], "synced");
+    // (It may be in a periodic re-check right now: queued or syncing, but not missing.)
+    assert_ne!(repo(&s, "stays").unwrap()["state"], "missing");
     // Within the grace period the index is kept (the folder may come back).
     assert_eq!(search_paths(&sb, "leaves_fn_1_1"), ["src/m1.py"]);
     std::fs::rename(sb.root().join("moved-away"), sb.tree().join("leaves")).unwrap();
