@@ -67,6 +67,18 @@ Examples:
   codeintel repos --json | jq '.[] | {name, chunks}'")]
     Repos(ReposArgs),
 
+    /// Serve the MCP tools (stdio by default, or streamable HTTP) with auto-sync in the background.
+    #[command(after_help = "\
+Examples:
+  codeintel serve                              # stdio, for an assistant to start
+  codeintel serve --http                       # http://127.0.0.1:7437/mcp
+  codeintel serve --http 127.0.0.1:9000 --token s3cret
+  codeintel serve --http 0.0.0.0:7437 --allow-remote --token s3cret
+
+Auto-sync runs in whichever server (or daemon) holds the data directory's lock; the others
+answer searches from the shared index.")]
+    Serve(ServeArgs),
+
     /// Run auto-sync in the foreground until Ctrl-C or SIGTERM: scan, index, watch, re-check.
     #[command(after_help = "\
 Examples:
@@ -111,6 +123,26 @@ Examples:
         after_help = "Example:\n  codeintel auto-sync-resume"
     )]
     AutoSyncResume(JsonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Serve streamable HTTP at ADDR (default 127.0.0.1:7437) instead of stdio.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = codeintel_server::DEFAULT_HTTP_ADDR)]
+    pub http: Option<String>,
+
+    /// Require `Authorization: Bearer TOKEN` on HTTP requests (default: $CODEINTEL_HTTP_TOKEN).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CODEINTEL_HTTP_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Allow listening on a non-loopback address (a token is then required).
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
 #[derive(Debug, Args)]

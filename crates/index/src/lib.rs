@@ -16,7 +16,7 @@ mod store;
 mod sync;
 pub mod text;
 
-pub use search::{SearchHit, SearchMode, SearchRequest};
+pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use store::{
     FileOp, FileStamp, FileState, IndexStore, RepositoryInfo, RepositoryRecord, StoreError,
     SyncState, SCHEMA_VERSION,

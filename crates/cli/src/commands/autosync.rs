@@ -10,13 +10,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
 }
 
-fn manager(config: &Config) -> anyhow::Result<AutoSyncManager> {
+pub(super) fn manager(config: &Config) -> anyhow::Result<AutoSyncManager> {
     let store = Arc::new(open_store(config, false)?);
     Ok(AutoSyncManager::new(
         store,
@@ -26,7 +26,7 @@ fn manager(config: &Config) -> anyhow::Result<AutoSyncManager> {
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
-async fn stop_signal() {
+pub(super) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

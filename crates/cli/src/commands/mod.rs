@@ -5,6 +5,7 @@ mod discover;
 mod index;
 mod repos;
 mod search;
+mod serve;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => index::run(&config, args),
         Command::Search(args) => search::run(&config, args),
         Command::Repos(args) => repos::run(&config, args),
+        Command::Serve(args) => serve::run(&config, args),
         Command::Daemon => autosync::daemon(&config),
         Command::AutoSyncStatus(args) => autosync::status(&config, args),
         Command::AutoSyncScan(args) => autosync::scan(&config, args),

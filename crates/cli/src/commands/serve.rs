@@ -1,0 +1,56 @@
+//! `codeintel serve`: the MCP server over stdio or streamable HTTP, with auto-sync behind it.
+
+use super::autosync::{runtime, stop_signal};
+use super::open_store;
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::UsageError;
+use codeintel_server::{serve_http, serve_stdio, CodeIntel, HttpOptions};
+use codeintel_sync::AutoSyncManager;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let http = match &args.http {
+        Some(addr) => Some(HttpOptions {
+            addr: addr.parse().map_err(|_| {
+                UsageError(format!(
+                    "invalid --http address `{addr}` (expected IP:PORT)"
+                ))
+            })?,
+            token: args.token.clone().filter(|t| !t.is_empty()),
+            allow_remote: args.allow_remote,
+        }),
+        None => None,
+    };
+    if let Some(options) = &http {
+        options.validate().map_err(UsageError)?;
+    }
+    let store = Arc::new(open_store(config, false)?);
+    let manager = Arc::new(AutoSyncManager::new(
+        store.clone(),
+        config.data_dir.clone(),
+        config.auto_sync.clone(),
+    )?);
+    let server = CodeIntel::new(store, manager.clone());
+    let data_dir = config.data_dir.clone();
+    runtime()?.block_on(async move {
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            on_signal.cancel();
+        });
+        let served = match http {
+            Some(options) => {
+                manager.start();
+                serve_http(server, options, &data_dir, shutdown).await
+            }
+            None => serve_stdio(server, shutdown, || manager.start()).await,
+        };
+        manager.stop().await;
+        served
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

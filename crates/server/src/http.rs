@@ -1,0 +1,217 @@
+//! Streamable HTTP transport at `/mcp`, with the safety the MCP specification asks of local
+//! servers: loopback only unless allowed (then a bearer token is required), `Origin` checked
+//! against DNS rebinding, a request body limit, and the address (and token) written to
+//! `server.json` in the data directory (mode 0600) for the CLI.
+
+use crate::CodeIntel;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7437";
+/// Largest request body accepted (JSON-RPC messages are small).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// How to serve over HTTP.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub addr: SocketAddr,
+    /// Required as `Authorization: Bearer <token>` on every request when set.
+    pub token: Option<String>,
+    /// Permit a non-loopback bind (needs a token).
+    pub allow_remote: bool,
+}
+
+impl HttpOptions {
+    /// A non-loopback address needs `allow_remote` and a token.
+    pub fn validate(&self) -> Result<(), String> {
+        let remote_ok = self.allow_remote && self.token.is_some();
+        if self.addr.ip().is_loopback() || remote_ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "refusing to listen on {} (not loopback): pass --allow-remote and a token (--token or CODEINTEL_HTTP_TOKEN)",
+                self.addr
+            ))
+        }
+    }
+}
+
+/// What `server.json` holds, for the CLI to find a running server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServerFile {
+    pub url: String,
+    pub pid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl ServerFile {
+    pub fn path_in(data_dir: &Path) -> PathBuf {
+        data_dir.join("server.json")
+    }
+
+    pub fn read(data_dir: &Path) -> Option<ServerFile> {
+        let text = std::fs::read_to_string(Self::path_in(data_dir)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Writes the file atomically with mode 0600 (it may hold a token).
+    fn write(&self, data_dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(data_dir)?;
+        let tmp = data_dir.join(format!(".server.json.{}", std::process::id()));
+        {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(&tmp)?;
+            std::io::Write::write_all(&mut file, serde_json::to_string_pretty(self)?.as_bytes())?;
+        }
+        std::fs::rename(&tmp, Self::path_in(data_dir))
+    }
+
+    /// Removes the file if it is still this process's.
+    fn remove_if_mine(data_dir: &Path) {
+        if ServerFile::read(data_dir).is_some_and(|f| f.pid == std::process::id()) {
+            let _ = std::fs::remove_file(Self::path_in(data_dir));
+        }
+    }
+}
+
+/// Whether an `Origin` header value names a loopback host.
+fn loopback_origin(origin: &str) -> bool {
+    if origin == "null" {
+        return false;
+    }
+    let rest = origin.split_once("://").map_or(origin, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']')
+            .next()
+            .map(|h| format!("[{h}]"))
+            .unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or("").to_string()
+    };
+    matches!(
+        host.to_ascii_lowercase().as_str(),
+        "localhost" | "127.0.0.1" | "[::1]"
+    )
+}
+
+fn reject(status: StatusCode, message: &str) -> Response {
+    (status, message.to_string()).into_response()
+}
+
+async fn guard(token: Arc<Option<String>>, request: Request, next: Next) -> Response {
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        let ok = origin.to_str().map(loopback_origin).unwrap_or(false);
+        if !ok {
+            return reject(StatusCode::FORBIDDEN, "origin not allowed");
+        }
+    }
+    if let Some(expected) = token.as_deref() {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(expected) {
+            return reject(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        }
+    }
+    next.run(request).await
+}
+
+/// Serves MCP over streamable HTTP at `/mcp` until `shutdown` is cancelled.
+pub async fn serve_http(
+    server: CodeIntel,
+    options: HttpOptions,
+    data_dir: &Path,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    options.validate().map_err(anyhow::Error::msg)?;
+    let remote = !options.addr.ip().is_loopback();
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.addr))?;
+    let local = listener.local_addr()?;
+    let mut config = StreamableHttpServerConfig::default();
+    config.cancellation_token = shutdown.child_token();
+    config.max_request_body_bytes = MAX_BODY_BYTES;
+    if remote {
+        // Host names of a remote deployment are not known here; the token guards it.
+        config.allowed_hosts = Vec::new();
+    }
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let token = Arc::new(options.token.clone());
+    let router = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let token = token.clone();
+            async move { guard(token, req, next).await }
+        }));
+    let url = format!("http://{local}/mcp");
+    ServerFile {
+        url: url.clone(),
+        pid: std::process::id(),
+        token: options.token.clone(),
+    }
+    .write(data_dir)
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write {}: {e}",
+            ServerFile::path_in(data_dir).display()
+        )
+    })?;
+    tracing::info!(%url, "MCP server listening");
+    eprintln!("codeintel MCP server at {url}");
+    let stop = shutdown.clone();
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+    ServerFile::remove_if_mine(data_dir);
+    Ok(served?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_origins_pass() {
+        for ok in [
+            "http://localhost:3000",
+            "http://127.0.0.1",
+            "https://[::1]:8080",
+            "http://LOCALHOST",
+        ] {
+            assert!(loopback_origin(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.example",
+            "http://localhost.evil.example",
+            "null",
+            "http://127.0.0.2",
+            "http://[::2]",
+        ] {
+            assert!(!loopback_origin(bad), "{bad}");
+        }
+    }
+}
