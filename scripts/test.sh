@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codeintel/target}"
+# The MCP interoperability test drives the server with the official Python SDK.
+CODEINTEL_TEST_PYTHON="$(bash scripts/setup-python.sh | tail -1)"
+export CODEINTEL_TEST_PYTHON
 cargo test --workspace --locked "$@"
