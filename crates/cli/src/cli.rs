@@ -89,6 +89,32 @@ Only one process per data directory syncs at a time (a lock file); a second daem
 takes over when the first one exits or dies.")]
     Daemon,
 
+    /// Change auto-sync settings in the env file (in place, keeping everything else) and apply
+    /// them to a running server.
+    #[command(
+        name = "auto-sync-config",
+        after_help = "\
+Examples:
+  codeintel auto-sync-config --path ~/projects --path ~/work
+  codeintel auto-sync-config -e vendor -e '*.min.js' --scan-interval 1800
+  codeintel auto-sync-config --disabled
+  codeintel auto-sync-config                     # print the configuration in effect
+
+--path replaces AUTO_SYNC_PATHS and --exclude replaces AUTO_SYNC_EXCLUDE (the built-in excludes
+always apply). A path that does not exist is refused unless --force."
+    )]
+    AutoSyncConfig(AutoSyncConfigArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  codeintel completions bash > ~/.local/share/bash-completion/completions/codeintel
+  codeintel completions zsh > ~/.zfunc/_codeintel")]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+
     /// Show auto-sync status: queue, running syncs, per-repository state and errors.
     #[command(
         name = "auto-sync-status",
@@ -123,6 +149,61 @@ Examples:
         after_help = "Example:\n  codeintel auto-sync-resume"
     )]
     AutoSyncResume(JsonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AutoSyncConfigArgs {
+    /// A folder to scan (repeatable; replaces AUTO_SYNC_PATHS).
+    #[arg(short = 'p', long = "path", value_name = "P")]
+    pub paths: Vec<String>,
+
+    /// A pattern to exclude (repeatable; replaces AUTO_SYNC_EXCLUDE).
+    #[arg(short = 'e', long = "exclude", value_name = "P")]
+    pub excludes: Vec<String>,
+
+    /// Seconds between discovery scans.
+    #[arg(long, value_name = "N")]
+    pub scan_interval: Option<u64>,
+
+    /// Seconds between re-checks of repositories no watcher covers.
+    #[arg(long, value_name = "N")]
+    pub sync_interval: Option<u64>,
+
+    /// Repositories synced at once.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<u64>,
+
+    /// Languages synced first, comma-separated (python,go,...).
+    #[arg(long, value_name = "LIST")]
+    pub priority_languages: Option<String>,
+
+    /// Repositories larger than this sync last (bytes, or 100MB).
+    #[arg(long, value_name = "SIZE")]
+    pub size_threshold: Option<String>,
+
+    /// Turn auto-sync on.
+    #[arg(long, conflicts_with = "disabled")]
+    pub enabled: bool,
+
+    /// Turn auto-sync off (manual scans still work).
+    #[arg(long)]
+    pub disabled: bool,
+
+    /// Watch synced repositories for changes.
+    #[arg(long, conflicts_with = "no_auto_watch")]
+    pub auto_watch: bool,
+
+    /// Do not watch; re-check periodically instead.
+    #[arg(long)]
+    pub no_auto_watch: bool,
+
+    /// Store paths even if they do not exist (yet).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the resulting configuration as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

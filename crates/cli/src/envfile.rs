@@ -152,3 +152,138 @@ mod tests {
         assert_eq!(parse("Q='a' b\n", "f").unwrap_err().line, 1);
     }
 }
+
+/// Sets (or, with `None`, removes) keys in the env file at `path`, keeping every other line,
+/// comment and the order as they were: a key's first assignment is replaced in place, later
+/// ones are dropped, and new keys are appended. The file is written to a temporary file beside
+/// it and renamed over it, so a crash never leaves half a file. A file with syntax errors is
+/// refused, never rewritten.
+pub fn update(path: &Path, changes: &[(&str, Option<String>)]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let original = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "cannot read env file {}: {e}",
+                path.display()
+            ))
+        }
+    };
+    let assignments = parse(&original, &path.display().to_string())?;
+    let updated = rewrite(&original, &assignments, changes);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the env file's folder {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".codeintel-env-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, updated.as_bytes())
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    // Keep the file's permissions (it may hold secrets); a new one is private.
+    let mode = std::fs::metadata(path).map(|m| m.permissions()).ok();
+    #[cfg(unix)]
+    let mode = mode.or_else(|| {
+        use std::os::unix::fs::PermissionsExt;
+        Some(std::fs::Permissions::from_mode(0o600))
+    });
+    if let Some(mode) = mode {
+        let _ = std::fs::set_permissions(tmp.path(), mode);
+    }
+    tmp.as_file().sync_all().ok();
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("cannot replace {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+/// `text` with `changes` applied line by line.
+fn rewrite(text: &str, assignments: &[Assignment], changes: &[(&str, Option<String>)]) -> String {
+    let mut lines: Vec<Option<String>> = text.lines().map(|l| Some(l.to_string())).collect();
+    let mut appended = Vec::new();
+    for (key, value) in changes {
+        let mut at: Vec<usize> = assignments
+            .iter()
+            .filter(|a| a.key == *key)
+            .map(|a| a.line - 1)
+            .collect();
+        at.sort_unstable();
+        let first = at.first().copied();
+        for &i in at.iter().skip(1) {
+            lines[i] = None;
+        }
+        match (first, value) {
+            (Some(i), Some(v)) => lines[i] = Some(format!("{key}={}", quote(v))),
+            (Some(i), None) => lines[i] = None,
+            (None, Some(v)) => appended.push(format!("{key}={}", quote(v))),
+            (None, None) => {}
+        }
+    }
+    let mut out: Vec<String> = lines.into_iter().flatten().collect();
+    out.extend(appended);
+    let mut text = out.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text
+}
+
+/// A value as the parser reads it back: bare when safe, else double-quoted.
+fn quote(value: &str) -> String {
+    let bare = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./,:~@+=%".contains(c));
+    if bare || value.is_empty() {
+        return value.to_string();
+    }
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    format!("\"{escaped}\"")
+}
+
+#[cfg(test)]
+mod update_tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_in_place_and_keeps_everything_else() {
+        let text = "# my settings\nAUTO_SYNC_PATHS=/old # trailing\n\nOTHER=keep me\nAUTO_SYNC_PATHS=/dup\n  # indented comment\n";
+        let parsed = parse(text, "f").unwrap();
+        let out = rewrite(
+            text,
+            &parsed,
+            &[
+                ("AUTO_SYNC_PATHS", Some("/a,/b c".to_string())),
+                ("AUTO_SYNC_SCAN_INTERVAL", Some("60".to_string())),
+                ("OTHER", Some("keep me".to_string())),
+            ],
+        );
+        assert_eq!(
+            out,
+            "# my settings\nAUTO_SYNC_PATHS=\"/a,/b c\"\n\nOTHER=\"keep me\"\n  # indented comment\nAUTO_SYNC_SCAN_INTERVAL=60\n"
+        );
+        let back = parse(&out, "f").unwrap();
+        assert_eq!(back[0].value, "/a,/b c");
+    }
+
+    #[test]
+    fn quoting_round_trips() {
+        for v in [
+            "plain",
+            "/p/with space",
+            "a\"b",
+            "x#y",
+            "back\\slash",
+            "~/projects,/srv",
+        ] {
+            let text = format!("K={}\n", quote(v));
+            assert_eq!(parse(&text, "f").unwrap()[0].value, v, "{text}");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! `codeintel`: find, index and search every code repository under the folders you name.
 
 mod cli;
+mod client;
 mod commands;
 mod config;
 mod envfile;
@@ -38,9 +39,11 @@ fn main() -> ExitCode {
 /// Logs go to stderr only: stdout carries results (and, for `serve`, the MCP protocol).
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // The MCP SDK logs every protocol hiccup; the CLI reports them itself, so by default only
+    // its own warnings show.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,rmcp=off",
+        1 => "info,rmcp=warn",
         2 => "debug",
         _ => "trace",
     };

@@ -3,6 +3,7 @@
 
 use super::open_store;
 use crate::cli::JsonArgs;
+use crate::client::{self, ClientError};
 use crate::config::Config;
 use crate::output;
 use codeintel_sync::{AutoSyncManager, Status};
@@ -49,14 +50,9 @@ pub(super) async fn stop_signal() {
 }
 
 pub fn daemon(config: &Config) -> anyhow::Result<ExitCode> {
-    let manager = manager(config)?;
-    if manager.config().paths.is_empty() {
-        eprintln!(
-            "note: no folders to scan; set AUTO_SYNC_PATHS in {} (repositories indexed with \
-             `codeintel index` are still re-checked and watched)",
-            config.env_file.display()
-        );
-    }
+    let store = Arc::new(open_store(config, false)?);
+    let settings = super::serve::first_run_settings(config);
+    let manager = AutoSyncManager::new(store, config.data_dir.clone(), settings)?;
     runtime()?.block_on(async {
         manager.start();
         tracing::info!("auto-sync daemon started");
@@ -67,11 +63,39 @@ pub fn daemon(config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn status(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
-    let status = manager(config)?.status()?;
-    if status.syncer_pid.is_none() {
-        eprintln!("note: no auto-sync process is running; showing the stored state");
+/// Runs `tool` on the running HTTP server, or `None` when no server is up (the caller then acts
+/// on the store and says so). A server that is up but answers garbage or nothing is an error.
+fn via_server(
+    config: &Config,
+    tool: &str,
+    args: serde_json::Value,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    let Some(server) = client::running_server(&config.data_dir) else {
+        return Ok(None);
+    };
+    match client::call_tool(&server, tool, args) {
+        Ok(value) => Ok(Some(value)),
+        Err(ClientError::NotRunning(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
+}
+
+fn no_server_note() {
+    eprintln!("note: no server is running; acting on the stored state");
+}
+
+pub fn status(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
+    if let Some(value) = via_server(config, "get_auto_sync_status", serde_json::json!({}))? {
+        if args.json {
+            output::print_json(&value)?;
+        } else {
+            let status: Status = serde_json::from_value(value)?;
+            output::write_stdout(&render_status(&status))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    no_server_note();
+    let status = manager(config)?.status()?;
     if args.json {
         output::print_json(&status)?;
     } else {
@@ -130,23 +154,28 @@ fn render_status(s: &Status) -> String {
 }
 
 pub fn pause(config: &Config, args: JsonArgs, pause: bool) -> anyhow::Result<ExitCode> {
-    let manager = manager(config)?;
-    if pause {
-        manager.pause()?;
+    let tool = if pause {
+        "pause_auto_sync"
     } else {
-        manager.resume()?;
-    }
-    let status = manager.status()?;
-    if status.syncer_pid.is_none() {
-        eprintln!("note: no auto-sync process is running; the change is stored for the next one");
-    }
-    let word = if pause { "paused" } else { "resumed" };
+        "resume_auto_sync"
+    };
+    let result = match via_server(config, tool, serde_json::json!({}))? {
+        Some(value) => value,
+        None => {
+            no_server_note();
+            let manager = manager(config)?;
+            if pause {
+                manager.pause()?;
+            } else {
+                manager.resume()?;
+            }
+            serde_json::json!({ "paused": manager.status()?.paused })
+        }
+    };
     if args.json {
-        output::print_json(
-            &serde_json::json!({ "paused": status.paused, "message": format!("auto-sync {word}") }),
-        )?;
+        output::print_json(&result)?;
     } else {
-        println!("auto-sync {word}");
+        println!("auto-sync {}", if pause { "paused" } else { "resumed" });
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -154,6 +183,12 @@ pub fn pause(config: &Config, args: JsonArgs, pause: bool) -> anyhow::Result<Exi
 /// With a syncer running, asks it to scan; without one, scans and syncs here until the queue
 /// is empty.
 pub fn scan(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
+    if let Some(value) = via_server(config, "trigger_repository_scan", serde_json::json!({}))? {
+        let counts: codeintel_sync::ScanCounts = serde_json::from_value(value)?;
+        print_counts(&counts, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    no_server_note();
     let mut foreground = config.auto_sync.clone();
     foreground.enabled = true;
     foreground.on_startup = true;
@@ -166,7 +201,7 @@ pub fn scan(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
         tokio::time::sleep(Duration::from_millis(700)).await;
         let counts = manager.trigger_scan().await?;
         if manager.is_syncer() {
-            eprintln!("note: no auto-sync process is running; scanning and syncing here");
+            eprintln!("scanning and syncing here");
             loop {
                 let s = manager.status()?;
                 if s.queued_repos == 0 && s.active_syncs == 0 {
@@ -178,13 +213,18 @@ pub fn scan(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
         manager.stop().await;
         anyhow::Ok(counts)
     })?;
-    if args.json {
-        output::print_json(&counts)?;
+    print_counts(&counts, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_counts(counts: &codeintel_sync::ScanCounts, json: bool) -> anyhow::Result<()> {
+    if json {
+        output::print_json(counts)?;
     } else {
         println!(
             "scan: {} queued, {} syncing, {} synced",
             counts.queued, counts.active, counts.synced
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

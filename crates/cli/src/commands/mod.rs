@@ -1,6 +1,7 @@
 //! One module per subcommand. Each loads what it needs from the shared [`Config`].
 
 mod autosync;
+mod configure;
 mod discover;
 mod index;
 mod repos;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         data_dir: cli.data_dir,
     };
     let config = Config::load(&overrides)?;
+    let overrides_for_reload = overrides.clone();
     tracing::debug!(
         env_file = %config.env_file.display(),
         data_dir = %config.data_dir.display(),
@@ -58,6 +60,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search::run(&config, args),
         Command::Repos(args) => repos::run(&config, args),
         Command::Serve(args) => serve::run(&config, args),
+        Command::AutoSyncConfig(args) => configure::run(&config, &overrides_for_reload, args),
+        Command::Completions { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "codeintel", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Daemon => autosync::daemon(&config),
         Command::AutoSyncStatus(args) => autosync::status(&config, args),
         Command::AutoSyncScan(args) => autosync::scan(&config, args),

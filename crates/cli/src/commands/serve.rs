@@ -11,6 +11,33 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// With no scan paths configured, a first run indexes the repositories under the current
+/// folder (unless that is `/` or the home folder, too broad to guess) and says how to add more.
+pub(super) fn first_run_settings(config: &Config) -> codeintel_sync::AutoSyncConfig {
+    let mut settings = config.auto_sync.clone();
+    if !settings.paths.is_empty() {
+        return settings;
+    }
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| std::fs::canonicalize(d).ok());
+    let home = std::env::var_os("HOME").and_then(|h| std::fs::canonicalize(h).ok());
+    match cwd {
+        Some(dir) if dir.parent().is_some() && Some(&dir) != home.as_ref() => {
+            eprintln!(
+                "note: no AUTO_SYNC_PATHS configured; indexing the repositories under {} \
+                 (add folders with `codeintel auto-sync-config --path DIR`)",
+                dir.display()
+            );
+            settings.paths = vec![dir];
+        }
+        _ => eprintln!(
+            "note: no AUTO_SYNC_PATHS configured; add folders with `codeintel auto-sync-config --path DIR`"
+        ),
+    }
+    settings
+}
+
 pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let http = match &args.http {
         Some(addr) => Some(HttpOptions {
@@ -31,7 +58,7 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let manager = Arc::new(AutoSyncManager::new(
         store.clone(),
         config.data_dir.clone(),
-        config.auto_sync.clone(),
+        first_run_settings(config),
     )?);
     let server = CodeIntel::new(store, manager.clone());
     let data_dir = config.data_dir.clone();
