@@ -23,7 +23,9 @@ pub struct UsageError(pub String);
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    init_logging(args.verbose);
+    // Long-running services report what they find and index; one-shot commands stay quiet.
+    let service = matches!(args.command, cli::Command::Serve(_) | cli::Command::Daemon);
+    init_logging(args.verbose + u8::from(service));
     match commands::run(args) {
         Ok(code) => code,
         Err(err) => {

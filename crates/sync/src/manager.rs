@@ -593,6 +593,8 @@ impl Syncer {
         let outcome = tokio::task::spawn_blocking(move || scan_blocking(&shared)).await;
         match outcome {
             Ok(Ok(found)) => {
+                let new = found.iter().filter(|r| r.sync.state == "new").count();
+                tracing::info!("scan: {} repositories found, {new} new", found.len());
                 for info in &found {
                     if self.queue.contains(info.record.id)
                         || self.active.contains_key(&info.record.id)
@@ -718,6 +720,18 @@ impl Syncer {
         let mut state = info.sync.clone();
         match &done.result {
             Ok(result) => {
+                if result.files_added + result.files_updated + result.files_deleted + result.files_renamed > 0 {
+                    tracing::info!(
+                        "synced {}: {} files ({} added, {} updated, {} deleted), {} chunks new, {} ms",
+                        info.record.name,
+                        result.files_processed,
+                        result.files_added,
+                        result.files_updated,
+                        result.files_deleted,
+                        result.chunks_new,
+                        result.duration_ms
+                    );
+                }
                 let unwatched = state.watch != "watching";
                 state.state = "synced".into();
                 state.failures = 0;
