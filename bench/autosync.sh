@@ -29,6 +29,16 @@ mkdir -p "$out"
 driver=(python3 "$BENCH_DIR/autosync_latency.py" "$CODEINTEL")
 export CODEINTEL_ENV_FILE=/dev/null
 
+# drive ARGS...: the Python driver, in the background so that a signal to this script is handled
+# at once (the EXIT trap then stops the driver and the daemon).
+driver_pid=""
+drive() {
+  "${driver[@]}" "$@" &
+  driver_pid=$!
+  wait "$driver_pid"
+  driver_pid=""
+}
+
 daemon_pid="" log=""
 # stop_daemon: SIGTERM, up to 30 s for a graceful exit, then SIGKILL.
 stop_daemon() {
@@ -45,7 +55,11 @@ stop_daemon() {
   wait "$daemon_pid" 2>/dev/null || true
   daemon_pid=""
 }
-trap stop_daemon EXIT
+cleanup() {
+  if [ -n "$driver_pid" ]; then kill "$driver_pid" 2>/dev/null || true; fi
+  stop_daemon
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # start_daemon NAME TREE: a daemon over TREE with a fresh data dir, its log in $out/NAME.log.
@@ -62,10 +76,10 @@ run_latency() {
   echo "== edit -> searchable (one watched repository of $LATENCY_FILES python files, $EDITS edits)"
   local tree="$out/latency"
   rm -rf "$tree"
-  "${driver[@]}" make-repos "$tree" 1 "$LATENCY_FILES" "$LATENCY_FILES"
+  drive make-repos "$tree" 1 "$LATENCY_FILES" "$LATENCY_FILES"
   start_daemon latency "$tree"
-  "${driver[@]}" wait-synced "$daemon_pid" 1 "$SYNC_TIMEOUT" "$log"
-  "${driver[@]}" latency "$tree/r000" "$EDITS"
+  drive wait-synced "$daemon_pid" 1 "$SYNC_TIMEOUT" "$log"
+  drive latency "$tree/r000" "$EDITS"
   stop_daemon
 }
 
@@ -73,10 +87,10 @@ run_checkout() {
   echo "== git checkout between branches differing in $FILES files -> searchable"
   local tree="$out/checkout"
   rm -rf "$tree"
-  "${driver[@]}" make-checkout "$tree/app" "$FILES"
+  drive make-checkout "$tree/app" "$FILES"
   start_daemon checkout "$tree"
-  "${driver[@]}" wait-synced "$daemon_pid" 1 "$SYNC_TIMEOUT" "$log"
-  "${driver[@]}" checkout "$tree/app"
+  drive wait-synced "$daemon_pid" 1 "$SYNC_TIMEOUT" "$log"
+  drive checkout "$tree/app"
   stop_daemon
 }
 
@@ -84,11 +98,11 @@ run_idle() {
   echo "== idle: $REPOS watched repositories (3-5 python files each), ${IDLE_SECS} s window"
   local tree="$out/idle"
   rm -rf "$tree"
-  "${driver[@]}" make-repos "$tree" "$REPOS" 3 5
+  drive make-repos "$tree" "$REPOS" 3 5
   start_daemon idle "$tree"
-  "${driver[@]}" wait-synced "$daemon_pid" "$REPOS" "$SYNC_TIMEOUT" "$log"
+  drive wait-synced "$daemon_pid" "$REPOS" "$SYNC_TIMEOUT" "$log"
   sleep "$IDLE_SETTLE"
-  "${driver[@]}" idle "$daemon_pid" "$IDLE_SECS"
+  drive idle "$daemon_pid" "$IDLE_SECS"
   stop_daemon
 }
 
