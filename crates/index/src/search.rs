@@ -151,21 +151,24 @@ impl Filters {
 }
 
 impl IndexStore {
+    /// The id of the repository a filter names (name or path); an unknown one is an error.
+    fn repository_filter(&self, repository: Option<&str>) -> Result<Option<i64>> {
+        let Some(name) = repository else {
+            return Ok(None);
+        };
+        match self.find_repository(name)? {
+            Some(rec) => Ok(Some(rec.id)),
+            None => Err(StoreError::Invalid(format!(
+                "no indexed repository named `{name}`"
+            ))),
+        }
+    }
+
     /// Runs a search. Semantic and hybrid modes need embeddings, which this index does not have
     /// yet: they are an error here, and callers choose lexical by default.
     pub fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
         let limit = req.limit.clamp(1, 1000);
-        let repo_id = match &req.repository {
-            Some(name) => match self.find_repository(name)? {
-                Some(rec) => Some(rec.id),
-                None => {
-                    return Err(StoreError::Invalid(format!(
-                        "no indexed repository named `{name}`"
-                    )))
-                }
-            },
-            None => None,
-        };
+        let repo_id = self.repository_filter(req.repository.as_deref())?;
         let filters = Filters::new(req, repo_id)?;
         self.with_reader(|conn| match req.mode {
             SearchMode::Lexical => lexical(conn, req, &filters, limit),
@@ -508,17 +511,7 @@ impl IndexStore {
         if name.is_empty() {
             return Err(StoreError::Invalid("empty symbol name".into()));
         }
-        let repo_id = match repository {
-            Some(r) => match self.find_repository(r)? {
-                Some(rec) => Some(rec.id),
-                None => {
-                    return Err(StoreError::Invalid(format!(
-                        "no indexed repository named `{r}`"
-                    )))
-                }
-            },
-            None => None,
-        };
+        let repo_id = self.repository_filter(repository)?;
         let escaped = name
             .replace('\\', "\\\\")
             .replace('%', "\\%")

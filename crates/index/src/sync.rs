@@ -51,6 +51,21 @@ impl Default for SyncOptions {
     }
 }
 
+impl SyncOptions {
+    /// The default options with the built-in excludes plus `extra` patterns.
+    pub fn with_extra_excludes(
+        extra: &[String],
+    ) -> Result<Self, codeintel_discovery::ExcludeError> {
+        let patterns = codeintel_discovery::DiscoveryOptions::default()
+            .with_extra_excludes(extra.iter().cloned())
+            .excludes;
+        Ok(SyncOptions {
+            excludes: Excludes::new(&patterns)?,
+            ..SyncOptions::default()
+        })
+    }
+}
+
 /// The outcome of one sync, as the index contract names its fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SyncResult {

@@ -333,10 +333,7 @@ impl CodeIntel {
         let name = args.name.clone();
         let full = args.full.unwrap_or(false);
         let mut job = tokio::task::spawn_blocking(move || {
-            let options = SyncOptions {
-                excludes: codeintel_discovery_excludes(&config.exclude),
-                ..SyncOptions::default()
-            };
+            let options = SyncOptions::with_extra_excludes(&config.exclude).unwrap_or_default();
             let report = move |p: SyncProgress| {
                 if let SyncProgress::Committed { done, to_read } = p {
                     let _ = progress_tx.send((done, to_read));
@@ -461,13 +458,6 @@ impl CodeIntel {
             Err(e) => fail(e.to_string()),
         }
     }
-}
-
-fn codeintel_discovery_excludes(extra: &[String]) -> codeintel_discovery::Excludes {
-    let patterns = codeintel_discovery::DiscoveryOptions::default()
-        .with_extra_excludes(extra.iter().cloned())
-        .excludes;
-    codeintel_discovery::Excludes::new(&patterns).unwrap_or_default()
 }
 
 impl CodeIntel {

@@ -12,7 +12,7 @@ use crate::lock::SyncLock;
 use crate::queue::{Job, JobKind, Priority, SyncQueue};
 use crate::status::{Metrics, RepositoryStatus, Status, StatusConfig};
 use crate::watcher::{RepoWatcher, WatchBatch, WatchError};
-use codeintel_discovery::{Discovery, DiscoveryOptions, Excludes};
+use codeintel_discovery::{Discovery, DiscoveryOptions};
 use codeintel_index::{
     IndexStore, RepositoryInfo, RepositorySync, StoreError, SyncError, SyncOptions, SyncResult,
 };
@@ -720,7 +720,12 @@ impl Syncer {
         let mut state = info.sync.clone();
         match &done.result {
             Ok(result) => {
-                if result.files_added + result.files_updated + result.files_deleted + result.files_renamed > 0 {
+                if result.files_added
+                    + result.files_updated
+                    + result.files_deleted
+                    + result.files_renamed
+                    > 0
+                {
                     tracing::info!(
                         "synced {}: {} files ({} added, {} updated, {} deleted), {} chunks new, {} ms",
                         info.record.name,
@@ -881,13 +886,8 @@ fn injected_failure(name: &str) -> Option<String> {
 }
 
 fn sync_options(config: &AutoSyncConfig) -> SyncOptions {
-    let patterns = DiscoveryOptions::default()
-        .with_extra_excludes(config.exclude.clone())
-        .excludes;
-    SyncOptions {
-        excludes: Excludes::new(&patterns).unwrap_or_default(),
-        ..SyncOptions::default()
-    }
+    // The excludes were validated when the configuration was built.
+    SyncOptions::with_extra_excludes(&config.exclude).unwrap_or_default()
 }
 
 /// Discovery and its bookkeeping, on a blocking thread. Returns the repositories found.

@@ -5,20 +5,14 @@ use crate::cli::IndexArgs;
 use crate::config::Config;
 use crate::output;
 use crate::UsageError;
-use codeintel_discovery::{DiscoveryOptions, Excludes};
 use codeintel_index::{RepositorySync, SyncError, SyncOptions, SyncProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::process::ExitCode;
 
 pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(config, args.force)?;
-    let patterns = DiscoveryOptions::default()
-        .with_extra_excludes(config.auto_sync.exclude.clone())
-        .excludes;
-    let options = SyncOptions {
-        excludes: Excludes::new(&patterns).map_err(|e| UsageError(e.to_string()))?,
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::with_extra_excludes(&config.auto_sync.exclude)
+        .map_err(|e| UsageError(e.to_string()))?;
     let bar = progress_bar(args.json);
     let report = |p: SyncProgress| match p {
         SyncProgress::Walked { files, to_read } => {
