@@ -73,6 +73,24 @@ async def exercise(session: ClientSession, transport: str):
     assert is_error(bad), f"{transport}: negative limit accepted"
     outside = await session.call_tool("get_file", {"path": "/etc/passwd"})
     assert is_error(outside), f"{transport}: /etc/passwd was readable"
+    # index_repository reports progress when asked for it.
+    updates = []
+
+    async def on_progress(progress, total, message):
+        updates.append((progress, total, message))
+
+    repo_path = structured(await session.call_tool("list_repositories", {}))["repositories"][0]["path"]
+    indexed = await session.call_tool("index_repository", {"path": repo_path, "full": True},
+                                      progress_callback=on_progress)
+    assert not is_error(indexed), f"{transport}: {indexed}"
+    assert structured(indexed)["files_processed"] >= 3, f"{transport}: {structured(indexed)}"
+    for _ in range(50):
+        if updates:
+            break
+        await asyncio.sleep(0.02)
+    assert updates, f"{transport}: no progress notifications"
+    assert updates[-1][0] == updates[-1][1], f"{transport}: progress did not reach its total: {updates}"
+
     still = structured(await session.call_tool("list_repositories", {}))
     assert still["count"] >= 1, f"{transport}: {still}"
     print(f"{transport}: ok ({len(tools)} tools)")
