@@ -492,17 +492,32 @@ impl IndexStore {
         })
     }
 
-    /// All repositories with their counts, by name.
+    /// All repositories with their file and chunk counts, by name.
     pub fn repositories(&self) -> Result<Vec<RepositoryInfo>> {
+        self.list_repositories(true)
+    }
+
+    /// All repositories without counting their files and chunks (those stay 0): cheap enough
+    /// for a scheduler to call every tick, whatever the size of the index.
+    pub fn repository_states(&self) -> Result<Vec<RepositoryInfo>> {
+        self.list_repositories(false)
+    }
+
+    fn list_repositories(&self, counts: bool) -> Result<Vec<RepositoryInfo>> {
+        let counts_sql = if counts {
+            "(SELECT count(*) FROM files f WHERE f.repo_id = r.id),
+             (SELECT coalesce(sum(chunk_count), 0) FROM files f WHERE f.repo_id = r.id),"
+        } else {
+            "0, 0,"
+        };
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare(
+            let mut stmt = conn.prepare_cached(&format!(
                 "SELECT r.id, r.path, r.name, r.language, r.last_sync_at_ms, r.last_result, r.last_error,
-                        (SELECT count(*) FROM files f WHERE f.repo_id = r.id),
-                        (SELECT coalesce(sum(chunk_count), 0) FROM files f WHERE f.repo_id = r.id),
+                        {counts_sql}
                         r.sync_state, r.failures, r.next_retry_at_ms, r.missing_since_ms, r.watch_state,
                         r.size_bytes, r.last_modified_ms, r.auto
-                 FROM repositories r ORDER BY r.name",
-            )?;
+                 FROM repositories r ORDER BY r.name"
+            ))?;
             let rows = stmt.query_map([], |r| {
                 Ok(RepositoryInfo {
                     record: RepositoryRecord {

@@ -497,7 +497,7 @@ impl Syncer {
     /// After a restart: repositories that were queued or syncing go back in the queue; the
     /// watched ones are watched again.
     fn resume_from_store(&mut self) {
-        let Ok(repos) = self.shared.store.repositories() else {
+        let Ok(repos) = self.shared.store.repository_states() else {
             return;
         };
         for info in repos.iter().filter(|r| r.sync.auto) {
@@ -558,7 +558,7 @@ impl Syncer {
 
     /// Unwatched synced repositories past `sync_interval`, and failed ones whose retry is due.
     fn recheck_due(&mut self, config: &AutoSyncConfig, now: i64) {
-        let Ok(repos) = self.shared.store.repositories() else {
+        let Ok(repos) = self.shared.store.repository_states() else {
             return;
         };
         for info in repos.iter().filter(|r| r.sync.auto) {
@@ -621,7 +621,7 @@ impl Syncer {
             synced: self
                 .shared
                 .store
-                .repositories()
+                .repository_states()
                 .map(|r| r.iter().filter(|r| r.sync.state == "synced").count() as u64)
                 .unwrap_or(0),
         }
@@ -706,7 +706,7 @@ impl Syncer {
     fn repository(&self, repo_id: i64) -> Option<RepositoryInfo> {
         self.shared
             .store
-            .repositories()
+            .repository_states()
             .ok()?
             .into_iter()
             .find(|r| r.record.id == repo_id)
@@ -911,7 +911,7 @@ fn scan_blocking(shared: &Shared) -> Result<Vec<RepositoryInfo>> {
         found_ids.insert(record.id);
         let known = shared
             .store
-            .repositories()?
+            .repository_states()?
             .into_iter()
             .find(|r| r.record.id == record.id);
         let mut state = known.map(|k| k.sync).unwrap_or_default();
@@ -935,7 +935,7 @@ fn scan_blocking(shared: &Shared) -> Result<Vec<RepositoryInfo>> {
         }
         shared.store.set_sync_state(record.id, &state)?;
     }
-    let all = shared.store.repositories()?;
+    let all = shared.store.repository_states()?;
     let scan_roots: Vec<PathBuf> = config
         .paths
         .iter()
@@ -966,7 +966,7 @@ fn scan_blocking(shared: &Shared) -> Result<Vec<RepositoryInfo>> {
     });
     let found: Vec<RepositoryInfo> = shared
         .store
-        .repositories()?
+        .repository_states()?
         .into_iter()
         .filter(|r| found_ids.contains(&r.record.id))
         .collect();
