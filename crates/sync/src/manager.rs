@@ -43,6 +43,10 @@ pub const MISSING_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 const TICK: Duration = Duration::from_millis(250);
 /// How often a process without the lock tries to take it.
 const LOCK_RETRY: Duration = Duration::from_millis(500);
+/// A watcher batch this large is a burst (a checkout, a build): events may have been lost.
+const BURST_PATHS: usize = 200;
+/// Quiet time after a burst before the repository is walked once more.
+const BURST_SETTLE: Duration = Duration::from_secs(2);
 /// A first sync must index more than this share of files for the repository to be watched.
 const WATCH_MIN_SUCCESS: f64 = 90.0;
 
@@ -441,6 +445,8 @@ struct Syncer {
     seen_scan_request: Option<String>,
     seen_overrides: Option<String>,
     stopping: bool,
+    /// Repositories that just had a burst of changes, and when to walk them once more.
+    settle: HashMap<i64, std::time::Instant>,
 }
 
 impl Syncer {
@@ -459,6 +465,7 @@ impl Syncer {
             seen_scan_request: None,
             seen_overrides: None,
             stopping: false,
+            settle: HashMap::new(),
         }
     }
 
@@ -510,6 +517,7 @@ impl Syncer {
     }
 
     async fn on_tick(&mut self) {
+        self.settle_bursts();
         let config = self.shared.config();
         self.reload_overrides();
         let request = self.shared.store.state(KEY_SCAN_REQUEST).ok().flatten();
@@ -826,8 +834,35 @@ impl Syncer {
         let Some(info) = self.repository(batch.repo_id) else {
             return;
         };
+        if batch.paths.len() >= BURST_PATHS || batch.rescan {
+            self.settle
+                .insert(batch.repo_id, std::time::Instant::now() + BURST_SETTLE);
+        }
+        let kind = if batch.rescan {
+            JobKind::Sync
+        } else {
+            JobKind::Paths(batch.paths)
+        };
         // A person just changed these files: they go before background work.
-        self.enqueue(&info, JobKind::Paths(batch.paths), true);
+        self.enqueue(&info, kind, true);
+    }
+
+    /// After a burst, the kernel may have dropped events (its queue overflows at ~16k): walk
+    /// the repository once more when the burst has been quiet for a while.
+    fn settle_bursts(&mut self) {
+        let now = std::time::Instant::now();
+        let due: Vec<i64> = self
+            .settle
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.settle.remove(&id);
+            if let Some(info) = self.repository(id) {
+                self.enqueue(&info, JobKind::Sync, true);
+            }
+        }
     }
 
     async fn shutdown(&mut self) {

@@ -20,6 +20,9 @@ pub struct WatchBatch {
     pub paths: BTreeSet<String>,
     /// Raw events behind the batch, for metrics.
     pub events: u64,
+    /// Events were lost (the kernel's event queue overflowed): the whole repository must be
+    /// re-checked, not just `paths`.
+    pub rescan: bool,
 }
 
 /// Why a repository cannot be watched.
@@ -133,6 +136,7 @@ fn group<'a>(
                 repo_id: *id,
                 paths: BTreeSet::new(),
                 events: 0,
+                rescan: false,
             });
             batch.paths.insert(rel.to_string());
             batch.events += 1;
