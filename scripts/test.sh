@@ -7,4 +7,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codeintel/target}"
 # The MCP interoperability test drives the server with the official Python SDK.
 CODEINTEL_TEST_PYTHON="$(bash scripts/setup-python.sh | tail -1)"
 export CODEINTEL_TEST_PYTHON
+# The local embedder is checked against reference vectors of the real all-MiniLM-L6-v2 model.
+CODEINTEL_EMBED_MODEL_DIR="$(bash scripts/setup-model.sh | tail -1)"
+export CODEINTEL_EMBED_MODEL_DIR
 cargo test --workspace --locked "$@"

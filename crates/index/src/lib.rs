@@ -6,6 +6,7 @@
 //! and never wait for a sync (SQLite WAL).
 
 pub mod chunk;
+pub mod embed;
 mod grammar;
 pub mod lang;
 

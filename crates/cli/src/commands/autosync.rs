@@ -202,13 +202,24 @@ pub fn scan(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
         let counts = manager.trigger_scan().await?;
         if manager.is_syncer() {
             eprintln!("scanning and syncing here");
+            // A spinner on a terminal (indicatif hides it when stderr is not one), none with --json.
+            let bar = indicatif::ProgressBar::new_spinner();
+            if args.json {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
             loop {
                 let s = manager.status()?;
+                bar.set_message(format!(
+                    "{} queued, {} syncing, {} synced",
+                    s.queued_repos, s.active_syncs, s.synced_repos
+                ));
+                bar.tick();
                 if s.queued_repos == 0 && s.active_syncs == 0 {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            bar.finish_and_clear();
         }
         manager.stop().await;
         anyhow::Ok(counts)

@@ -1,0 +1,178 @@
+//! Embeddings: text to vectors for semantic search.
+//!
+//! [`Embedder`] is the interface the store and the sync use; [`LocalEmbedder`] runs a
+//! BERT-family sentence-embedding model (safetensors weights + `tokenizer.json`, e.g.
+//! all-MiniLM-L6-v2) on the CPU in pure Rust with candle: tokens padded to the longest text of a
+//! batch and truncated at [`MAX_TOKENS`], mean pooling over real tokens, L2 normalisation, as the
+//! model's sentence-transformers configuration prescribes.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use std::path::{Path, PathBuf};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// Tokens per text at most (the shipped tokenizer says 128; the model takes 256).
+pub const MAX_TOKENS: usize = 256;
+
+/// Why embedding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("model directory {dir}: {reason}")]
+    Model { dir: String, reason: String },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("model: {0}")]
+    Compute(String),
+}
+
+/// Turns texts into unit-length vectors of a fixed dimension.
+pub trait Embedder: Send + Sync {
+    /// Identifies the model (and its weights): vectors of different models never mix.
+    fn model_id(&self) -> &str;
+    fn dimension(&self) -> usize;
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// A sentence-embedding BERT model on the CPU.
+pub struct LocalEmbedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    dimension: usize,
+    id: String,
+}
+
+impl std::fmt::Debug for LocalEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalEmbedder")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+fn model_error(dir: &Path, reason: impl ToString) -> EmbedError {
+    EmbedError::Model {
+        dir: dir.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl LocalEmbedder {
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`.
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        let file = |name: &str| -> Result<PathBuf, EmbedError> {
+            let path = dir.join(name);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(model_error(dir, format!("{name} is missing")))
+            }
+        };
+        let config_text =
+            std::fs::read_to_string(file("config.json")?).map_err(|e| model_error(dir, e))?;
+        let config: BertConfig = serde_json::from_str(&config_text)
+            .map_err(|e| model_error(dir, format!("config.json: {e}")))?;
+        let dimension = serde_json::from_str::<serde_json::Value>(&config_text)
+            .ok()
+            .and_then(|v| v["hidden_size"].as_u64())
+            .ok_or_else(|| model_error(dir, "config.json has no hidden_size"))?
+            as usize;
+        let mut tokenizer = Tokenizer::from_file(file("tokenizer.json")?)
+            .map_err(|e| model_error(dir, format!("tokenizer.json: {e}")))?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..PaddingParams::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..TruncationParams::default()
+            }))
+            .map_err(|e| model_error(dir, format!("tokenizer truncation: {e}")))?;
+        let weights = file("model.safetensors")?;
+        let device = Device::Cpu;
+        // SAFETY: the weights file is memory-mapped read-only; codeintel never writes it, and a
+        // concurrent writer would be a broken installation (caught by the checksum at install).
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
+            .map_err(|e| model_error(dir, format!("model.safetensors: {e}")))?;
+        let model =
+            BertModel::load(vb, &config).map_err(|e| model_error(dir, format!("weights: {e}")))?;
+        let size = std::fs::metadata(&weights).map(|m| m.len()).unwrap_or(0);
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(LocalEmbedder {
+            model,
+            tokenizer,
+            device,
+            dimension,
+            id: format!("local:{name}:{dimension}:{size}"),
+        })
+    }
+
+    /// The token ids the model sees for `text` (for checks against a reference).
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, EmbedError> {
+        let encoding = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    fn forward(&self, texts: &[&str]) -> candle_core::Result<Vec<Vec<f32>>> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let rows = |f: &dyn Fn(&tokenizers::Encoding) -> Vec<u32>| -> candle_core::Result<Tensor> {
+            let data: Vec<Tensor> = encodings
+                .iter()
+                .map(|e| Tensor::new(f(e).as_slice(), &self.device))
+                .collect::<candle_core::Result<_>>()?;
+            Tensor::stack(&data, 0)
+        };
+        let ids = rows(&|e| e.get_ids().to_vec())?;
+        let mask = rows(&|e| e.get_attention_mask().to_vec())?;
+        let type_ids = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?;
+        // Mean over real tokens, then unit length.
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+        mean.broadcast_div(&norm)?.to_vec2::<f32>()
+    }
+}
+
+impl Embedder for LocalEmbedder {
+    fn model_id(&self) -> &str {
+        &self.id
+    }
+
+    fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.forward(texts)
+            .map_err(|e| EmbedError::Compute(e.to_string()))
+    }
+}
+
+/// Cosine similarity of two vectors (dot product for unit vectors).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
