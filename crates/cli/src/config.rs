@@ -40,6 +40,23 @@ pub const AUTO_SYNC_DEFAULTS: [(&str, &str); 10] = [
     ("AUTO_SYNC_ON_STARTUP", "true"),
 ];
 
+/// Which embedding provider to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbedProvider {
+    /// The local model when its files are there (the default), else none.
+    Auto,
+    Local,
+    None,
+}
+
+/// Embedding settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbedSettings {
+    pub provider: EmbedProvider,
+    /// Holds `config.json`, `tokenizer.json`, `model.safetensors`.
+    pub model_dir: PathBuf,
+}
+
 /// The resolved configuration of one invocation.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -47,6 +64,7 @@ pub struct Config {
     pub env_file: PathBuf,
     pub data_dir: PathBuf,
     pub auto_sync: AutoSyncSettings,
+    pub embed: EmbedSettings,
 }
 
 /// Values from the command line that take precedence over everything else.
@@ -100,10 +118,38 @@ impl Config {
             (None, Some(dir)) if !dir.is_empty() => expand_tilde(dir, &sources.process),
             _ => xdg_dir(&sources.process, "XDG_DATA_HOME", ".local/share").join("codeintel"),
         };
+        let provider = match sources
+            .get("CODEINTEL_EMBED_PROVIDER")
+            .map(|p| p.trim().to_ascii_lowercase())
+        {
+            None => EmbedProvider::Auto,
+            Some(p) if p.is_empty() => EmbedProvider::Auto,
+            Some(p) if p == "local" => EmbedProvider::Local,
+            Some(p) if p == "none" => EmbedProvider::None,
+            Some(p) => {
+                let reason = if p == "openai" || p == "ollama" {
+                    "remote providers are not supported yet; use local or none"
+                } else {
+                    "expected local or none"
+                };
+                return Err(invalid(("CODEINTEL_EMBED_PROVIDER", &p), reason));
+            }
+        };
+        let model_dir = match sources
+            .get("CODEINTEL_EMBED_MODEL_DIR")
+            .filter(|d| !d.is_empty())
+        {
+            Some(dir) => expand_tilde(dir, &sources.process),
+            None => data_dir.join("models").join("all-MiniLM-L6-v2"),
+        };
         Ok(Config {
             env_file,
             data_dir,
             auto_sync: auto_sync_from_sources(sources)?,
+            embed: EmbedSettings {
+                provider,
+                model_dir,
+            },
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod lang;
 pub use chunk::{chunk_file, Chunk, ChunkedFile, Symbol};
 pub use grammar::SymbolKind;
 mod search;
+pub mod semantic;
 mod store;
 mod sync;
 pub mod text;

@@ -70,6 +70,9 @@ pub struct SearchHit {
     pub snippet: String,
     /// The best matching line.
     pub line: u32,
+    /// The chunk's id in the store (to fuse rankings; not part of the output).
+    #[serde(skip)]
+    pub chunk_id: i64,
 }
 
 const MAX_REGEX_SIZE: usize = 1 << 20;
@@ -86,11 +89,12 @@ struct Row {
     kind: Option<String>,
     content: String,
     file_id: i64,
+    id: i64,
     rank: f64,
 }
 
 const ROW_COLUMNS: &str =
-    "r.name, f.path, f.language, c.start_line, c.end_line, c.symbol, c.kind, c.content, c.file_id";
+    "r.name, f.path, f.language, c.start_line, c.end_line, c.symbol, c.kind, c.content, c.file_id, c.id";
 
 fn read_row(r: &rusqlite::Row, rank: f64) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -103,6 +107,7 @@ fn read_row(r: &rusqlite::Row, rank: f64) -> rusqlite::Result<Row> {
         kind: r.get(6)?,
         content: r.get(7)?,
         file_id: r.get(8)?,
+        id: r.get(9)?,
         rank,
     })
 }
@@ -164,9 +169,18 @@ impl IndexStore {
         }
     }
 
-    /// Runs a search. Semantic and hybrid modes need embeddings, which this index does not have
-    /// yet: they are an error here, and callers choose lexical by default.
+    /// Runs a lexical, exact or regex search (semantic and hybrid need an embedder: see
+    /// [`IndexStore::search_with`]).
     pub fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+        self.search_with(req, None)
+    }
+
+    /// Runs a search; `embedder` embeds the query for semantic and hybrid modes.
+    pub fn search_with(
+        &self,
+        req: &SearchRequest,
+        embedder: Option<&dyn crate::embed::Embedder>,
+    ) -> Result<Vec<SearchHit>> {
         let limit = req.limit.clamp(1, 1000);
         let repo_id = self.repository_filter(req.repository.as_deref())?;
         let filters = Filters::new(req, repo_id)?;
@@ -187,10 +201,166 @@ impl IndexStore {
                     .map_err(|e| StoreError::Invalid(format!("invalid regular expression: {}", one_line(&e.to_string()))))?;
                 scan(conn, &filters, None, limit, |line| re.is_match(line))
             }
-            SearchMode::Semantic | SearchMode::Hybrid => Err(StoreError::Invalid(
-                "semantic and hybrid search need embeddings, which this index does not have yet; use --mode lexical".into(),
-            )),
+            SearchMode::Semantic | SearchMode::Hybrid => {
+                let embedder = embedder.ok_or_else(|| {
+                    StoreError::Invalid(
+                        "semantic search needs an embedding model: install one (scripts/setup-model.sh) or use --mode lexical".into(),
+                    )
+                })?;
+                let model = embedder.model_id();
+                let has_vectors: bool = conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = ?1)",
+                    [model],
+                    |r| r.get(0),
+                )?;
+                if !has_vectors {
+                    return Err(StoreError::Invalid(format!(
+                        "no chunk has an embedding of model {model} yet: run `codeintel index` (or let the server embed in the background), or use --mode lexical"
+                    )));
+                }
+                let query = embedder
+                    .embed(&[req.query.as_str()])
+                    .map_err(|e| StoreError::Invalid(format!("cannot embed the query: {e}")))?
+                    .pop()
+                    .unwrap_or_default();
+                let terms = text::search_terms(&req.query);
+                let fetch = if req.mode == SearchMode::Hybrid { limit * 3 + 20 } else { limit };
+                let nearest = semantic(conn, &filters, model, &query, &terms, fetch)?;
+                if req.mode == SearchMode::Semantic {
+                    return Ok(nearest.into_iter().take(limit).collect());
+                }
+                let lexical_hits = if terms.is_empty() {
+                    Vec::new()
+                } else {
+                    lexical(conn, req, &filters, fetch)?
+                };
+                Ok(fuse(lexical_hits, nearest, limit))
+            }
         })
+    }
+
+    /// Whether any chunk has a vector of `model`.
+    pub fn has_embeddings(&self, model: &str) -> Result<bool> {
+        self.with_reader(|conn| {
+            Ok(conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = ?1)",
+                [model],
+                |r| r.get(0),
+            )?)
+        })
+    }
+}
+
+/// Weights of the two rankings in hybrid search: keyword evidence counts more for code (peers
+/// measured Hit@5 0.73 with 0.7/0.3 lexical/vector against 0.60 the other way round).
+const LEXICAL_WEIGHT: f64 = 0.7;
+const SEMANTIC_WEIGHT: f64 = 0.3;
+/// The usual reciprocal-rank-fusion constant.
+const RRF_K: f64 = 60.0;
+
+/// Reciprocal-rank fusion of two rankings, at the chunk level.
+fn fuse(lexical: Vec<SearchHit>, semantic: Vec<SearchHit>, limit: usize) -> Vec<SearchHit> {
+    let mut fused: std::collections::HashMap<i64, (f64, SearchHit)> =
+        std::collections::HashMap::new();
+    for (weight, hits) in [(LEXICAL_WEIGHT, lexical), (SEMANTIC_WEIGHT, semantic)] {
+        for (rank, hit) in hits.into_iter().enumerate() {
+            let add = weight / (RRF_K + rank as f64 + 1.0);
+            fused
+                .entry(hit.chunk_id)
+                .and_modify(|(score, _)| *score += add)
+                .or_insert((add, hit));
+        }
+    }
+    let mut out: Vec<(f64, SearchHit)> = fused.into_values().collect();
+    out.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| a.1.chunk_id.cmp(&b.1.chunk_id))
+    });
+    out.into_iter()
+        .take(limit)
+        .map(|(score, mut hit)| {
+            hit.score = (score * 1e6).round() / 1e6;
+            hit
+        })
+        .collect()
+}
+
+/// The `limit` chunks whose vectors are nearest the query's, by a scan of the stored vectors.
+fn semantic(
+    conn: &Connection,
+    filters: &Filters,
+    model: &str,
+    query: &[f32],
+    terms: &[String],
+    limit: usize,
+) -> Result<Vec<SearchHit>> {
+    use std::cmp::Reverse;
+    let sql = format!(
+        "SELECT e.chunk_id, e.vector, f.path FROM embeddings e
+         JOIN chunks c ON c.id = e.chunk_id
+         JOIN files f ON f.id = c.file_id
+         JOIN repositories r ON r.id = f.repo_id
+         WHERE e.model = ?{}",
+        filters.clause
+    );
+    let mut values = vec![Value::Text(model.to_string())];
+    values.extend(filters.values.iter().cloned());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    // A min-heap of the best `limit` (similarity, id) pairs.
+    let mut best: std::collections::BinaryHeap<Reverse<(OrderedF32, i64)>> =
+        std::collections::BinaryHeap::new();
+    while let Some(r) = rows.next()? {
+        let path: String = r.get(2)?;
+        if !filters.path_ok(&path) {
+            continue;
+        }
+        let blob = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        let score: f32 = blob
+            .chunks_exact(4)
+            .zip(query)
+            .map(|(b, q)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * q)
+            .sum();
+        best.push(Reverse((OrderedF32(score), r.get(0)?)));
+        if best.len() > limit {
+            best.pop();
+        }
+    }
+    let mut ranked: Vec<(f32, i64)> = best.into_iter().map(|Reverse((s, id))| (s.0, id)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut hits = Vec::with_capacity(ranked.len());
+    for (score, id) in ranked {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
+             JOIN repositories r ON r.id = f.repo_id WHERE c.id = ?1"
+        );
+        let row = conn
+            .prepare_cached(&sql)?
+            .query_row([id], |r| read_row(r, 0.0))
+            .optional()?;
+        if let Some(row) = row {
+            let (line, snippet) = snippet_for_terms(&row.content, row.start_line, terms);
+            hits.push(hit(conn, row, f64::from(score), line, snippet)?);
+        }
+    }
+    Ok(hits)
+}
+
+/// An `f32` with a total order, for the heap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OrderedF32(f32);
+
+impl Eq for OrderedF32 {}
+
+impl PartialOrd for OrderedF32 {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OrderedF32 {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
     }
 }
 
@@ -208,7 +378,7 @@ fn lexical(
     filters: &Filters,
     limit: usize,
 ) -> Result<Vec<SearchHit>> {
-    let terms = text::query_terms(&req.query);
+    let terms = text::search_terms(&req.query);
     if terms.is_empty() {
         return Err(StoreError::Invalid(
             "the query has no words to search for; use --mode exact or --mode regex for punctuation".into(),
@@ -298,8 +468,8 @@ fn fts_candidates(
     let mut rows = stmt.query(params_from_iter(values))?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let id: i64 = r.get(9)?;
-        let rank: f64 = r.get(10)?;
+        let id: i64 = r.get(10)?;
+        let rank: f64 = r.get(11)?;
         let row = read_row(r, rank)?;
         if !filters.path_ok(&row.path) || !seen.insert(id) {
             continue;
@@ -422,6 +592,7 @@ fn hit(
         score: (score * 1000.0).round() / 1000.0,
         snippet,
         line,
+        chunk_id: row.id,
     })
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// `CIDX`: marks a SQLite file as a codeintel index.
 const APPLICATION_ID: i32 = 0x4349_4458;
 /// Bumped with each migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
@@ -87,6 +87,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE repositories ADD COLUMN size_bytes INTEGER;
     ALTER TABLE repositories ADD COLUMN last_modified_ms INTEGER;
     ALTER TABLE repositories ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 3: chunk embeddings, per model (vectors of another model are ignored and replaced).
+    r#"
+    CREATE TABLE embeddings (
+        chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL
+    );
     "#,
 ];
 
@@ -424,7 +432,7 @@ impl IndexStore {
         result
     }
 
-    fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let writer = self
             .writer
             .as_ref()

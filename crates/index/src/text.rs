@@ -65,6 +65,35 @@ pub fn query_terms(query: &str) -> Vec<String> {
     terms
 }
 
+/// English function words that say nothing about code. Dropped from sentence-like queries
+/// (three words or more), where they would otherwise match every comment.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into", "when",
+    "where", "what", "which", "who", "how", "why", "do", "does", "did", "we", "our", "us", "i",
+    "you", "your", "my", "me", "is", "are", "was", "were", "be", "been", "it", "its", "that",
+    "this", "these", "those", "and", "or", "but", "so", "if", "then", "than", "there", "here",
+    "after", "before", "some", "any", "all", "can", "should", "would", "could", "will",
+];
+
+/// Query terms without stopwords when the query reads like a sentence; never empty when the
+/// query had terms.
+pub fn search_terms(query: &str) -> Vec<String> {
+    let terms = query_terms(query);
+    if terms.len() < 3 {
+        return terms;
+    }
+    let kept: Vec<String> = terms
+        .iter()
+        .filter(|t| !STOPWORDS.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        terms
+    } else {
+        kept
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +123,16 @@ mod tests {
         }
         assert!(query_terms("\"*-() NEAR").iter().all(|t| t == "near"));
         assert!(query_terms("!!! ---").is_empty());
+    }
+
+    #[test]
+    fn sentences_lose_their_stopwords_short_queries_keep_them() {
+        assert_eq!(
+            search_terms("where do we retry failed uploads"),
+            ["retry", "failed", "uploads"]
+        );
+        assert_eq!(search_terms("is empty"), ["is", "empty"]);
+        assert_eq!(search_terms("the and of"), ["the", "and", "of"]);
     }
 
     #[test]

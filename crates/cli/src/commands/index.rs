@@ -29,8 +29,15 @@ pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
         SyncError::Missing(_) | SyncError::NotADirectory(_) => UsageError(e.to_string()).into(),
         other => anyhow::Error::from(other),
     })?;
+    let embedded = if args.no_embed {
+        0
+    } else {
+        embed(config, &store, &result.repository, args.json)?
+    };
     if args.json {
-        output::print_json(&result)?;
+        let mut value = serde_json::to_value(&result)?;
+        value["chunks_embedded"] = serde_json::json!(embedded);
+        output::print_json(&value)?;
     } else {
         println!(
             "{}: {} files ({} added, {} updated, {} renamed, {} deleted, {} skipped, {} failed), \
@@ -48,8 +55,35 @@ pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
             result.success_rate,
             result.duration_ms
         );
+        if embedded > 0 {
+            println!("{}: {embedded} chunks embedded", result.repository);
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The second phase: embeddings for the repository's chunks that have none of the model's yet
+/// (none when no model is installed or `CODEINTEL_EMBED_PROVIDER=none`).
+fn embed(
+    config: &Config,
+    store: &codeintel_index::IndexStore,
+    repository: &str,
+    json: bool,
+) -> anyhow::Result<u64> {
+    let Some(embedder) = super::embedder(config)? else {
+        return Ok(0);
+    };
+    let repo_id = store.find_repository(repository)?.map(|r| r.id);
+    let bar = progress_bar(json);
+    bar.set_message("embedding");
+    let report = |p: codeintel_index::semantic::EmbedProgress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let done = store.embed_pending(&embedder, repo_id, 32, &cancel, &report)?;
+    bar.finish_and_clear();
+    Ok(done)
 }
 
 /// A bar on stderr when it is a terminal; hidden when piped or with `--json`.

@@ -34,6 +34,20 @@ pub fn open_existing_store(config: &Config) -> anyhow::Result<Option<IndexStore>
     Ok(store)
 }
 
+/// The embedder the configuration asks for: `None` when embeddings are off, or when no model
+/// is installed and none was asked for explicitly.
+pub fn embedder(config: &Config) -> anyhow::Result<Option<codeintel_index::embed::LocalEmbedder>> {
+    use crate::config::EmbedProvider;
+    let dir = &config.embed.model_dir;
+    match config.embed.provider {
+        EmbedProvider::None => Ok(None),
+        EmbedProvider::Auto if !dir.join("config.json").is_file() => Ok(None),
+        EmbedProvider::Auto | EmbedProvider::Local => {
+            Ok(Some(codeintel_index::embed::LocalEmbedder::load(dir)?))
+        }
+    }
+}
+
 /// Bad input reported by the index (an invalid query or filter) is a usage error.
 pub fn usage_if_invalid(err: StoreError) -> anyhow::Error {
     match err {

@@ -23,14 +23,14 @@ struct RepoJson {
     last_result: Option<serde_json::Value>,
 }
 
-fn to_json(info: RepositoryInfo) -> RepoJson {
+fn to_json(info: RepositoryInfo, embedded_chunks: u64) -> RepoJson {
     RepoJson {
         path: info.record.path.display().to_string(),
         name: info.record.name,
         language: info.record.language,
         files: info.files,
         chunks: info.chunks,
-        embedded_chunks: 0,
+        embedded_chunks,
         last_sync: info.last_sync.map(output::rfc3339),
         watched: false,
         last_error: info.last_error,
@@ -40,7 +40,14 @@ fn to_json(info: RepositoryInfo) -> RepoJson {
 
 pub fn run(config: &Config, args: ReposArgs) -> anyhow::Result<ExitCode> {
     let repos: Vec<RepoJson> = match open_existing_store(config)? {
-        Some(store) => store.repositories()?.into_iter().map(to_json).collect(),
+        Some(store) => {
+            let mut out = Vec::new();
+            for info in store.repositories()? {
+                let embedded = store.embedded_chunks(None, Some(info.record.id))?;
+                out.push(to_json(info, embedded));
+            }
+            out
+        }
         None => Vec::new(),
     };
     if args.json {

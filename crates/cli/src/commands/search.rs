@@ -15,22 +15,52 @@ pub fn run(config: &Config, args: SearchArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    let Some(store) = open_existing_store(config)? else {
+        return finish(&[], args.json);
+    };
+    // The model loads only when the search needs it: hybrid by default where embeddings exist.
+    let needs_model = !matches!(
+        args.mode,
+        Some(SearchMode::Lexical | SearchMode::Exact | SearchMode::Regex)
+    );
+    let embedder = if needs_model {
+        super::embedder(config)?
+    } else {
+        None
+    };
+    let mode = match (args.mode, &embedder) {
+        (Some(mode), _) => mode,
+        (None, Some(e))
+            if store.has_embeddings(codeintel_index::embed::Embedder::model_id(e))? =>
+        {
+            SearchMode::Hybrid
+        }
+        (None, _) => SearchMode::Lexical,
+    };
     let request = SearchRequest {
         query: args.query,
         repository: args.repo,
         language: args.lang,
         path_glob: args.path,
         limit: usize::from(args.limit),
-        mode: args.mode.unwrap_or(SearchMode::Lexical),
+        mode,
     };
-    let hits = match open_existing_store(config)? {
-        Some(store) => store.search(&request).map_err(usage_if_invalid)?,
-        None => Vec::new(),
-    };
-    if args.json {
+    let hits = store
+        .search_with(
+            &request,
+            embedder
+                .as_ref()
+                .map(|e| e as &dyn codeintel_index::embed::Embedder),
+        )
+        .map_err(usage_if_invalid)?;
+    finish(&hits, args.json)
+}
+
+fn finish(hits: &[SearchHit], json: bool) -> anyhow::Result<ExitCode> {
+    if json {
         output::print_json(&hits)?;
     } else {
-        print_hits(&hits)?;
+        print_hits(hits)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,129 @@
+//! Semantic and hybrid search through the real binary with the real all-MiniLM-L6-v2 model
+//! (installed by scripts/setup-model.sh, which scripts/test.sh runs).
+
+mod common;
+
+use common::{json, stderr, Sandbox};
+use serde_json::Value;
+use std::process::Output;
+
+fn model_dir() -> String {
+    std::env::var("CODEINTEL_EMBED_MODEL_DIR").unwrap_or_else(|_| {
+        panic!("CODEINTEL_EMBED_MODEL_DIR is not set: run the suite with `bash scripts/test.sh`, which installs the model")
+    })
+}
+
+fn run(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = sb.cmd();
+    cmd.env("CODEINTEL_EMBED_MODEL_DIR", model_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().expect("run")
+}
+
+fn paths(out: &Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", stderr(out));
+    json(out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn tree(sb: &Sandbox) {
+    sb.write(
+        "app/net.py",
+        "def push_blob_again(blob):\n    \"\"\"Send the object to storage once more after the network failed.\"\"\"\n    return client.put(blob)\n",
+    );
+    sb.write(
+        "app/tax.py",
+        "def compute_tax(amount):\n    \"\"\"Add value-added tax to a price.\"\"\"\n    return amount * 1.2\n",
+    );
+    sb.write(
+        "app/menu.py",
+        "def render_menu(items):\n    \"\"\"Draw the navigation bar at the top of the page.\"\"\"\n    return ''.join(items)\n",
+    );
+}
+
+#[test]
+fn meaning_finds_code_that_shares_no_words_with_the_query() {
+    let sb = Sandbox::new();
+    tree(&sb);
+    let repo = sb.tree().join("app");
+    let out = run(&sb, &[], &["index", "--json", repo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let result = json(&out);
+    assert_eq!(result["chunks_embedded"], result["chunks_new"]);
+
+    let query = "resend an upload when the connection dropped";
+    let semantic = paths(&run(
+        &sb,
+        &[],
+        &["search", "--json", "--mode", "semantic", query],
+    ));
+    assert_eq!(semantic[0], "net.py", "{semantic:?}");
+    // Without --mode, hybrid is the default once embeddings exist.
+    let default = paths(&run(&sb, &[], &["search", "--json", query]));
+    assert_eq!(default[0], "net.py", "{default:?}");
+    let hybrid = paths(&run(
+        &sb,
+        &[],
+        &["search", "--json", "--mode", "hybrid", "tax on a price"],
+    ));
+    assert_eq!(hybrid[0], "tax.py");
+
+    let repos = json(&run(&sb, &[], &["repos", "--json"]));
+    assert_eq!(repos[0]["embedded_chunks"], repos[0]["chunks"]);
+
+    // An edit re-embeds only what changed.
+    sb.write(
+        "app/menu.py",
+        "def render_sidebar(items):\n    \"\"\"Draw the side panel.\"\"\"\n    return items\n",
+    );
+    let out = run(&sb, &[], &["index", "--json", repo.to_str().unwrap()]);
+    let again: Value = json(&out);
+    assert_eq!(again["files_updated"], 1);
+    assert_eq!(again["chunks_embedded"], again["chunks_new"]);
+}
+
+#[test]
+fn embeddings_off_or_broken_keep_lexical_search_working() {
+    let sb = Sandbox::new();
+    tree(&sb);
+    let repo = sb.tree().join("app");
+    let none = [("CODEINTEL_EMBED_PROVIDER", "none")];
+    let out = run(&sb, &none, &["index", "--json", repo.to_str().unwrap()]);
+    assert_eq!(json(&out)["chunks_embedded"], 0);
+    assert_eq!(
+        paths(&run(&sb, &none, &["search", "--json", "compute tax"]))[0],
+        "tax.py"
+    );
+    let out = run(&sb, &none, &["search", "--mode", "semantic", "tax"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("embedding model"), "{}", stderr(&out));
+
+    let broken = sb.root().join("broken-model");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("config.json"), "{}").unwrap();
+    let env = [
+        ("CODEINTEL_EMBED_PROVIDER", "local"),
+        ("CODEINTEL_EMBED_MODEL_DIR", broken.to_str().unwrap()),
+    ];
+    let out = run(&sb, &env, &["index", repo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("broken-model"), "{}", stderr(&out));
+    assert_eq!(
+        paths(&run(
+            &sb,
+            &none,
+            &["search", "--json", "--mode", "lexical", "render menu"]
+        ))[0],
+        "menu.py"
+    );
+
+    let out = run(&sb, &[("CODEINTEL_EMBED_PROVIDER", "openai")], &["repos"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("CODEINTEL_EMBED_PROVIDER"));
+}
