@@ -127,3 +127,51 @@ fn embeddings_off_or_broken_keep_lexical_search_working() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("CODEINTEL_EMBED_PROVIDER"));
 }
+
+#[test]
+fn the_daemon_embeds_in_the_background_after_the_lexical_index() {
+    let sb = Sandbox::new();
+    tree(&sb);
+    sb.mkdir("app/.git");
+    let mut daemon = sb
+        .cmd()
+        .env("CODEINTEL_EMBED_MODEL_DIR", model_dir())
+        .env("AUTO_SYNC_PATHS", sb.tree())
+        .arg("daemon")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        let out = run(&sb, &[], &["auto-sync-status", "--json"]);
+        let status = json(&out);
+        let e = &status["embeddings"];
+        if e["embedded"].as_u64().unwrap_or(0) >= 3 && e["pending"] == 0 {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not embedded in time: {status:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(status["embeddings"]["model"]
+        .as_str()
+        .unwrap()
+        .starts_with("local:"));
+    let semantic = paths(&run(
+        &sb,
+        &[],
+        &[
+            "search",
+            "--json",
+            "--mode",
+            "semantic",
+            "resend an upload when the connection dropped",
+        ],
+    ));
+    assert_eq!(semantic[0], "net.py");
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}

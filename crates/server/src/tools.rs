@@ -4,6 +4,7 @@
 //! changes on a failed call.
 
 use crate::paths;
+use codeintel_index::embed::Embedder;
 use codeintel_index::{
     IndexStore, RepositorySync, SearchMode, SearchRequest, SyncError, SyncOptions, SyncProgress,
 };
@@ -32,6 +33,8 @@ const MAX_LISTED_REPOS: usize = 500;
 pub struct CodeIntel {
     pub(crate) store: Arc<IndexStore>,
     pub(crate) manager: Arc<AutoSyncManager>,
+    /// Embeds queries for semantic and hybrid search, when a model is configured.
+    pub(crate) embedder: Option<Arc<dyn Embedder>>,
     pub(crate) tool_router: ToolRouter<Self>,
 }
 
@@ -100,8 +103,8 @@ pub struct SearchArgs {
     pub path: Option<String>,
     /// Most results to return, 1 to 100 (default 10).
     pub limit: Option<i64>,
-    /// lexical (default; BM25 over identifier-aware terms), exact, or regex. semantic and
-    /// hybrid need embeddings.
+    /// lexical (BM25 over identifier-aware terms), semantic (by meaning), hybrid (both fused;
+    /// the default where embeddings exist), exact, or regex.
     pub mode: Option<String>,
 }
 
@@ -168,10 +171,15 @@ pub struct NoArgs {}
 
 #[tool_router(vis = "pub(crate)")]
 impl CodeIntel {
-    pub fn new(store: Arc<IndexStore>, manager: Arc<AutoSyncManager>) -> Self {
+    pub fn new(
+        store: Arc<IndexStore>,
+        manager: Arc<AutoSyncManager>,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Self {
         CodeIntel {
             store,
             manager,
+            embedder,
             tool_router: Self::tool_router(),
         }
     }
@@ -193,19 +201,32 @@ impl CodeIntel {
             .map(str::parse::<SearchMode>)
             .transpose()
         {
-            Ok(mode) => mode.unwrap_or_default(),
+            Ok(mode) => mode,
             Err(e) => return fail(e),
         };
-        let request = SearchRequest {
-            query: args.query,
-            repository: args.repository,
-            language: args.language,
-            path_glob: args.path,
-            limit,
-            mode,
-        };
         let store = self.store.clone();
-        match blocking(move || store.search(&request)).await? {
+        let embedder = self.embedder.clone();
+        let found = blocking(move || {
+            // Hybrid by default where embeddings exist, else lexical.
+            let mode = match (mode, &embedder) {
+                (Some(mode), _) => mode,
+                (None, Some(e)) if store.has_embeddings(e.model_id()).unwrap_or(false) => {
+                    SearchMode::Hybrid
+                }
+                (None, _) => SearchMode::Lexical,
+            };
+            let request = SearchRequest {
+                query: args.query,
+                repository: args.repository,
+                language: args.language,
+                path_glob: args.path,
+                limit,
+                mode,
+            };
+            store.search_with(&request, embedder.as_deref())
+        })
+        .await?;
+        match found {
             Ok(hits) => {
                 let items: Vec<Value> = hits.iter().map(|h| json!(h)).collect();
                 let (results, truncated) = capped(items, MAX_RESULT_CHARS);
@@ -345,24 +366,34 @@ impl CodeIntel {
                 .run(&path, name.as_deref(), !full)
         });
         let token = context.meta.get_progress_token();
+        let notify = |done: u64, total: u64| {
+            let token = token.clone();
+            let peer = context.peer.clone();
+            async move {
+                if let Some(token) = token {
+                    let param = ProgressNotificationParam::new(token, done as f64)
+                        .with_total(total as f64)
+                        .with_message(format!("{done} of {total} files"));
+                    let _ = peer.notify_progress(param).await;
+                }
+            }
+        };
         let outcome = loop {
             tokio::select! {
-                done = &mut job => break done,
-                Some((done, total)) = progress_rx.recv() => {
-                    if let Some(token) = &token {
-                        let param = ProgressNotificationParam::new(token.clone(), done as f64)
-                            .with_total(total as f64)
-                            .with_message(format!("{done} of {total} files"));
-                        let _ = context.peer.notify_progress(param).await;
-                    }
-                }
+                biased;
+                Some((done, total)) = progress_rx.recv() => notify(done, total).await,
                 _ = context.ct.cancelled() => {
                     cancel.store(true, Ordering::SeqCst);
                     let _ = (&mut job).await;
                     return fail("cancelled; what was committed so far stays indexed");
                 }
+                done = &mut job => break done,
             }
         };
+        // Progress reported in the last moments still goes out, before the result.
+        while let Ok((done, total)) = progress_rx.try_recv() {
+            notify(done, total).await;
+        }
         match outcome {
             Ok(Ok(result)) => answer(json!(result)),
             Ok(Err(SyncError::Cancelled)) => fail("cancelled"),

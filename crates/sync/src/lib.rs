@@ -19,5 +19,5 @@ pub use manager::{
     AutoSyncManager, ManagerError, ScanCounts, MISSING_GRACE, RETRY_BASE, RETRY_MAX,
 };
 pub use queue::{Job, JobKind, Priority, SyncQueue, MAX_PATHS_PER_JOB};
-pub use status::{Metrics, RepositoryStatus, Status, StatusConfig};
+pub use status::{EmbeddingStatus, Metrics, RepositoryStatus, Status, StatusConfig};
 pub use watcher::{RepoWatcher, WatchBatch, WatchError, DEBOUNCE};

@@ -13,6 +13,7 @@ use crate::queue::{Job, JobKind, Priority, SyncQueue};
 use crate::status::{Metrics, RepositoryStatus, Status, StatusConfig};
 use crate::watcher::{RepoWatcher, WatchBatch, WatchError};
 use codeintel_discovery::{Discovery, DiscoveryOptions};
+use codeintel_index::embed::Embedder;
 use codeintel_index::{
     IndexStore, RepositoryInfo, RepositorySync, StoreError, SyncError, SyncOptions, SyncResult,
 };
@@ -30,6 +31,8 @@ const KEY_LAST_SCAN: &str = "autosync.last_scan_ms";
 const KEY_OVERRIDES: &str = "autosync.overrides";
 const KEY_SCAN_REQUEST: &str = "autosync.scan_requested_ms";
 const KEY_METRICS: &str = "autosync.metrics";
+/// The embedding model of the syncer, for status from other processes.
+const KEY_EMBED_MODEL: &str = "autosync.embed_model";
 /// The syncer's effective configuration, for status from other processes.
 const KEY_EFFECTIVE: &str = "autosync.effective";
 
@@ -43,6 +46,9 @@ pub const MISSING_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 const TICK: Duration = Duration::from_millis(250);
 /// How often a process without the lock tries to take it.
 const LOCK_RETRY: Duration = Duration::from_millis(500);
+/// How long an embedding pass that found nothing waits before looking again (new chunks from
+/// a sync wake it sooner).
+const EMBED_IDLE_RECHECK: Duration = Duration::from_secs(60);
 /// A watcher batch this large is a burst (a checkout, a build): events may have been lost.
 const BURST_PATHS: usize = 200;
 /// Quiet time after a burst before the repository is walked once more.
@@ -100,6 +106,8 @@ struct Shared {
     metrics: Mutex<Metrics>,
     /// This process holds the sync lock and runs the loop.
     syncing_here: AtomicBool,
+    /// Computes chunk vectors in the background when set.
+    embedder: Option<Arc<dyn Embedder>>,
 }
 
 /// The auto-sync service of one process. Cheap to share: clone the `Arc` it lives in.
@@ -112,6 +120,17 @@ impl AutoSyncManager {
     /// A manager over `store` (in `data_dir`) with `base` configuration (flags, environment,
     /// env file), over which overrides persisted by earlier `configure` calls are applied.
     pub fn new(store: Arc<IndexStore>, data_dir: PathBuf, base: AutoSyncConfig) -> Result<Self> {
+        Self::with_embedder(store, data_dir, base, None)
+    }
+
+    /// A manager that also embeds chunks in the background (after their lexical index is
+    /// committed, when no sync is waiting), so semantic results fill in without slowing syncs.
+    pub fn with_embedder(
+        store: Arc<IndexStore>,
+        data_dir: PathBuf,
+        base: AutoSyncConfig,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Self> {
         let overrides = load_overrides(&store)?;
         let config = match base.apply(&overrides) {
             Ok(config) => config,
@@ -137,6 +156,7 @@ impl AutoSyncManager {
                 shutdown,
                 metrics: Mutex::new(metrics),
                 syncing_here: AtomicBool::new(false),
+                embedder,
             }),
             task: Mutex::new(None),
         })
@@ -295,6 +315,14 @@ impl Shared {
         if let Err(e) = self.store.set_state(KEY_EFFECTIVE, &json) {
             tracing::warn!(%e, "cannot publish the auto-sync configuration");
         }
+        let model = self
+            .embedder
+            .as_ref()
+            .map(|e| e.model_id().to_string())
+            .unwrap_or_default();
+        if let Err(e) = self.store.set_state(KEY_EMBED_MODEL, &model) {
+            tracing::warn!(%e, "cannot publish the embedding model");
+        }
     }
 
     fn status(&self) -> Result<Status> {
@@ -329,7 +357,21 @@ impl Shared {
                 .and_then(|m| serde_json::from_str(&m).ok())
                 .unwrap_or_default()
         };
+        // The model of this process, else the one the syncer published.
+        let model = match &self.embedder {
+            Some(e) => Some(e.model_id().to_string()),
+            None => self.store.state(KEY_EMBED_MODEL)?.filter(|m| !m.is_empty()),
+        };
+        let embeddings = match model {
+            Some(model) => Some(crate::status::EmbeddingStatus {
+                embedded: self.store.embedded_chunks(Some(&model), None)?,
+                pending: self.store.chunks_to_embed(&model, None)?,
+                model,
+            }),
+            None => None,
+        };
         Ok(Status {
+            embeddings,
             enabled,
             running: syncer_pid.is_some(),
             last_scan,
@@ -447,12 +489,20 @@ struct Syncer {
     stopping: bool,
     /// Repositories that just had a burst of changes, and when to walk them once more.
     settle: HashMap<i64, std::time::Instant>,
+    /// The cancel flag of the running background embedding pass.
+    embedding: Option<Arc<AtomicBool>>,
+    embed_done_tx: mpsc::UnboundedSender<u64>,
+    embed_done_rx: mpsc::UnboundedReceiver<u64>,
+    /// No embedding pass before this: a pass that found nothing waits for new chunks (a sync)
+    /// or a minute, so an idle index is not scanned over and over.
+    embed_not_before: Option<std::time::Instant>,
 }
 
 impl Syncer {
     fn new(shared: Arc<Shared>) -> Self {
         let (watch_tx, watch_rx) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (embed_done_tx, embed_done_rx) = mpsc::unbounded_channel();
         Syncer {
             shared,
             queue: SyncQueue::default(),
@@ -466,6 +516,10 @@ impl Syncer {
             seen_overrides: None,
             stopping: false,
             settle: HashMap::new(),
+            embedding: None,
+            embed_done_tx,
+            embed_done_rx,
+            embed_not_before: None,
         }
     }
 
@@ -495,6 +549,11 @@ impl Syncer {
                 },
                 Some(batch) = self.watch_rx.recv() => self.on_watch(batch),
                 Some(done) = self.done_rx.recv() => self.on_done(done),
+                Some(embedded) = self.embed_done_rx.recv() => {
+                    self.embedding = None;
+                    let wait = if embedded == 0 { EMBED_IDLE_RECHECK } else { Duration::from_secs(1) };
+                    self.embed_not_before = Some(std::time::Instant::now() + wait);
+                }
                 _ = tokio::time::sleep(TICK) => self.on_tick().await,
             }
         }
@@ -674,7 +733,14 @@ impl Syncer {
 
     fn start_jobs(&mut self) {
         if self.stopping || self.shared.paused() {
+            self.stop_embedding();
             return;
+        }
+        if !self.queue.is_empty() {
+            // Syncs first: embedding waits until the queue is empty.
+            self.stop_embedding();
+        } else if self.active.is_empty() {
+            self.start_embedding();
         }
         let max = self.shared.config().max_concurrent;
         while self.active.len() < max {
@@ -728,6 +794,10 @@ impl Syncer {
         let mut state = info.sync.clone();
         match &done.result {
             Ok(result) => {
+                if result.chunks_new > 0 {
+                    // New chunks to embed: the next idle moment may start a pass at once.
+                    self.embed_not_before = None;
+                }
                 if result.files_added
                     + result.files_updated
                     + result.files_deleted
@@ -847,6 +917,53 @@ impl Syncer {
         self.enqueue(&info, kind, true);
     }
 
+    fn stop_embedding(&mut self) {
+        if let Some(cancel) = &self.embedding {
+            cancel.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Embeds chunks that have no vector yet, on a blocking thread, until done or cancelled.
+    fn start_embedding(&mut self) {
+        let Some(embedder) = self.shared.embedder.clone() else {
+            return;
+        };
+        let waiting = self
+            .embed_not_before
+            .is_some_and(|t| std::time::Instant::now() < t);
+        if self.embedding.is_some() || waiting {
+            return;
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.embedding = Some(cancel.clone());
+        let shared = self.shared.clone();
+        let done = self.embed_done_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let progress = |p: codeintel_index::semantic::EmbedProgress| {
+                tracing::debug!(done = p.done, total = p.total, "embedding");
+            };
+            let embedded =
+                match shared
+                    .store
+                    .embed_pending(embedder.as_ref(), None, 8, &cancel, &progress)
+                {
+                    Ok(n) => {
+                        if n > 0 {
+                            tracing::info!("embedded {n} chunks");
+                            shared.metrics(|m| m.chunks_embedded += n);
+                        }
+                        n
+                    }
+                    Err(e) => {
+                        tracing::warn!(%e, "embedding failed; lexical search is unaffected");
+                        shared.metrics(|m| m.errors += 1);
+                        0
+                    }
+                };
+            let _ = done.send(embedded);
+        });
+    }
+
     /// After a burst, the kernel may have dropped events (its queue overflows at ~16k): walk
     /// the repository once more when the burst has been quiet for a while.
     fn settle_bursts(&mut self) {
@@ -867,6 +984,10 @@ impl Syncer {
 
     async fn shutdown(&mut self) {
         self.stopping = true;
+        self.stop_embedding();
+        if self.embedding.is_some() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), self.embed_done_rx.recv()).await;
+        }
         for active in self.active.values() {
             active.cancel.store(true, Ordering::SeqCst);
         }

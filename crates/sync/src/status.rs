@@ -19,6 +19,19 @@ pub struct Status {
     pub syncer_pid: Option<u32>,
     pub repositories: Vec<RepositoryStatus>,
     pub metrics: Metrics,
+    /// Embedding progress, when an embedding model is configured.
+    #[serde(default)]
+    pub embeddings: Option<EmbeddingStatus>,
+}
+
+/// How far the background embedding is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmbeddingStatus {
+    pub model: String,
+    /// Chunks with a vector of the model.
+    pub embedded: u64,
+    /// Chunks still waiting for one.
+    pub pending: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -69,4 +82,6 @@ pub struct Metrics {
     pub watcher_batches: u64,
     pub watch_fallbacks: u64,
     pub errors: u64,
+    #[serde(default)]
+    pub chunks_embedded: u64,
 }

@@ -52,7 +52,9 @@ pub(super) async fn stop_signal() {
 pub fn daemon(config: &Config) -> anyhow::Result<ExitCode> {
     let store = Arc::new(open_store(config, false)?);
     let settings = super::serve::first_run_settings(config);
-    let manager = AutoSyncManager::new(store, config.data_dir.clone(), settings)?;
+    let embedder = super::shared_embedder(config)?;
+    let manager =
+        AutoSyncManager::with_embedder(store, config.data_dir.clone(), settings, embedder)?;
     runtime()?.block_on(async {
         manager.start();
         tracing::info!("auto-sync daemon started");

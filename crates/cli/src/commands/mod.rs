@@ -48,6 +48,21 @@ pub fn embedder(config: &Config) -> anyhow::Result<Option<codeintel_index::embed
     }
 }
 
+/// The embedder for long-running services, shared between the server and the manager. A
+/// model that fails to load is reported and the service runs lexical-only.
+pub fn shared_embedder(
+    config: &Config,
+) -> anyhow::Result<Option<std::sync::Arc<dyn codeintel_index::embed::Embedder>>> {
+    match embedder(config) {
+        Ok(Some(e)) => Ok(Some(std::sync::Arc::new(e))),
+        Ok(None) => Ok(None),
+        Err(e) => {
+            tracing::warn!("embeddings off: {e:#}");
+            Ok(None)
+        }
+    }
+}
+
 /// Bad input reported by the index (an invalid query or filter) is a usage error.
 pub fn usage_if_invalid(err: StoreError) -> anyhow::Error {
     match err {

@@ -55,12 +55,14 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         options.validate().map_err(UsageError)?;
     }
     let store = Arc::new(open_store(config, false)?);
-    let manager = Arc::new(AutoSyncManager::new(
+    let embedder = super::shared_embedder(config)?;
+    let manager = Arc::new(AutoSyncManager::with_embedder(
         store.clone(),
         config.data_dir.clone(),
         first_run_settings(config),
+        embedder.clone(),
     )?);
-    let server = CodeIntel::new(store, manager.clone());
+    let server = CodeIntel::new(store, manager.clone(), embedder);
     let data_dir = config.data_dir.clone();
     runtime()?.block_on(async move {
         let shutdown = CancellationToken::new();
