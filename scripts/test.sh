@@ -8,6 +8,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codeintel/target}"
 CODEINTEL_TEST_PYTHON="$(bash scripts/setup-python.sh | tail -1)"
 export CODEINTEL_TEST_PYTHON
 # The local embedder is checked against reference vectors of the real all-MiniLM-L6-v2 model.
-CODEINTEL_EMBED_MODEL_DIR="$(bash scripts/setup-model.sh | tail -1)"
+CODEINTEL_EMBED_MODEL_DIR="$(bash scripts/setup-model.sh "$HOME/.cache/codeintel/models/all-MiniLM-L6-v2" | tail -1)"
 export CODEINTEL_EMBED_MODEL_DIR
 cargo test --workspace --locked "$@"
