@@ -208,12 +208,7 @@ impl IndexStore {
                     )
                 })?;
                 let model = embedder.model_id();
-                let has_vectors: bool = conn.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = ?1)",
-                    [model],
-                    |r| r.get(0),
-                )?;
-                if !has_vectors {
+                if !has_vectors(conn, model)? {
                     return Err(StoreError::Invalid(format!(
                         "no chunk has an embedding of model {model} yet: run `codeintel index` (or let the server embed in the background), or use --mode lexical"
                     )));
@@ -239,16 +234,27 @@ impl IndexStore {
         })
     }
 
+    /// The mode a search without one uses: hybrid where the embedder's vectors exist, else
+    /// lexical.
+    pub fn default_search_mode(&self, embedder: Option<&dyn crate::embed::Embedder>) -> SearchMode {
+        match embedder {
+            Some(e) if self.has_embeddings(e.model_id()).unwrap_or(false) => SearchMode::Hybrid,
+            _ => SearchMode::Lexical,
+        }
+    }
+
     /// Whether any chunk has a vector of `model`.
     pub fn has_embeddings(&self, model: &str) -> Result<bool> {
-        self.with_reader(|conn| {
-            Ok(conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = ?1)",
-                [model],
-                |r| r.get(0),
-            )?)
-        })
+        self.with_reader(|conn| has_vectors(conn, model))
     }
+}
+
+fn has_vectors(conn: &Connection, model: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = ?1)",
+        [model],
+        |r| r.get(0),
+    )?)
 }
 
 /// Weights of the two rankings in hybrid search: keyword evidence counts more for code (peers

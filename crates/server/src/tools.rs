@@ -207,14 +207,7 @@ impl CodeIntel {
         let store = self.store.clone();
         let embedder = self.embedder.clone();
         let found = blocking(move || {
-            // Hybrid by default where embeddings exist, else lexical.
-            let mode = match (mode, &embedder) {
-                (Some(mode), _) => mode,
-                (None, Some(e)) if store.has_embeddings(e.model_id()).unwrap_or(false) => {
-                    SearchMode::Hybrid
-                }
-                (None, _) => SearchMode::Lexical,
-            };
+            let mode = mode.unwrap_or_else(|| store.default_search_mode(embedder.as_deref()));
             let request = SearchRequest {
                 query: args.query,
                 repository: args.repository,

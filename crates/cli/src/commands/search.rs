@@ -23,20 +23,17 @@ pub fn run(config: &Config, args: SearchArgs) -> anyhow::Result<ExitCode> {
         args.mode,
         Some(SearchMode::Lexical | SearchMode::Exact | SearchMode::Regex)
     );
-    let embedder = if needs_model {
+    let model = if needs_model {
         super::embedder(config)?
     } else {
         None
     };
-    let mode = match (args.mode, &embedder) {
-        (Some(mode), _) => mode,
-        (None, Some(e))
-            if store.has_embeddings(codeintel_index::embed::Embedder::model_id(e))? =>
-        {
-            SearchMode::Hybrid
-        }
-        (None, _) => SearchMode::Lexical,
-    };
+    let embedder: Option<&dyn codeintel_index::embed::Embedder> = model
+        .as_ref()
+        .map(|e| e as &dyn codeintel_index::embed::Embedder);
+    let mode = args
+        .mode
+        .unwrap_or_else(|| store.default_search_mode(embedder));
     let request = SearchRequest {
         query: args.query,
         repository: args.repo,
@@ -46,12 +43,7 @@ pub fn run(config: &Config, args: SearchArgs) -> anyhow::Result<ExitCode> {
         mode,
     };
     let hits = store
-        .search_with(
-            &request,
-            embedder
-                .as_ref()
-                .map(|e| e as &dyn codeintel_index::embed::Embedder),
-        )
+        .search_with(&request, embedder)
         .map_err(usage_if_invalid)?;
     finish(&hits, args.json)
 }
