@@ -182,12 +182,8 @@ fn startup_syncs_in_priority_order_within_the_concurrency_bound() {
     assert!(last["metrics"]["syncs_succeeded"].as_u64().unwrap() >= 4);
     let status = daemon.terminate();
     assert!(status.success(), "daemon exit: {status:?}");
-    let after = status_after_stop(&sb);
+    let after = status(&sb);
     assert_eq!(after["running"], false);
-}
-
-fn status_after_stop(sb: &Sandbox) -> Value {
-    status(sb)
 }
 
 #[test]
