@@ -180,8 +180,8 @@ fn startup_syncs_in_priority_order_within_the_concurrency_bound() {
     assert_eq!(last["running"], true);
     assert_eq!(last["syncer_pid"], daemon.pid());
     assert!(last["metrics"]["syncs_succeeded"].as_u64().unwrap() >= 4);
-    let status = daemon.terminate();
-    assert!(status.success(), "daemon exit: {status:?}");
+    let exit = daemon.terminate();
+    assert!(exit.success(), "daemon exit: {exit:?}");
     let after = status(&sb);
     assert_eq!(after["running"], false);
 }
