@@ -5,10 +5,12 @@
 # sentence in lexical, semantic and hybrid mode and scores MRR@10 / recall@10 beside a plain
 # BM25-over-functions baseline. Everything lands in bench/out/eval (recreated on every run).
 # Usage: [MAX_FILES=N] [QUERIES=300] [SEED=1] [EXTRA_SRC=DIR:...] [CODEINTEL_BIN=...] bench/eval.sh
-#   full: bench/eval.sh  (every eligible stdlib file, ~670 files, ~13k chunks; embedding runs at
-#         ~20 chunks/s on 2 cores, so about 15 minutes)
-#   >= 50k chunks: EXTRA_SRC=<a site-packages> bench/eval.sh  (more real code, much longer)
-#   small: MAX_FILES=60 QUERIES=40 bench/eval.sh   (a few minutes)
+#   full: bench/eval.sh  (every eligible stdlib file: 670 files, ~13k chunks; embedding runs at
+#         ~21 chunks/s on 2 cores, so ~11 minutes)
+#   >= 50k chunks: the stdlib alone is too small; add real code from a site-packages, e.g.
+#         EXTRA_SRC=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+#         MAX_FILES=4500 bench/eval.sh   (here: ~54k chunks, ~45 minutes of embedding)
+#   small: MAX_FILES=60 QUERIES=40 bench/eval.sh   (about a minute)
 . "$(dirname "$0")/common.sh"
 bin=${CODEINTEL_BIN:-$CODEINTEL}
 [ -x "$bin" ] || { echo "no codeintel binary at $bin (build it: cargo build --release -p codeintel-cli, or set CODEINTEL_BIN)" >&2; exit 2; }

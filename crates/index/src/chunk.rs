@@ -161,12 +161,16 @@ impl<'t> Chunker<'t> {
             return;
         }
         // Too large: split at child boundaries; the pieces keep this definition as their owner.
-        self.flush();
+        // A definition's header (`def f(x):`) is not flushed alone: it merges with the first
+        // statements of its body (same owner), so no chunk is a lone signature line.
         match &def {
-            Some((name, kind)) => self.children(node, Some((name.as_str(), kind))),
+            Some((name, kind)) => {
+                self.flush();
+                self.children(node, Some((name.as_str(), kind)));
+                self.flush();
+            }
             None => self.children(node, owner),
         }
-        self.flush();
     }
 
     /// The name and kind if `node` is a definition (or a wrapper around exactly one).
