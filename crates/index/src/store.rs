@@ -502,16 +502,21 @@ impl IndexStore {
 
     /// All repositories with their file and chunk counts, by name.
     pub fn repositories(&self) -> Result<Vec<RepositoryInfo>> {
-        self.list_repositories(true)
+        self.list_repositories(true, None)
     }
 
     /// All repositories without counting their files and chunks (those stay 0): cheap enough
     /// for a scheduler to call every tick, whatever the size of the index.
     pub fn repository_states(&self) -> Result<Vec<RepositoryInfo>> {
-        self.list_repositories(false)
+        self.list_repositories(false, None)
     }
 
-    fn list_repositories(&self, counts: bool) -> Result<Vec<RepositoryInfo>> {
+    /// One repository's row without counts, as [`IndexStore::repository_states`] has it.
+    pub fn repository_state(&self, repo_id: i64) -> Result<Option<RepositoryInfo>> {
+        Ok(self.list_repositories(false, Some(repo_id))?.pop())
+    }
+
+    fn list_repositories(&self, counts: bool, only: Option<i64>) -> Result<Vec<RepositoryInfo>> {
         let counts_sql = if counts {
             "(SELECT count(*) FROM files f WHERE f.repo_id = r.id),
              (SELECT coalesce(sum(chunk_count), 0) FROM files f WHERE f.repo_id = r.id),"
@@ -524,9 +529,9 @@ impl IndexStore {
                         {counts_sql}
                         r.sync_state, r.failures, r.next_retry_at_ms, r.missing_since_ms, r.watch_state,
                         r.size_bytes, r.last_modified_ms, r.auto
-                 FROM repositories r ORDER BY r.name"
+                 FROM repositories r WHERE ?1 IS NULL OR r.id = ?1 ORDER BY r.name"
             ))?;
-            let rows = stmt.query_map([], |r| {
+            let rows = stmt.query_map([only], |r| {
                 Ok(RepositoryInfo {
                     record: RepositoryRecord {
                         id: r.get(0)?,

@@ -778,12 +778,7 @@ impl Syncer {
     }
 
     fn repository(&self, repo_id: i64) -> Option<RepositoryInfo> {
-        self.shared
-            .store
-            .repository_states()
-            .ok()?
-            .into_iter()
-            .find(|r| r.record.id == repo_id)
+        self.shared.store.repository_state(repo_id).ok()?
     }
 
     fn on_done(&mut self, done: Done) {
@@ -1065,11 +1060,7 @@ fn scan_blocking(shared: &Shared) -> Result<Vec<RepositoryInfo>> {
             false,
         )?;
         found_ids.insert(record.id);
-        let known = shared
-            .store
-            .repository_states()?
-            .into_iter()
-            .find(|r| r.record.id == record.id);
+        let known = shared.store.repository_state(record.id)?;
         let mut state = known.map(|k| k.sync).unwrap_or_default();
         if !state.auto || state.state == "missing" || state.state.is_empty() {
             state.state = if state.auto && state.state == "missing" {

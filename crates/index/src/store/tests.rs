@@ -94,6 +94,9 @@ fn names_are_unique_and_paths_are_identity() {
         .ensure_repository(Path::new("/x/app"), "app", None, false)
         .unwrap();
     assert_eq!((a.name.as_str(), b.name.as_str()), ("app", "app-2"));
+    let one = store.repository_state(b.id).unwrap().expect("row by id");
+    assert_eq!(one.record, b);
+    assert!(store.repository_state(b.id + 100).unwrap().is_none());
     assert_eq!(a.id, a2.id);
     // Renaming to a taken name keeps the old one.
     let b2 = store
