@@ -6,7 +6,7 @@
 //! and never wait for a sync (SQLite WAL).
 
 pub mod chunk;
-pub mod embed;
+pub use codeintel_embed as embed;
 mod grammar;
 pub mod lang;
 

@@ -3,7 +3,7 @@
 //! shared/data/README.md). The model is installed by scripts/setup-model.sh, which
 //! scripts/test.sh runs and exports as CODEINTEL_EMBED_MODEL_DIR.
 
-use codeintel_index::embed::{cosine, Embedder, LocalEmbedder};
+use codeintel_embed::{cosine, Embedder, LocalEmbedder};
 use std::path::PathBuf;
 
 fn model_dir() -> PathBuf {
