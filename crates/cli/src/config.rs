@@ -7,6 +7,7 @@
 use crate::envfile;
 use anyhow::Context;
 use codeintel_discovery::Language;
+use codeintel_index::embed::RemoteProvider;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -46,7 +47,19 @@ pub enum EmbedProvider {
     /// The local model when its files are there (the default), else none.
     Auto,
     Local,
+    /// An OpenAI-compatible or Ollama server (`CODEINTEL_EMBED_URL`, `CODEINTEL_EMBED_MODEL`).
+    Remote(RemoteProvider),
     None,
+}
+
+/// A value that must never be printed (an API key): its `Debug` shows only whether it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Embedding settings.
@@ -55,6 +68,11 @@ pub struct EmbedSettings {
     pub provider: EmbedProvider,
     /// Holds `config.json`, `tokenizer.json`, `model.safetensors`.
     pub model_dir: PathBuf,
+    /// Base URL of a remote provider; `None` means the provider's default.
+    pub url: Option<String>,
+    /// The remote provider's model name (required for remote providers).
+    pub model: Option<String>,
+    pub api_key: Option<Secret>,
 }
 
 /// The resolved configuration of one invocation.
@@ -118,38 +136,12 @@ impl Config {
             (None, Some(dir)) if !dir.is_empty() => expand_tilde(dir, &sources.process),
             _ => xdg_dir(&sources.process, "XDG_DATA_HOME", ".local/share").join("codeintel"),
         };
-        let provider = match sources
-            .get("CODEINTEL_EMBED_PROVIDER")
-            .map(|p| p.trim().to_ascii_lowercase())
-        {
-            None => EmbedProvider::Auto,
-            Some(p) if p.is_empty() => EmbedProvider::Auto,
-            Some(p) if p == "local" => EmbedProvider::Local,
-            Some(p) if p == "none" => EmbedProvider::None,
-            Some(p) => {
-                let reason = if p == "openai" || p == "ollama" {
-                    "remote providers are not supported yet; use local or none"
-                } else {
-                    "expected local or none"
-                };
-                return Err(invalid(("CODEINTEL_EMBED_PROVIDER", &p), reason));
-            }
-        };
-        let model_dir = match sources
-            .get("CODEINTEL_EMBED_MODEL_DIR")
-            .filter(|d| !d.is_empty())
-        {
-            Some(dir) => expand_tilde(dir, &sources.process),
-            None => data_dir.join("models").join("all-MiniLM-L6-v2"),
-        };
+        let embed = embed_from_sources(sources, &data_dir)?;
         Ok(Config {
             env_file,
             data_dir,
             auto_sync: auto_sync_from_sources(sources)?,
-            embed: EmbedSettings {
-                provider,
-                model_dir,
-            },
+            embed,
         })
     }
 }
@@ -201,6 +193,72 @@ pub fn expand_tilde(path: &str, process: &HashMap<String, String>) -> PathBuf {
         Some(rest) => home(process).join(rest),
         None => PathBuf::from(path),
     }
+}
+
+/// Parses and validates the `CODEINTEL_EMBED_*` variables.
+fn embed_from_sources(sources: &Sources, data_dir: &Path) -> Result<EmbedSettings, ConfigError> {
+    let value = |var: &str| {
+        sources
+            .get(var)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let provider = match value("CODEINTEL_EMBED_PROVIDER") {
+        None => EmbedProvider::Auto,
+        Some(p) => match p.to_ascii_lowercase().as_str() {
+            "auto" => EmbedProvider::Auto,
+            "local" => EmbedProvider::Local,
+            "none" => EmbedProvider::None,
+            other => match other.parse::<RemoteProvider>() {
+                Ok(remote) => EmbedProvider::Remote(remote),
+                Err(_) => {
+                    return Err(invalid(
+                        ("CODEINTEL_EMBED_PROVIDER", &p),
+                        "expected local, openai, ollama or none",
+                    ))
+                }
+            },
+        },
+    };
+    let model_dir = match value("CODEINTEL_EMBED_MODEL_DIR") {
+        Some(dir) => expand_tilde(&dir, &sources.process),
+        None => data_dir.join("models").join("all-MiniLM-L6-v2"),
+    };
+    let url = value("CODEINTEL_EMBED_URL");
+    if let Some(url) = &url {
+        let host = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .unwrap_or("");
+        if host.is_empty() || host.starts_with('/') || url.contains(char::is_whitespace) {
+            return Err(invalid(
+                ("CODEINTEL_EMBED_URL", url),
+                "expected an http:// or https:// URL such as http://localhost:11434",
+            ));
+        }
+    }
+    let model = value("CODEINTEL_EMBED_MODEL");
+    if let (EmbedProvider::Remote(remote), None) = (provider, &model) {
+        return Err(ConfigError {
+            variable: "CODEINTEL_EMBED_MODEL".into(),
+            value: String::new(),
+            reason: format!(
+                "required with CODEINTEL_EMBED_PROVIDER={remote} (the server's model name, e.g. {})",
+                match remote {
+                    RemoteProvider::OpenAi => "text-embedding-3-small",
+                    RemoteProvider::Ollama => "nomic-embed-text",
+                }
+            ),
+        });
+    }
+    Ok(EmbedSettings {
+        provider,
+        model_dir,
+        url,
+        model,
+        api_key: value("CODEINTEL_EMBED_API_KEY").map(Secret),
+    })
 }
 
 /// Parses and validates every `AUTO_SYNC_*` variable.
@@ -457,6 +515,82 @@ mod tests {
                 text.contains(var) && text.contains(&format!("{value:?}")),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn remote_embedding_providers() {
+        let c = resolve(&sources(
+            &[
+                ("CODEINTEL_EMBED_PROVIDER", "OpenAI"),
+                ("CODEINTEL_EMBED_MODEL", "text-embedding-3-small"),
+                ("CODEINTEL_EMBED_API_KEY", "sk-123"),
+            ],
+            &[("CODEINTEL_EMBED_URL", "http://localhost:8080/v1")],
+        ))
+        .unwrap();
+        let e = &c.embed;
+        assert_eq!(e.provider, EmbedProvider::Remote(RemoteProvider::OpenAi));
+        assert_eq!(e.url.as_deref(), Some("http://localhost:8080/v1"));
+        assert_eq!(e.model.as_deref(), Some("text-embedding-3-small"));
+        assert_eq!(e.api_key, Some(Secret("sk-123".into())));
+        assert!(
+            !format!("{c:?}").contains("sk-123"),
+            "the key shows in Debug"
+        );
+        let c = resolve(&sources(
+            &[
+                ("CODEINTEL_EMBED_PROVIDER", "ollama"),
+                ("CODEINTEL_EMBED_MODEL", "nomic-embed-text"),
+            ],
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(
+            c.embed.provider,
+            EmbedProvider::Remote(RemoteProvider::Ollama)
+        );
+        assert_eq!(c.embed.url, None);
+        assert_eq!(c.embed.api_key, None);
+        let c = resolve(&sources(&[], &[])).unwrap();
+        assert_eq!(c.embed.provider, EmbedProvider::Auto);
+    }
+
+    #[test]
+    fn invalid_embedding_settings_name_the_variable() {
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: [Case; 4] = [
+            (
+                &[("CODEINTEL_EMBED_PROVIDER", "cohere")],
+                "CODEINTEL_EMBED_PROVIDER",
+                "cohere",
+            ),
+            (
+                &[("CODEINTEL_EMBED_PROVIDER", "openai")],
+                "CODEINTEL_EMBED_MODEL",
+                "",
+            ),
+            (
+                &[
+                    ("CODEINTEL_EMBED_PROVIDER", "ollama"),
+                    ("CODEINTEL_EMBED_MODEL", "  "),
+                ],
+                "CODEINTEL_EMBED_MODEL",
+                "",
+            ),
+            (
+                &[("CODEINTEL_EMBED_URL", "localhost:11434")],
+                "CODEINTEL_EMBED_URL",
+                "localhost:11434",
+            ),
+        ];
+        for (vars, variable, value) in cases {
+            let err = resolve(&sources(vars, &[])).unwrap_err();
+            assert_eq!(
+                (err.variable.as_str(), err.value.as_str()),
+                (variable, value)
+            );
+            assert!(err.to_string().contains(variable), "{err}");
         }
     }
 

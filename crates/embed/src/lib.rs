@@ -4,7 +4,11 @@
 //! BERT-family sentence-embedding model (safetensors weights + `tokenizer.json`, e.g.
 //! all-MiniLM-L6-v2) on the CPU in pure Rust with candle: tokens padded to the longest text of a
 //! batch and truncated at [`MAX_TOKENS`], mean pooling over real tokens, L2 normalisation, as the
-//! model's sentence-transformers configuration prescribes.
+//! model's sentence-transformers configuration prescribes. [`RemoteEmbedder`] asks an
+//! OpenAI-compatible or Ollama server instead (see [`remote`]).
+
+pub mod remote;
+pub use remote::{RemoteEmbedder, RemoteProvider, RemoteSettings};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -24,6 +28,10 @@ pub enum EmbedError {
     Tokenizer(String),
     #[error("model: {0}")]
     Compute(String),
+    /// A remote provider could not be reached, refused the request or answered nonsense; the
+    /// message names the endpoint.
+    #[error("{0}")]
+    Remote(String),
 }
 
 /// Turns texts into unit-length vectors of a fixed dimension.
@@ -32,6 +40,11 @@ pub trait Embedder: Send + Sync {
     fn model_id(&self) -> &str;
     fn dimension(&self) -> usize;
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// Texts worth handing to one `embed` call: small for a local model (memory grows with the
+    /// batch), a full request's worth for a remote one (each call costs a round trip).
+    fn preferred_batch(&self) -> usize {
+        8
+    }
 }
 
 /// A sentence-embedding BERT model on the CPU.

@@ -204,8 +204,20 @@ impl CodeIntel {
             Ok(mode) => mode,
             Err(e) => return fail(e),
         };
+        if self.embedder.is_none()
+            && matches!(mode, Some(SearchMode::Semantic | SearchMode::Hybrid))
+        {
+            let manager = self.manager.clone();
+            if let Some(error) = blocking(move || manager.embedding_error()).await? {
+                return fail(format!(
+                    "semantic search is unavailable ({error}); use mode=lexical"
+                ));
+            }
+        }
         let store = self.store.clone();
         let embedder = self.embedder.clone();
+        // Embedding the query may wait on a remote provider: on the blocking pool, like the
+        // store's work.
         let found = blocking(move || {
             let mode = mode.unwrap_or_else(|| store.default_search_mode(embedder.as_deref()));
             let request = SearchRequest {

@@ -33,6 +33,8 @@ const KEY_SCAN_REQUEST: &str = "autosync.scan_requested_ms";
 const KEY_METRICS: &str = "autosync.metrics";
 /// The embedding model of the syncer, for status from other processes.
 const KEY_EMBED_MODEL: &str = "autosync.embed_model";
+/// Why the syncer's embeddings fail ("" when they do not), for status from other processes.
+const KEY_EMBED_ERROR: &str = "autosync.embed_error";
 /// The syncer's effective configuration, for status from other processes.
 const KEY_EFFECTIVE: &str = "autosync.effective";
 
@@ -108,6 +110,11 @@ struct Shared {
     syncing_here: AtomicBool,
     /// Computes chunk vectors in the background when set.
     embedder: Option<Arc<dyn Embedder>>,
+    /// The configured model when it could not be loaded (no embedder), for status.
+    embed_wanted: Mutex<Option<String>>,
+    /// Why embedding fails: the model did not load, or the last pass failed (cleared by a pass
+    /// that succeeds).
+    embed_error: Mutex<Option<String>>,
 }
 
 /// The auto-sync service of one process. Cheap to share: clone the `Arc` it lives in.
@@ -157,6 +164,8 @@ impl AutoSyncManager {
                 metrics: Mutex::new(metrics),
                 syncing_here: AtomicBool::new(false),
                 embedder,
+                embed_wanted: Mutex::new(None),
+                embed_error: Mutex::new(None),
             }),
             task: Mutex::new(None),
         })
@@ -271,6 +280,22 @@ impl AutoSyncManager {
     pub fn is_syncer(&self) -> bool {
         self.shared.syncing_here.load(Ordering::SeqCst)
     }
+
+    /// Records that the configured embedding `model` could not be loaded (a broken model, an
+    /// unreachable provider): the service runs lexical-only and the status says why.
+    pub fn set_embedding_unavailable(&self, model: &str, error: &str) {
+        *self
+            .shared
+            .embed_wanted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(model.to_string());
+        self.shared.set_embed_error(Some(error.to_string()));
+    }
+
+    /// Why embeddings fail in this process or in the syncer, if they do.
+    pub fn embedding_error(&self) -> Option<String> {
+        self.shared.embed_error()
+    }
 }
 
 impl Shared {
@@ -308,6 +333,53 @@ impl Shared {
         (config.enabled, status_config)
     }
 
+    fn set_embed_error(&self, error: Option<String>) {
+        let mut slot = self.embed_error.lock().unwrap_or_else(|e| e.into_inner());
+        if *slot == error {
+            return;
+        }
+        slot.clone_from(&error);
+        drop(slot);
+        if self.syncing_here.load(Ordering::SeqCst) {
+            if let Err(e) = self
+                .store
+                .set_state(KEY_EMBED_ERROR, error.as_deref().unwrap_or(""))
+            {
+                tracing::warn!(%e, "cannot publish the embedding error");
+            }
+        }
+    }
+
+    /// This process's embedding error, else (when another process syncs) the syncer's.
+    fn embed_error(&self) -> Option<String> {
+        let local = self
+            .embed_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if local.is_some() || self.syncing_here.load(Ordering::SeqCst) {
+            return local;
+        }
+        SyncLock::holder(&self.data_dir)?;
+        self.store
+            .state(KEY_EMBED_ERROR)
+            .ok()
+            .flatten()
+            .filter(|e| !e.is_empty())
+    }
+
+    /// The model embeddings are (or would be) computed with.
+    fn embed_model(&self) -> Option<String> {
+        match &self.embedder {
+            Some(e) => Some(e.model_id().to_string()),
+            None => self
+                .embed_wanted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
     /// Publishes this syncer's configuration for the status other processes report.
     fn publish_config(&self) {
         let (enabled, config) = self.status_config();
@@ -315,13 +387,18 @@ impl Shared {
         if let Err(e) = self.store.set_state(KEY_EFFECTIVE, &json) {
             tracing::warn!(%e, "cannot publish the auto-sync configuration");
         }
-        let model = self
-            .embedder
-            .as_ref()
-            .map(|e| e.model_id().to_string())
-            .unwrap_or_default();
+        let model = self.embed_model().unwrap_or_default();
         if let Err(e) = self.store.set_state(KEY_EMBED_MODEL, &model) {
             tracing::warn!(%e, "cannot publish the embedding model");
+        }
+        let error = self
+            .embed_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_default();
+        if let Err(e) = self.store.set_state(KEY_EMBED_ERROR, &error) {
+            tracing::warn!(%e, "cannot publish the embedding error");
         }
     }
 
@@ -358,8 +435,8 @@ impl Shared {
                 .unwrap_or_default()
         };
         // The model of this process, else the one the syncer published.
-        let model = match &self.embedder {
-            Some(e) => Some(e.model_id().to_string()),
+        let model = match self.embed_model() {
+            Some(model) => Some(model),
             None => self.store.state(KEY_EMBED_MODEL)?.filter(|m| !m.is_empty()),
         };
         let embeddings = match model {
@@ -367,6 +444,7 @@ impl Shared {
                 embedded: self.store.embedded_chunks(Some(&model), None)?,
                 pending: self.store.chunks_to_embed(&model, None)?,
                 model,
+                error: self.embed_error(),
             }),
             None => None,
         };
@@ -937,21 +1015,25 @@ impl Syncer {
             let progress = |p: codeintel_index::semantic::EmbedProgress| {
                 tracing::debug!(done = p.done, total = p.total, "embedding");
             };
+            // Embedding may block on a remote provider: this runs on the blocking pool.
+            let batch = embedder.preferred_batch();
             let embedded =
                 match shared
                     .store
-                    .embed_pending(embedder.as_ref(), None, 8, &cancel, &progress)
+                    .embed_pending(embedder.as_ref(), None, batch, &cancel, &progress)
                 {
                     Ok(n) => {
                         if n > 0 {
                             tracing::info!("embedded {n} chunks");
                             shared.metrics(|m| m.chunks_embedded += n);
                         }
+                        shared.set_embed_error(None);
                         n
                     }
                     Err(e) => {
                         tracing::warn!(%e, "embedding failed; lexical search is unaffected");
                         shared.metrics(|m| m.errors += 1);
+                        shared.set_embed_error(Some(e.to_string()));
                         0
                     }
                 };

@@ -32,6 +32,10 @@ pub struct EmbeddingStatus {
     pub embedded: u64,
     /// Chunks still waiting for one.
     pub pending: u64,
+    /// Why embeddings are not being computed (the model did not load, the provider cannot be
+    /// reached, the last pass failed); `None` when all is well.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

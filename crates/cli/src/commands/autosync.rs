@@ -52,9 +52,14 @@ pub(super) async fn stop_signal() {
 pub fn daemon(config: &Config) -> anyhow::Result<ExitCode> {
     let store = Arc::new(open_store(config, false)?);
     let settings = super::serve::first_run_settings(config);
-    let embedder = super::shared_embedder(config)?;
-    let manager =
-        AutoSyncManager::with_embedder(store, config.data_dir.clone(), settings, embedder)?;
+    let embeddings = super::shared_embedder(config);
+    let manager = AutoSyncManager::with_embedder(
+        store,
+        config.data_dir.clone(),
+        settings,
+        embeddings.embedder.clone(),
+    )?;
+    embeddings.report_to(&manager);
     runtime()?.block_on(async {
         manager.start();
         tracing::info!("auto-sync daemon started");
@@ -124,6 +129,16 @@ fn render_status(s: &Status) -> String {
         s.config.sync_interval,
         s.config.max_concurrent,
     );
+    if let Some(e) = &s.embeddings {
+        text.push_str(&format!(
+            "embeddings: {}, {} embedded, {} pending",
+            e.model, e.embedded, e.pending
+        ));
+        if let Some(error) = &e.error {
+            text.push_str(&format!("; error: {error}"));
+        }
+        text.push('\n');
+    }
     let rows: Vec<Vec<String>> = s
         .repositories
         .iter()

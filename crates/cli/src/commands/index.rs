@@ -5,6 +5,7 @@ use crate::cli::IndexArgs;
 use crate::config::Config;
 use crate::output;
 use crate::UsageError;
+use anyhow::Context;
 use codeintel_index::{RepositorySync, SyncError, SyncOptions, SyncProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::process::ExitCode;
@@ -62,10 +63,6 @@ pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Chunks embedded per batch: small batches keep the model's activations (and so memory) small
-/// and pad less; 32 took 0.9 GB at its peak.
-const EMBED_BATCH: usize = 8;
-
 /// The second phase: embeddings for the repository's chunks that have none of the model's yet
 /// (none when no model is installed or `CODEINTEL_EMBED_PROVIDER=none`).
 fn embed(
@@ -74,7 +71,8 @@ fn embed(
     repository: &str,
     json: bool,
 ) -> anyhow::Result<u64> {
-    let Some(embedder) = super::embedder(config)? else {
+    let context = || format!("{repository}: lexical index committed; embeddings not computed");
+    let Some(embedder) = super::embedder(config).with_context(context)? else {
         return Ok(0);
     };
     let repo_id = store.find_repository(repository)?.map(|r| r.id);
@@ -85,9 +83,12 @@ fn embed(
         bar.set_position(p.done);
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let done = store.embed_pending(&embedder, repo_id, EMBED_BATCH, &cancel, &report)?;
+    // The embedder's batch: small for the local model (its activations, and so memory, grow
+    // with it: 32 took 0.9 GB at its peak), a full request for a remote one.
+    let batch = embedder.preferred_batch();
+    let done = store.embed_pending(embedder.as_ref(), repo_id, batch, &cancel, &report);
     bar.finish_and_clear();
-    Ok(done)
+    done.with_context(context)
 }
 
 /// A bar on stderr when it is a terminal; hidden when piped or with `--json`.

@@ -10,8 +10,10 @@ mod serve;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
+use codeintel_index::embed::{Embedder, LocalEmbedder, RemoteEmbedder, RemoteSettings};
 use codeintel_index::{IndexStore, StoreError};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Opens the index in the data directory, creating it if needed.
 pub fn open_store(config: &Config, force: bool) -> anyhow::Result<IndexStore> {
@@ -35,30 +37,69 @@ pub fn open_existing_store(config: &Config) -> anyhow::Result<Option<IndexStore>
 }
 
 /// The embedder the configuration asks for: `None` when embeddings are off, or when no model
-/// is installed and none was asked for explicitly.
-pub fn embedder(config: &Config) -> anyhow::Result<Option<codeintel_index::embed::LocalEmbedder>> {
+/// is installed and none was asked for explicitly. A remote provider is probed here (one
+/// request), so a wrong URL, model or key is an error now.
+pub fn embedder(config: &Config) -> anyhow::Result<Option<Arc<dyn Embedder>>> {
     use crate::config::EmbedProvider;
     let dir = &config.embed.model_dir;
     match config.embed.provider {
         EmbedProvider::None => Ok(None),
         EmbedProvider::Auto if !dir.join("config.json").is_file() => Ok(None),
-        EmbedProvider::Auto | EmbedProvider::Local => {
-            Ok(Some(codeintel_index::embed::LocalEmbedder::load(dir)?))
+        EmbedProvider::Auto | EmbedProvider::Local => Ok(Some(Arc::new(LocalEmbedder::load(dir)?))),
+        EmbedProvider::Remote(provider) => {
+            let mut settings =
+                RemoteSettings::new(provider, config.embed.model.clone().unwrap_or_default());
+            settings.url = config.embed.url.clone();
+            settings.api_key = config.embed.api_key.as_ref().map(|k| k.0.clone());
+            Ok(Some(Arc::new(RemoteEmbedder::connect(settings)?)))
+        }
+    }
+}
+
+/// What the configured model is called before it is loaded, for status when it cannot be.
+fn configured_model(config: &Config) -> String {
+    use crate::config::EmbedProvider;
+    match config.embed.provider {
+        EmbedProvider::Remote(provider) => format!(
+            "{provider}:{}",
+            config.embed.model.as_deref().unwrap_or_default()
+        ),
+        _ => format!("local:{}", config.embed.model_dir.display()),
+    }
+}
+
+/// The embedder of a long-running service, and why there is none when the configured one
+/// failed.
+pub struct ServiceEmbedder {
+    pub embedder: Option<Arc<dyn Embedder>>,
+    /// The configured model and the error that kept it from loading.
+    pub unavailable: Option<(String, String)>,
+}
+
+impl ServiceEmbedder {
+    /// Tells `manager` (and so the status) why embeddings are off, when they failed.
+    pub fn report_to(&self, manager: &codeintel_sync::AutoSyncManager) {
+        if let Some((model, error)) = &self.unavailable {
+            manager.set_embedding_unavailable(model, error);
         }
     }
 }
 
 /// The embedder for long-running services, shared between the server and the manager. A
-/// model that fails to load is reported and the service runs lexical-only.
-pub fn shared_embedder(
-    config: &Config,
-) -> anyhow::Result<Option<std::sync::Arc<dyn codeintel_index::embed::Embedder>>> {
+/// model that fails to load (or a provider that cannot be reached) is reported and the service
+/// runs lexical-only; the error shows in the auto-sync status.
+pub fn shared_embedder(config: &Config) -> ServiceEmbedder {
     match embedder(config) {
-        Ok(Some(e)) => Ok(Some(std::sync::Arc::new(e))),
-        Ok(None) => Ok(None),
+        Ok(embedder) => ServiceEmbedder {
+            embedder,
+            unavailable: None,
+        },
         Err(e) => {
-            tracing::warn!("embeddings off: {e:#}");
-            Ok(None)
+            tracing::warn!("embeddings off, lexical search only: {e:#}");
+            ServiceEmbedder {
+                embedder: None,
+                unavailable: Some((configured_model(config), format!("{e:#}"))),
+            }
         }
     }
 }

@@ -23,14 +23,17 @@ pub fn run(config: &Config, args: SearchArgs) -> anyhow::Result<ExitCode> {
         args.mode,
         Some(SearchMode::Lexical | SearchMode::Exact | SearchMode::Regex)
     );
-    let model = if needs_model {
-        super::embedder(config)?
-    } else {
-        None
+    let model = match (needs_model, args.mode) {
+        (false, _) => None,
+        // Asked for by name: without the model the search cannot run.
+        (true, Some(_)) => super::embedder(config)?,
+        // The default mode: an unavailable model leaves lexical search.
+        (true, None) => super::embedder(config).unwrap_or_else(|e| {
+            eprintln!("note: embeddings unavailable, searching lexically: {e:#}");
+            None
+        }),
     };
-    let embedder: Option<&dyn codeintel_index::embed::Embedder> = model
-        .as_ref()
-        .map(|e| e as &dyn codeintel_index::embed::Embedder);
+    let embedder = model.as_deref();
     let mode = args
         .mode
         .unwrap_or_else(|| store.default_search_mode(embedder));

@@ -55,14 +55,15 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         options.validate().map_err(UsageError)?;
     }
     let store = Arc::new(open_store(config, false)?);
-    let embedder = super::shared_embedder(config)?;
+    let embeddings = super::shared_embedder(config);
     let manager = Arc::new(AutoSyncManager::with_embedder(
         store.clone(),
         config.data_dir.clone(),
         first_run_settings(config),
-        embedder.clone(),
+        embeddings.embedder.clone(),
     )?);
-    let server = CodeIntel::new(store, manager.clone(), embedder);
+    embeddings.report_to(&manager);
+    let server = CodeIntel::new(store, manager.clone(), embeddings.embedder);
     let data_dir = config.data_dir.clone();
     runtime()?.block_on(async move {
         let shutdown = CancellationToken::new();

@@ -1,0 +1,409 @@
+//! Remote embedding providers through the real binary: `CODEINTEL_EMBED_PROVIDER=openai` (and
+//! `ollama`) pointed at a fake server in this test process that answers bag-of-words vectors
+//! (a query shares direction with the chunks that share its words), and at a port where
+//! nothing listens.
+
+mod common;
+
+use common::{json, stderr, Sandbox};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const DIM: usize = 64;
+
+/// A bag-of-words vector: each word of three letters or more adds one to a hashed slot.
+fn bag_of_words(text: &str) -> Vec<f32> {
+    let mut v = vec![0.0f32; DIM];
+    for word in text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 3)
+    {
+        let hash = word
+            .to_ascii_lowercase()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        v[(hash % DIM as u64) as usize] += 1.0;
+    }
+    v[0] += 0.01;
+    v
+}
+
+/// What the fake server saw: (path, authorization header, number of inputs).
+type Log = Arc<Mutex<Vec<(String, Option<String>, usize)>>>;
+
+/// An OpenAI- or Ollama-shaped embedding server on 127.0.0.1; returns its base URL.
+fn fake_provider(ollama: bool) -> (String, Log) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let log: Log = Arc::default();
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let Ok(clone) = stream.try_clone() else {
+                continue;
+            };
+            let mut reader = BufReader::new(clone);
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (mut length, mut auth) = (0usize, None);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    match k.trim().to_ascii_lowercase().as_str() {
+                        "content-length" => length = v.trim().parse().unwrap_or(0),
+                        "authorization" => auth = Some(v.trim().to_string()),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let inputs: Vec<String> = request["input"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|t| t.as_str().unwrap_or("").to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            seen.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((path, auth, inputs.len()));
+            let vectors: Vec<Vec<f32>> = inputs.iter().map(|t| bag_of_words(t)).collect();
+            let answer = if ollama {
+                json!({ "model": request["model"], "embeddings": vectors })
+            } else {
+                let data: Vec<Value> = vectors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| json!({ "object": "embedding", "index": i, "embedding": v }))
+                    .collect();
+                json!({ "object": "list", "data": data, "model": request["model"] })
+            }
+            .to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (url, log)
+}
+
+/// A URL where nothing listens (a port that was free a moment ago).
+fn dead_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+fn tree(sb: &Sandbox) {
+    sb.write(
+        "app/net.py",
+        "def push_blob_again(blob):\n    \"\"\"Send the object to storage once more after the network failed.\"\"\"\n    return client.put(blob)\n",
+    );
+    sb.write(
+        "app/tax.py",
+        "def compute_tax(amount):\n    \"\"\"Add value-added tax to a price.\"\"\"\n    return amount * 1.2\n",
+    );
+    sb.write(
+        "app/menu.py",
+        "def render_menu(items):\n    \"\"\"Draw the navigation bar at the top of the page.\"\"\"\n    return ''.join(items)\n",
+    );
+    sb.write("app/requirements.txt", "requests\n");
+}
+
+fn run(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = sb.cmd();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().expect("run codeintel")
+}
+
+fn paths(out: &Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", stderr(out));
+    json(out)
+        .as_array()
+        .expect("an array of hits")
+        .iter()
+        .map(|h| h["path"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn openai_provider_embeds_and_searches() {
+    let (url, log) = fake_provider(false);
+    let sb = Sandbox::new();
+    tree(&sb);
+    let base = format!("{url}/v1");
+    let env = [
+        ("CODEINTEL_EMBED_PROVIDER", "openai"),
+        ("CODEINTEL_EMBED_URL", base.as_str()),
+        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
+        ("CODEINTEL_EMBED_API_KEY", "sk-test-secret"),
+    ];
+    let repo = sb.tree().join("app");
+    let out = run(
+        &sb,
+        &env,
+        &["index", "--json", repo.to_str().unwrap_or_default()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("sk-test-secret"), "{}", stderr(&out));
+    let result = json(&out);
+    assert!(result["chunks_new"].as_u64().unwrap_or(0) >= 3, "{result}");
+    assert_eq!(result["chunks_embedded"], result["chunks_new"]);
+
+    let repos = json(&run(&sb, &env, &["repos", "--json"]));
+    assert_eq!(repos[0]["embedded_chunks"], repos[0]["chunks"], "{repos}");
+
+    let semantic = paths(&run(
+        &sb,
+        &env,
+        &[
+            "search",
+            "--json",
+            "--mode",
+            "semantic",
+            "value added tax on the price",
+        ],
+    ));
+    assert_eq!(
+        semantic.first().map(String::as_str),
+        Some("tax.py"),
+        "{semantic:?}"
+    );
+    let hybrid = paths(&run(
+        &sb,
+        &env,
+        &["search", "--json", "draw the navigation bar"],
+    ));
+    assert_eq!(
+        hybrid.first().map(String::as_str),
+        Some("menu.py"),
+        "{hybrid:?}"
+    );
+
+    let log = log.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(log.len() >= 3, "probe, chunks and query: {log:?}");
+    for (path, auth, inputs) in log.iter() {
+        assert_eq!(path, "/v1/embeddings");
+        assert_eq!(auth.as_deref(), Some("Bearer sk-test-secret"));
+        assert!((1..=64).contains(inputs), "{inputs} inputs in one request");
+    }
+}
+
+#[test]
+fn ollama_provider_embeds_and_searches() {
+    let (url, log) = fake_provider(true);
+    let sb = Sandbox::new();
+    tree(&sb);
+    let env = [
+        ("CODEINTEL_EMBED_PROVIDER", "ollama"),
+        ("CODEINTEL_EMBED_URL", url.as_str()),
+        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
+    ];
+    let repo = sb.tree().join("app");
+    let out = run(
+        &sb,
+        &env,
+        &["index", "--json", repo.to_str().unwrap_or_default()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let repos = json(&run(&sb, &env, &["repos", "--json"]));
+    assert_eq!(repos[0]["embedded_chunks"], repos[0]["chunks"], "{repos}");
+    let semantic = paths(&run(
+        &sb,
+        &env,
+        &[
+            "search",
+            "--json",
+            "--mode",
+            "semantic",
+            "storage network failed",
+        ],
+    ));
+    assert_eq!(
+        semantic.first().map(String::as_str),
+        Some("net.py"),
+        "{semantic:?}"
+    );
+    let log = log.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        log.iter()
+            .all(|(path, auth, _)| path == "/api/embed" && auth.is_none()),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn an_unreachable_provider_fails_index_but_keeps_lexical_search() {
+    let url = dead_url();
+    let sb = Sandbox::new();
+    tree(&sb);
+    let env = [
+        ("CODEINTEL_EMBED_PROVIDER", "openai"),
+        ("CODEINTEL_EMBED_URL", url.as_str()),
+        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
+    ];
+    let repo = sb.tree().join("app");
+    let out = run(&sb, &env, &["index", repo.to_str().unwrap_or_default()]);
+    assert!(!out.status.success(), "index must fail");
+    let err = stderr(&out);
+    let error_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{err}");
+    assert!(error_lines[0].contains(&url), "{err}");
+    assert!(error_lines[0].contains("lexical index committed"), "{err}");
+
+    // The lexical index is there: repos lists it, lexical and default searches find code.
+    let repos = json(&run(&sb, &env, &["repos", "--json"]));
+    assert!(repos[0]["chunks"].as_u64().unwrap_or(0) >= 3, "{repos}");
+    assert_eq!(repos[0]["embedded_chunks"], 0);
+    let lexical = paths(&run(
+        &sb,
+        &env,
+        &["search", "--json", "--mode", "lexical", "compute_tax"],
+    ));
+    assert_eq!(lexical.first().map(String::as_str), Some("tax.py"));
+    let out = run(&sb, &env, &["search", "--json", "compute_tax"]);
+    assert_eq!(paths(&out).first().map(String::as_str), Some("tax.py"));
+    assert!(
+        stderr(&out).contains("searching lexically"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Semantic search needs the provider: a clear error naming it.
+    let out = run(&sb, &env, &["search", "--mode", "semantic", "tax"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&url), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_model_or_bad_provider_is_a_startup_error() {
+    let sb = Sandbox::new();
+    let out = run(&sb, &[("CODEINTEL_EMBED_PROVIDER", "ollama")], &["repos"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("CODEINTEL_EMBED_MODEL"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&sb, &[("CODEINTEL_EMBED_PROVIDER", "cohere")], &["repos"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("\"cohere\""), "{}", stderr(&out));
+}
+
+/// A daemon process, killed when dropped.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn daemon(sb: &Sandbox, env: &[(&str, &str)]) -> Daemon {
+    let log = std::fs::File::create(sb.root().join("daemon.log")).expect("log file");
+    let mut cmd = sb.cmd();
+    cmd.env("AUTO_SYNC_PATHS", sb.tree())
+        .env("AUTO_SYNC_SCAN_INTERVAL", "1")
+        .env("AUTO_SYNC_INTERVAL", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .args(["daemon", "-v"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn daemon");
+    Daemon(child)
+}
+
+/// Polls `auto-sync-status --json` until `check` holds.
+fn wait_for(sb: &Sandbox, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = sb.run(&["auto-sync-status", "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let s = json(&out);
+        if check(&s) {
+            return s;
+        }
+        if Instant::now() >= deadline {
+            let log = std::fs::read_to_string(sb.root().join("daemon.log")).unwrap_or_default();
+            panic!("timed out waiting for {what}; status: {s:#}\ndaemon log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_daemon_embeds_remotely_in_the_background() {
+    let (url, _) = fake_provider(true);
+    let sb = Sandbox::new();
+    tree(&sb);
+    let env = [
+        ("CODEINTEL_EMBED_PROVIDER", "ollama"),
+        ("CODEINTEL_EMBED_URL", url.as_str()),
+        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
+    ];
+    let _daemon = daemon(&sb, &env);
+    let s = wait_for(&sb, "all chunks embedded", |s| {
+        let e = &s["embeddings"];
+        e["model"] == format!("ollama:fake-embedder:{DIM}")
+            && e["pending"] == 0
+            && e["embedded"].as_u64().unwrap_or(0) >= 3
+    });
+    assert_eq!(s["embeddings"]["error"], Value::Null, "{s:#}");
+}
+
+#[test]
+fn the_daemon_runs_lexical_only_when_the_provider_is_down() {
+    let url = dead_url();
+    let sb = Sandbox::new();
+    tree(&sb);
+    let env = [
+        ("CODEINTEL_EMBED_PROVIDER", "openai"),
+        ("CODEINTEL_EMBED_URL", url.as_str()),
+        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
+    ];
+    let _daemon = daemon(&sb, &env);
+    let s = wait_for(&sb, "the repository synced and the error shown", |s| {
+        s["synced_repos"] == 1 && s["embeddings"]["error"].is_string()
+    });
+    let e = &s["embeddings"];
+    assert_eq!(e["model"], "openai:fake-embedder", "{s:#}");
+    assert!(
+        e["error"].as_str().unwrap_or_default().contains(&url),
+        "{s:#}"
+    );
+    let out = run(&sb, &env, &["auto-sync-status"]);
+    assert!(
+        common::stdout(&out).contains("embeddings: openai:fake-embedder"),
+        "{}",
+        common::stdout(&out)
+    );
+    let hits = paths(&run(&sb, &[], &["search", "--json", "render_menu"]));
+    assert_eq!(hits.first().map(String::as_str), Some("menu.py"));
+}
