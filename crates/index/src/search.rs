@@ -5,12 +5,13 @@
 //! first. Queries are reduced to alphanumeric terms before they reach FTS5, so no query text
 //! can be FTS syntax (`"`, `*`, `NEAR`, `-`) or reach SQLite unescaped.
 
+use crate::semantic;
 use crate::store::{IndexStore, Result, StoreError};
 use crate::text;
 use globset::GlobMatcher;
 use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// How a query is matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -113,10 +114,10 @@ fn read_row(r: &rusqlite::Row, rank: f64) -> rusqlite::Result<Row> {
 }
 
 /// Filters shared by every mode, as SQL over `r` (repositories) and `f` (files).
-struct Filters {
-    clause: String,
-    values: Vec<Value>,
-    glob: Option<GlobMatcher>,
+pub(crate) struct Filters {
+    pub(crate) clause: String,
+    pub(crate) values: Vec<Value>,
+    pub(crate) glob: Option<GlobMatcher>,
 }
 
 impl Filters {
@@ -150,8 +151,12 @@ impl Filters {
         })
     }
 
-    fn path_ok(&self, path: &str) -> bool {
+    pub(crate) fn path_ok(&self, path: &str) -> bool {
         self.glob.as_ref().is_none_or(|g| g.is_match(path))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.clause.is_empty() && self.glob.is_none()
     }
 }
 
@@ -208,30 +213,28 @@ impl IndexStore {
                     )
                 })?;
                 let model = embedder.model_id();
-                if !has_vectors(conn, model)? {
+                let Some(model_id) = semantic::model_with_vectors(conn, model)? else {
                     return Err(StoreError::Invalid(format!(
                         "no chunk has an embedding of model {model} yet: run `codeintel index` (or let the server embed in the background), or use --mode lexical"
                     )));
-                }
+                };
                 let query = embedder
                     .embed(&[req.query.as_str()])
                     .map_err(|e| StoreError::Invalid(format!("cannot embed the query: {e}")))?
                     .pop()
                     .unwrap_or_default();
                 let terms = text::search_terms(&req.query);
-                // Fuse the two top-`limit` lists: on the docstring eval (300 queries) fusing
-                // deeper lists (3 * limit + 20) scored MRR@10 0.372, the top-10 lists 0.382.
-                let fetch = limit;
-                let nearest = semantic(conn, &filters, model, &query, &terms, fetch)?;
+                let nearest = semantic::nearest(conn, &filters, model_id, &query, limit)?;
                 if req.mode == SearchMode::Semantic {
-                    return Ok(nearest.into_iter().take(limit).collect());
+                    let scored = nearest.iter().map(|n| (n, f64::from(n.similarity)));
+                    return nearest_hits(conn, scored, &terms);
                 }
                 let lexical_hits = if terms.is_empty() {
                     Vec::new()
                 } else {
-                    lexical(conn, req, &filters, fetch)?
+                    lexical(conn, req, &filters, limit * 2 + 10)?
                 };
-                Ok(fuse(lexical_hits, nearest, limit))
+                hybrid(conn, lexical_hits, nearest, model_id, &query, &terms, limit)
             }
         })
     }
@@ -247,131 +250,112 @@ impl IndexStore {
 
     /// Whether any chunk has a vector of `model`.
     pub fn has_embeddings(&self, model: &str) -> Result<bool> {
-        self.with_reader(|conn| has_vectors(conn, model))
+        self.with_reader(|conn| Ok(semantic::model_with_vectors(conn, model)?.is_some()))
     }
 }
 
-fn has_vectors(conn: &Connection, model: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = ?1)",
-        [model],
-        |r| r.get(0),
-    )?)
-}
+/// Weight of the lexical score (BM25 with symbol boosts, divided by the best one) against the
+/// cosine similarity in hybrid ranking. A score fusion rather than reciprocal-rank fusion: on
+/// the docstring eval (bench/eval.sh, 300 queries) RRF of the two lists scored MRR@10 0.380,
+/// 0.6 x cosine + 0.4 x lexical 0.408 (0.2: 0.384, 0.5: 0.405, 0.7: 0.389), because a rank
+/// forgets how far apart two candidates are.
+const LEXICAL_WEIGHT: f32 = 0.4;
 
-/// Weights of the two rankings in hybrid search. Peers found keyword evidence worth more for
-/// code, but with reciprocal-rank fusion a 0.7/0.3 split left semantic-only hits unable to
-/// reach the top 10 behind any lexical hit (a semantic first is worth a lexical 81st); on the
-/// docstring eval (bench/eval.sh, small run) equal weights scored MRR@10 0.504 against 0.457.
-const LEXICAL_WEIGHT: f64 = 1.0;
-const SEMANTIC_WEIGHT: f64 = 1.0;
-/// The usual reciprocal-rank-fusion constant.
-const RRF_K: f64 = 60.0;
-
-/// Reciprocal-rank fusion of two rankings, at the chunk level.
-fn fuse(lexical: Vec<SearchHit>, semantic: Vec<SearchHit>, limit: usize) -> Vec<SearchHit> {
-    let mut fused: std::collections::HashMap<i64, (f64, SearchHit)> =
-        std::collections::HashMap::new();
-    for (weight, hits) in [(LEXICAL_WEIGHT, lexical), (SEMANTIC_WEIGHT, semantic)] {
-        for (rank, hit) in hits.into_iter().enumerate() {
-            let add = weight / (RRF_K + rank as f64 + 1.0);
-            fused
-                .entry(hit.chunk_id)
-                .and_modify(|(score, _)| *score += add)
-                .or_insert((add, hit));
-        }
-    }
-    let mut out: Vec<(f64, SearchHit)> = fused.into_values().collect();
-    out.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then_with(|| a.1.chunk_id.cmp(&b.1.chunk_id))
-    });
-    out.into_iter()
-        .take(limit)
-        .map(|(score, mut hit)| {
-            hit.score = (score * 1e6).round() / 1e6;
-            hit
-        })
-        .collect()
-}
-
-/// The `limit` chunks whose vectors are nearest the query's, by a scan of the stored vectors.
-fn semantic(
+/// Hybrid ranking of lexical and semantic candidates by a weighted sum of the normalised
+/// lexical score and the cosine similarity. A lexical candidate's similarity is computed from
+/// its vectors; a chunk with none yet (embedding runs behind the lexical index) gets the
+/// median similarity of the others, so fresh code is neither buried nor favoured.
+fn hybrid(
     conn: &Connection,
-    filters: &Filters,
-    model: &str,
+    lexical: Vec<SearchHit>,
+    nearest: Vec<semantic::Nearest>,
+    model_id: i64,
     query: &[f32],
     terms: &[String],
     limit: usize,
 ) -> Result<Vec<SearchHit>> {
-    use std::cmp::Reverse;
-    let sql = format!(
-        "SELECT e.chunk_id, e.vector, f.path FROM embeddings e
-         JOIN chunks c ON c.id = e.chunk_id
-         JOIN files f ON f.id = c.file_id
-         JOIN repositories r ON r.id = f.repo_id
-         WHERE e.model = ?{}",
-        filters.clause
-    );
-    let mut values = vec![Value::Text(model.to_string())];
-    values.extend(filters.values.iter().cloned());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(values))?;
-    // A min-heap of the best `limit` (similarity, id) pairs.
-    let mut best: std::collections::BinaryHeap<Reverse<(OrderedF32, i64)>> =
-        std::collections::BinaryHeap::new();
-    while let Some(r) = rows.next()? {
-        let path: String = r.get(2)?;
-        if !filters.path_ok(&path) {
-            continue;
-        }
-        let blob = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        let score: f32 = blob
-            .chunks_exact(4)
-            .zip(query)
-            .map(|(b, q)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * q)
-            .sum();
-        best.push(Reverse((OrderedF32(score), r.get(0)?)));
-        if best.len() > limit {
-            best.pop();
+    let best_lexical = lexical.iter().map(|h| h.score).fold(0.0, f64::max);
+    let mut similarity: HashMap<i64, semantic::Nearest> =
+        nearest.iter().map(|n| (n.chunk_id, *n)).collect();
+    for hit in &lexical {
+        if let std::collections::hash_map::Entry::Vacant(slot) = similarity.entry(hit.chunk_id) {
+            if let Some(n) = semantic::chunk_similarity(conn, model_id, query, hit.chunk_id)? {
+                slot.insert(n);
+            }
         }
     }
-    let mut ranked: Vec<(f32, i64)> = best.into_iter().map(|Reverse((s, id))| (s.0, id)).collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut hits = Vec::with_capacity(ranked.len());
-    for (score, id) in ranked {
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
-             JOIN repositories r ON r.id = f.repo_id WHERE c.id = ?1"
-        );
-        let row = conn
-            .prepare_cached(&sql)?
-            .query_row([id], |r| read_row(r, 0.0))
-            .optional()?;
-        if let Some(row) = row {
-            let (line, snippet) = snippet_for_terms(&row.content, row.start_line, terms);
-            hits.push(hit(conn, row, f64::from(score), line, snippet)?);
+    let mut known: Vec<f32> = similarity.values().map(|n| n.similarity).collect();
+    known.sort_by(f32::total_cmp);
+    let median = known.get(known.len() / 2).copied().unwrap_or(0.0);
+    let fused = |chunk_id: i64, lexical_score: f64| -> f64 {
+        let cosine = similarity.get(&chunk_id).map_or(median, |n| n.similarity);
+        let lexical_part = if best_lexical > 0.0 {
+            (lexical_score / best_lexical) as f32
+        } else {
+            0.0
+        };
+        f64::from((1.0 - LEXICAL_WEIGHT) * cosine + LEXICAL_WEIGHT * lexical_part)
+    };
+    enum Candidate {
+        Lexical(SearchHit),
+        Semantic(semantic::Nearest),
+    }
+    let mut seen = HashSet::new();
+    let mut ranked: Vec<(f64, Candidate)> = Vec::new();
+    for hit in lexical {
+        seen.insert(hit.chunk_id);
+        ranked.push((fused(hit.chunk_id, hit.score), Candidate::Lexical(hit)));
+    }
+    for n in nearest {
+        if seen.insert(n.chunk_id) {
+            ranked.push((fused(n.chunk_id, 0.0), Candidate::Semantic(n)));
         }
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranked.truncate(limit);
+    let mut out = Vec::with_capacity(ranked.len());
+    for (score, candidate) in ranked {
+        match candidate {
+            Candidate::Lexical(mut hit) => {
+                hit.score = round_score(score);
+                out.push(hit);
+            }
+            Candidate::Semantic(n) => {
+                out.extend(nearest_hits(conn, [(&n, score)].into_iter(), terms)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn round_score(score: f64) -> f64 {
+    (score * 1000.0).round() / 1000.0
+}
+
+/// Hits for chunks found by their vectors, the snippet at the best unit's first line.
+fn nearest_hits<'a>(
+    conn: &Connection,
+    scored: impl Iterator<Item = (&'a semantic::Nearest, f64)>,
+    terms: &[String],
+) -> Result<Vec<SearchHit>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
+         JOIN repositories r ON r.id = f.repo_id WHERE c.id = ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut hits = Vec::new();
+    for (n, score) in scored {
+        let Some(row) = stmt
+            .query_row([n.chunk_id], |r| read_row(r, 0.0))
+            .optional()?
+        else {
+            continue;
+        };
+        let matching = matching_lines(&row.content, row.start_line, terms);
+        let snippet = render_snippet(&row.content, row.start_line, n.line, &matching);
+        hits.push(hit(conn, row, score, n.line, snippet)?);
     }
     Ok(hits)
-}
-
-/// An `f32` with a total order, for the heap.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct OrderedF32(f32);
-
-impl Eq for OrderedF32 {}
-
-impl PartialOrd for OrderedF32 {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for OrderedF32 {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
 }
 
 fn one_line(s: &str) -> String {
@@ -599,7 +583,7 @@ fn hit(
         language: row.language,
         symbol: row.symbol,
         kind: row.kind,
-        score: (score * 1000.0).round() / 1000.0,
+        score: round_score(score),
         snippet,
         line,
         chunk_id: row.id,
@@ -622,6 +606,19 @@ fn snippet_for_terms(content: &str, start_line: u32, terms: &[String]) -> (u32, 
     }
     let line = start_line + best.0 as u32;
     (line, render_snippet(content, start_line, line, &matching))
+}
+
+/// Lines holding any query term.
+fn matching_lines(content: &str, start_line: u32, terms: &[String]) -> Vec<u32> {
+    content
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let lower = line.to_lowercase();
+            terms.iter().any(|t| lower.contains(t.as_str()))
+        })
+        .map(|(i, _)| start_line + i as u32)
+        .collect()
 }
 
 /// `line` with one line before and two after, numbered; matching lines marked with `>`.

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// `CIDX`: marks a SQLite file as a codeintel index.
 const APPLICATION_ID: i32 = 0x4349_4458;
 /// Bumped with each migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
@@ -93,6 +93,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE embeddings (
         chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
         model TEXT NOT NULL,
+        vector BLOB NOT NULL
+    );
+    "#,
+    // 4: one vector per definition in a chunk ("unit"), quantized: sign bits for a first pass
+    // by Hamming distance, int8 for rescoring. Vectors of version 3 are recomputed.
+    r#"
+    DROP TABLE embeddings;
+    CREATE TABLE embedding_models (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE embeddings (
+        id INTEGER PRIMARY KEY,
+        chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+        model_id INTEGER NOT NULL REFERENCES embedding_models(id),
+        line INTEGER NOT NULL,
+        bits BLOB NOT NULL
+    );
+    CREATE INDEX embeddings_by_chunk ON embeddings(chunk_id, model_id);
+    CREATE TABLE vectors (
+        id INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,
         vector BLOB NOT NULL
     );
     "#,
