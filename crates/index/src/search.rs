@@ -224,7 +224,7 @@ impl IndexStore {
                     .pop()
                     .unwrap_or_default();
                 let terms = text::search_terms(&req.query);
-                let nearest = semantic::nearest(conn, &filters, model_id, &query, limit)?;
+                let nearest = semantic::nearest(conn, &self.vectors, &filters, model_id, &query, limit)?;
                 if req.mode == SearchMode::Semantic {
                     let scored = nearest.iter().map(|n| (n, f64::from(n.similarity)));
                     return nearest_hits(conn, scored, &terms);

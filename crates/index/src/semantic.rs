@@ -17,6 +17,7 @@ use crate::store::{IndexStore, Result, StoreError};
 use crate::text;
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension};
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex};
 
 /// Characters of a unit given to the embedder: the symbol, signature and doc comment at its
 /// start carry its meaning, and the cost of a BERT pass grows with its length (on 2 cores
@@ -204,63 +205,128 @@ fn model_key(conn: &Connection, model: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
-/// The `limit` chunks nearest the query: every unit's sign bits ranked by Hamming distance,
-/// the best candidates rescored with their int8 vectors.
+/// State key counting embedding commits: a cached first pass older than it is reloaded.
+const GENERATION_KEY: &str = "vectors.generation";
+
+/// Every unit's sign bits of one model, in memory, so the first pass reads ~56 bytes per unit
+/// from RAM instead of scanning a table (1M units: 56 MB). Reloaded when an embedding commit
+/// moves the generation; units deleted since (their chunk changed) are skipped at rescoring.
+struct BitsSnapshot {
+    model_id: i64,
+    generation: i64,
+    width: usize,
+    ids: Vec<i64>,
+    bits: Vec<u8>,
+}
+
+/// The store's cache of [`BitsSnapshot`]s (one model at a time).
+#[derive(Default)]
+pub(crate) struct VectorCache(Mutex<Option<Arc<BitsSnapshot>>>);
+
+impl VectorCache {
+    fn snapshot(
+        &self,
+        conn: &Connection,
+        model_id: i64,
+        width: usize,
+    ) -> Result<Arc<BitsSnapshot>> {
+        let generation = generation(conn)?;
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slot.as_ref() {
+            if s.model_id == model_id && s.generation == generation && s.width == width {
+                return Ok(s.clone());
+            }
+        }
+        let mut snapshot = BitsSnapshot {
+            model_id,
+            generation,
+            width,
+            ids: Vec::new(),
+            bits: Vec::new(),
+        };
+        let mut stmt =
+            conn.prepare_cached("SELECT id, bits FROM embeddings WHERE model_id = ?1")?;
+        let mut rows = stmt.query([model_id])?;
+        while let Some(r) = rows.next()? {
+            let bits = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            if bits.len() == width {
+                snapshot.ids.push(r.get(0)?);
+                snapshot.bits.extend_from_slice(bits);
+            }
+        }
+        let snapshot = Arc::new(snapshot);
+        *slot = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+}
+
+fn generation(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM state WHERE key = ?1",
+            [GENERATION_KEY],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The best `capacity` (distance, unit id) pairs seen.
+struct Candidates {
+    capacity: usize,
+    heap: BinaryHeap<(u32, i64)>,
+}
+
+impl Candidates {
+    fn new(capacity: usize) -> Self {
+        Candidates {
+            capacity,
+            heap: BinaryHeap::with_capacity(capacity + 1),
+        }
+    }
+
+    fn offer(&mut self, distance: u32, id: impl FnOnce() -> rusqlite::Result<i64>) -> Result<()> {
+        if self.heap.len() < self.capacity {
+            self.heap.push((distance, id()?));
+        } else if self.heap.peek().is_some_and(|(d, _)| distance < *d) {
+            self.heap.pop();
+            self.heap.push((distance, id()?));
+        }
+        Ok(())
+    }
+}
+
+/// The `limit` chunks nearest the query: every unit's sign bits ranked by Hamming distance
+/// (from the cache, or a table scan when filters narrow the search), the best candidates
+/// rescored with their int8 vectors.
 pub(crate) fn nearest(
     conn: &Connection,
+    cache: &VectorCache,
     filters: &Filters,
     model_id: i64,
     query: &[f32],
     limit: usize,
 ) -> Result<Vec<Nearest>> {
-    let candidates = (limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
     let query_bits = sign_bits(query);
-    let filtered = !filters.is_empty();
-    let sql = if filtered {
-        format!(
-            "SELECT e.id, e.bits, f.path FROM embeddings e
-             JOIN chunks c ON c.id = e.chunk_id
-             JOIN files f ON f.id = c.file_id
-             JOIN repositories r ON r.id = f.repo_id
-             WHERE e.model_id = ?{}",
-            filters.clause
-        )
+    let mut best = Candidates::new((limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES));
+    if filters.is_empty() {
+        let snapshot = cache.snapshot(conn, model_id, query_bits.len())?;
+        for (i, bits) in snapshot
+            .bits
+            .chunks_exact(snapshot.width.max(1))
+            .enumerate()
+        {
+            best.offer(hamming(bits, &query_bits), || Ok(snapshot.ids[i]))?;
+        }
     } else {
-        "SELECT e.id, e.bits, NULL FROM embeddings e WHERE e.model_id = ?".to_string()
-    };
-    let mut values = vec![Value::Integer(model_id)];
-    if filtered {
-        values.extend(filters.values.iter().cloned());
-    }
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(values))?;
-    // A max-heap of the best `candidates` (distance, unit id) pairs.
-    let mut best: BinaryHeap<(u32, i64)> = BinaryHeap::with_capacity(candidates + 1);
-    while let Some(r) = rows.next()? {
-        if filtered && filters.glob.is_some() {
-            let path: String = r.get(2)?;
-            if !filters.path_ok(&path) {
-                continue;
-            }
-        }
-        let bits = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        if bits.len() != query_bits.len() {
-            continue;
-        }
-        let distance = hamming(bits, &query_bits);
-        if best.len() < candidates {
-            best.push((distance, r.get(0)?));
-        } else if best.peek().is_some_and(|(d, _)| distance < *d) {
-            best.pop();
-            best.push((distance, r.get(0)?));
-        }
+        scan_filtered(conn, filters, model_id, &query_bits, &mut best)?;
     }
     let mut by_chunk: HashMap<i64, Nearest> = HashMap::new();
     let mut rescore = conn.prepare_cached(
         "SELECT e.chunk_id, e.line, v.vector FROM embeddings e JOIN vectors v ON v.id = e.id
          WHERE e.id = ?1",
     )?;
-    for (_, id) in best {
+    for (_, id) in best.heap {
         let row = rescore
             .query_row([id], |r| {
                 Ok((
@@ -293,6 +359,38 @@ pub(crate) fn nearest(
     });
     ranked.truncate(limit);
     Ok(ranked)
+}
+
+/// The first pass over the units that pass the filters, read from the tables.
+fn scan_filtered(
+    conn: &Connection,
+    filters: &Filters,
+    model_id: i64,
+    query_bits: &[u8],
+    best: &mut Candidates,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT e.id, e.bits, f.path FROM embeddings e
+         JOIN chunks c ON c.id = e.chunk_id
+         JOIN files f ON f.id = c.file_id
+         JOIN repositories r ON r.id = f.repo_id
+         WHERE e.model_id = ?{}",
+        filters.clause
+    );
+    let mut values = vec![Value::Integer(model_id)];
+    values.extend(filters.values.iter().cloned());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    while let Some(r) = rows.next()? {
+        if filters.glob.is_some() && !filters.path_ok(r.get_ref(2)?.as_str().unwrap_or("")) {
+            continue;
+        }
+        let bits = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        if bits.len() == query_bits.len() {
+            best.offer(hamming(bits, query_bits), || r.get(0))?;
+        }
+    }
+    Ok(())
 }
 
 fn keep_best(by_chunk: &mut HashMap<i64, Nearest>, candidate: Nearest) {
@@ -502,6 +600,11 @@ impl IndexStore {
                 "INSERT INTO embedding_models (name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
                 [model],
             )?;
+            tx.execute(
+                "INSERT INTO state (key, value) VALUES (?1, '1')
+                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                [GENERATION_KEY],
+            )?;
             let model_id: i64 = tx.query_row(
                 "SELECT id FROM embedding_models WHERE name = ?1",
                 [model],
@@ -625,5 +728,217 @@ mod tests {
         let negated: Vec<f32> = a.iter().map(|x| -x).collect();
         let nonzero = a.iter().filter(|x| **x != 0.0).count() as u32;
         assert_eq!(hamming(&sign_bits(&a), &sign_bits(&negated)), nonzero);
+    }
+
+    /// Words hashed into 64 dimensions: texts sharing words point the same way.
+    struct BagOfWords {
+        dimension: usize,
+    }
+
+    impl Embedder for BagOfWords {
+        fn model_id(&self) -> &str {
+            "test:bag-of-words"
+        }
+        fn dimension(&self) -> usize {
+            64
+        }
+        fn embed(&self, texts: &[&str]) -> std::result::Result<Vec<Vec<f32>>, EmbedError> {
+            Ok(texts
+                .iter()
+                .map(|t| {
+                    let mut v = vec![0f32; self.dimension];
+                    for w in crate::text::query_terms(t) {
+                        let h = blake3::hash(w.as_bytes()).as_bytes()[0] as usize;
+                        v[h % self.dimension] += 1.0;
+                    }
+                    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+                    v.iter().map(|x| x / norm).collect()
+                })
+                .collect())
+        }
+    }
+
+    fn python_file(path: &str, functions: &[(&str, &str)]) -> crate::store::FileOp {
+        let mut content = String::new();
+        let mut symbols = Vec::new();
+        for (i, (name, body)) in functions.iter().enumerate() {
+            let line = (i * 2 + 1) as u32;
+            content.push_str(&format!("def {name}():\n    {body}\n"));
+            symbols.push(crate::chunk::Symbol {
+                name: (*name).into(),
+                kind: "function",
+                start_line: line,
+                end_line: line + 1,
+            });
+        }
+        crate::store::FileOp::Upsert {
+            path: path.into(),
+            language: "python",
+            stamp: crate::store::FileStamp {
+                size: content.len() as u64,
+                mtime_ns: 1,
+                indexed_at_ns: 2,
+            },
+            hash: *blake3::hash(content.as_bytes()).as_bytes(),
+            chunks: vec![crate::chunk::Chunk {
+                start_line: 1,
+                end_line: (functions.len() * 2) as u32,
+                symbol: Some(functions[0].0.into()),
+                kind: Some("function"),
+                content,
+            }],
+            symbols,
+        }
+    }
+
+    fn semantic_paths(
+        store: &IndexStore,
+        query: &str,
+        path_glob: Option<&str>,
+    ) -> Vec<(String, u32)> {
+        let req = crate::SearchRequest {
+            query: query.into(),
+            limit: 5,
+            mode: crate::SearchMode::Semantic,
+            path_glob: path_glob.map(str::to_string),
+            ..Default::default()
+        };
+        store
+            .search_with(&req, Some(&BagOfWords { dimension: 64 }))
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.path, h.line))
+            .collect()
+    }
+
+    fn embed_all(store: &IndexStore, embedder: &dyn Embedder) -> Result<u64> {
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        store.embed_pending(embedder, None, 4, &cancel, &|_| {})
+    }
+
+    #[test]
+    fn units_are_searched_and_replaced_when_their_chunk_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = IndexStore::open(&dir.path().join("index.db"), false).unwrap();
+        let repo = store
+            .ensure_repository(std::path::Path::new("/r/a"), "a", None, false)
+            .unwrap();
+        store
+            .write_batch(
+                repo.id,
+                &[
+                    python_file(
+                        "queue.py",
+                        &[("put", "append item tail"), ("get", "remove item head")],
+                    ),
+                    python_file("net.py", &[("connect", "open socket port host")]),
+                ],
+            )
+            .unwrap();
+        let model = BagOfWords { dimension: 64 };
+        assert_eq!(embed_all(&store, &model).unwrap(), 2);
+        assert_eq!(
+            store.embedded_chunks(Some(model.model_id()), None).unwrap(),
+            2
+        );
+        assert_eq!(store.chunks_to_embed(model.model_id(), None).unwrap(), 0);
+        // The second definition of the merged chunk is found at its own line.
+        assert_eq!(
+            semantic_paths(&store, "remove head", None)[0],
+            ("queue.py".into(), 3)
+        );
+        assert_eq!(
+            semantic_paths(&store, "socket host", None)[0],
+            ("net.py".into(), 1)
+        );
+        // A filtered search reads the tables instead of the cached first pass.
+        let only_queue = semantic_paths(&store, "socket host", Some("queue*"));
+        assert!(
+            only_queue.iter().all(|(p, _)| p == "queue.py"),
+            "{only_queue:?}"
+        );
+
+        // The file changes: its old vectors go with the old chunk, the cache is refreshed.
+        store
+            .write_batch(
+                repo.id,
+                &[python_file(
+                    "net.py",
+                    &[("listen", "accept client backlog")],
+                )],
+            )
+            .unwrap();
+        assert_eq!(store.chunks_to_embed(model.model_id(), None).unwrap(), 1);
+        assert_eq!(embed_all(&store, &model).unwrap(), 1);
+        assert_eq!(
+            semantic_paths(&store, "accept client backlog", None)[0].0,
+            "net.py"
+        );
+        let stale = semantic_paths(&store, "socket host", None);
+        assert!(stale.len() == 2, "one hit per live chunk: {stale:?}");
+    }
+
+    #[test]
+    fn a_model_answering_with_the_wrong_dimension_stores_nothing() {
+        struct Wrong;
+        impl Embedder for Wrong {
+            fn model_id(&self) -> &str {
+                "test:wrong"
+            }
+            fn dimension(&self) -> usize {
+                64
+            }
+            fn embed(&self, texts: &[&str]) -> std::result::Result<Vec<Vec<f32>>, EmbedError> {
+                Ok(texts.iter().map(|_| vec![0.5; 32]).collect())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = IndexStore::open(&dir.path().join("index.db"), false).unwrap();
+        let repo = store
+            .ensure_repository(std::path::Path::new("/r/a"), "a", None, false)
+            .unwrap();
+        store
+            .write_batch(repo.id, &[python_file("a.py", &[("f", "x")])])
+            .unwrap();
+        let err = embed_all(&store, &Wrong).unwrap_err().to_string();
+        assert!(err.contains("dimension 32, expected 64"), "{err}");
+        assert_eq!(store.embedded_chunks(None, None).unwrap(), 0);
+        assert_eq!(store.chunks_to_embed("test:wrong", None).unwrap(), 1);
+    }
+
+    #[test]
+    fn vectors_of_schema_3_are_dropped_and_recomputed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        {
+            let store = IndexStore::open(&path, false).unwrap();
+            let repo = store
+                .ensure_repository(std::path::Path::new("/r/a"), "a", None, false)
+                .unwrap();
+            store
+                .write_batch(repo.id, &[python_file("a.py", &[("f", "x")])])
+                .unwrap();
+        }
+        {
+            // Turn the file back into a version-3 index holding one old-style vector.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "DROP TABLE vectors; DROP TABLE embeddings; DROP TABLE embedding_models;
+                 CREATE TABLE embeddings (chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id)
+                     ON DELETE CASCADE, model TEXT NOT NULL, vector BLOB NOT NULL);
+                 INSERT INTO embeddings SELECT id, 'test:bag-of-words', x'00' FROM chunks;
+                 PRAGMA user_version = 3;",
+            )
+            .unwrap();
+        }
+        let store = IndexStore::open(&path, false).unwrap();
+        let model = BagOfWords { dimension: 64 };
+        assert_eq!(store.embedded_chunks(None, None).unwrap(), 0);
+        assert_eq!(store.chunks_to_embed(model.model_id(), None).unwrap(), 1);
+        assert_eq!(embed_all(&store, &model).unwrap(), 1);
+        assert_eq!(
+            store.embedded_chunks(Some(model.model_id()), None).unwrap(),
+            1
+        );
     }
 }

@@ -238,6 +238,7 @@ pub struct IndexStore {
     /// `None` when opened read-only.
     writer: Option<Mutex<Connection>>,
     readers: Mutex<Vec<Connection>>,
+    pub(crate) vectors: crate::semantic::VectorCache,
 }
 
 impl std::fmt::Debug for IndexStore {
@@ -297,6 +298,7 @@ impl IndexStore {
             path: path.to_path_buf(),
             writer: Some(Mutex::new(writer)),
             readers: Mutex::new(Vec::new()),
+            vectors: Default::default(),
         })
     }
 
@@ -343,6 +345,7 @@ impl IndexStore {
             path: path.to_path_buf(),
             writer: None,
             readers: Mutex::new(vec![conn]),
+            vectors: Default::default(),
         }))
     }
 
