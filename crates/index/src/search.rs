@@ -419,7 +419,13 @@ fn rank(
             (score, row)
         })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Ties go by place, not by row id: results do not depend on the order files were written.
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| a.1.repository.cmp(&b.1.repository))
+            .then_with(|| a.1.path.cmp(&b.1.path))
+            .then_with(|| a.1.start_line.cmp(&b.1.start_line))
+    });
     scored
         .into_iter()
         .take(limit)
@@ -452,7 +458,7 @@ fn fts_candidates(
          JOIN files f ON f.id = c.file_id
          JOIN repositories r ON r.id = f.repo_id
          WHERE chunks_fts MATCH ?{}
-         ORDER BY rank LIMIT ?",
+         ORDER BY rank, r.name, f.path, c.start_line LIMIT ?",
         filters.clause
     );
     let mut values = vec![Value::Text(expr.to_string())];

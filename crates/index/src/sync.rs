@@ -25,6 +25,8 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 20;
 /// Bytes of source read per committed batch: bounds memory, and keeps transactions large
 /// enough that FTS segment merging does not dominate.
 const BATCH_BYTES: u64 = 8 << 20;
+/// Parsed files waiting for the writer at most.
+const OUTCOMES_IN_FLIGHT: usize = 64;
 /// Bytes sniffed for a NUL to call a file binary.
 const BINARY_SNIFF: usize = 8192;
 /// A file whose mtime is within this of its last read may have changed since without a
@@ -132,6 +134,67 @@ enum Outcome {
     Skipped,
     Failed,
     Vanished,
+}
+
+/// Why the parsers stopped early.
+enum Stop {
+    Cancelled,
+    WriterGone,
+}
+
+/// What the writer saw and committed.
+#[derive(Default)]
+struct Written {
+    added: u64,
+    updated: u64,
+    renamed: u64,
+    deleted: u64,
+    failed: u64,
+    skipped: u64,
+    /// Skipped or vanished: not counted as processed after all.
+    dropped: u64,
+    chunks_new: u64,
+    chunks_deleted: u64,
+}
+
+impl Written {
+    /// Counts one file's outcome and queues its operation.
+    fn record(&mut self, outcome: Outcome, rel: &str, was_known: bool, ops: &mut Vec<FileOp>) {
+        match outcome {
+            Outcome::Op(op, change) => {
+                match change {
+                    Change::Added => self.added += 1,
+                    Change::Updated => self.updated += 1,
+                    Change::Renamed => self.renamed += 1,
+                    Change::Unchanged => {}
+                }
+                ops.push(op);
+            }
+            Outcome::Failed => self.failed += 1,
+            Outcome::Skipped | Outcome::Vanished => {
+                if matches!(outcome, Outcome::Skipped) {
+                    self.skipped += 1;
+                }
+                self.dropped += 1;
+                if was_known {
+                    ops.push(FileOp::Delete { path: rel.into() });
+                    self.deleted += 1;
+                }
+            }
+        }
+    }
+
+    fn add_to(&self, result: &mut SyncResult) {
+        result.files_added += self.added;
+        result.files_updated += self.updated;
+        result.files_renamed += self.renamed;
+        result.files_deleted += self.deleted;
+        result.files_failed += self.failed;
+        result.files_skipped += self.skipped;
+        result.files_processed -= self.dropped;
+        result.chunks_new += self.chunks_new;
+        result.chunks_deleted += self.chunks_deleted;
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -265,20 +328,23 @@ impl<'a> RepositorySync<'a> {
             to_read: total,
         });
 
-        // Read and chunk the next batch on the rayon pool while one writer thread commits the
-        // previous one: parsing and SQLite overlap instead of taking turns.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<FileOp>, u64)>(1);
-        let committed = std::thread::scope(|scope| {
-            let writer = scope.spawn(|| self.commit_all(repo.id, receiver, total));
-            let produced = self.produce(&to_read, &known, &gone, &mut result, &sender);
-            drop(sender);
-            let committed = writer.join().unwrap_or_else(|_| {
+        // Read and chunk files on the rayon pool and stream each outcome to one writer thread,
+        // which commits them in batches: parsing and SQLite overlap, and no core idles behind
+        // the largest file of a batch (as with one parallel loop per batch). The bounded channel
+        // holds the parsers back when the writer falls behind, so memory stays bounded.
+        let (sender, receiver) = std::sync::mpsc::sync_channel(OUTCOMES_IN_FLIGHT);
+        let written = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| self.commit_all(repo.id, receiver, &known, total));
+            let produced = self.produce(&to_read, &known, &gone, sender);
+            let written = writer.join().unwrap_or_else(|_| {
                 Err(store::StoreError::Invalid("index writer panicked".into()))
             });
-            produced.and(committed.map_err(SyncError::from))
+            // A failed writer stops the parsers: its error is the one to report.
+            written
+                .map_err(SyncError::from)
+                .and_then(|w| produced.map(|()| w))
         })?;
-        result.chunks_new += committed.chunks_new;
-        result.chunks_deleted += committed.chunks_deleted;
+        written.add_to(&mut result);
 
         let deletions: Vec<FileOp> = gone
             .into_inner()
@@ -301,76 +367,57 @@ impl<'a> RepositorySync<'a> {
         Ok(result)
     }
 
-    /// Reads and chunks `to_read` a batch at a time, tallying `result`, and sends each batch's
-    /// operations to the writer.
-    fn produce(
+    /// Reads and chunks `to_read` in parallel, sending each outcome to the writer; stops early
+    /// when cancelled or when the writer has failed.
+    fn produce<'w>(
         &self,
-        to_read: &[&Walked],
+        to_read: &[&'w Walked],
         known: &HashMap<String, FileState>,
         gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
-        result: &mut SyncResult,
-        sender: &std::sync::mpsc::SyncSender<(Vec<FileOp>, u64)>,
+        sender: std::sync::mpsc::SyncSender<(&'w Walked, Outcome)>,
     ) -> Result<(), SyncError> {
-        for batch in batches(to_read, self.options.batch_size.max(1), BATCH_BYTES) {
+        let stopped = to_read.par_iter().try_for_each_with(sender, |sender, w| {
             if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                return Err(SyncError::Cancelled);
+                return Err(Stop::Cancelled);
             }
-            let outcomes: Vec<Outcome> = batch
-                .par_iter()
-                .map(|w| read_file(w, known.get(&w.rel), gone, self.options.max_file_size))
-                .collect();
-            let mut ops = Vec::with_capacity(outcomes.len());
-            for (outcome, w) in outcomes.into_iter().zip(batch) {
-                let was_known = known.contains_key(&w.rel);
-                match outcome {
-                    Outcome::Op(op, change) => {
-                        match change {
-                            Change::Added => result.files_added += 1,
-                            Change::Updated => result.files_updated += 1,
-                            Change::Renamed => result.files_renamed += 1,
-                            Change::Unchanged => {}
-                        }
-                        ops.push(op);
-                    }
-                    Outcome::Failed => result.files_failed += 1,
-                    Outcome::Skipped | Outcome::Vanished => {
-                        if matches!(outcome, Outcome::Skipped) {
-                            result.files_skipped += 1;
-                        }
-                        result.files_processed -= 1;
-                        if was_known {
-                            ops.push(FileOp::Delete {
-                                path: w.rel.clone(),
-                            });
-                            result.files_deleted += 1;
-                        }
-                    }
-                }
-            }
-            if sender.send((ops, batch.len() as u64)).is_err() {
-                break; // the writer failed; its error is reported by the caller
-            }
+            let outcome = read_file(w, known.get(&w.rel), gone, self.options.max_file_size);
+            sender.send((*w, outcome)).map_err(|_| Stop::WriterGone)
+        });
+        match stopped {
+            Err(Stop::Cancelled) => Err(SyncError::Cancelled),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
-    /// Commits each received batch in its own transaction, reporting progress.
+    /// Tallies the outcomes and commits their operations, `batch_size` files or about
+    /// [`BATCH_BYTES`] per transaction, reporting progress.
     fn commit_all(
         &self,
         repo_id: i64,
-        receiver: std::sync::mpsc::Receiver<(Vec<FileOp>, u64)>,
+        receiver: std::sync::mpsc::Receiver<(&Walked, Outcome)>,
+        known: &HashMap<String, FileState>,
         to_read: u64,
-    ) -> Result<store::BatchCounts, store::StoreError> {
-        let mut total = store::BatchCounts::default();
-        let mut done = 0;
-        for (ops, files) in receiver {
-            let counts = self.store.write_batch(repo_id, &ops)?;
-            total.chunks_new += counts.chunks_new;
-            total.chunks_deleted += counts.chunks_deleted;
-            done += files;
-            self.report(SyncProgress::Committed { done, to_read });
+    ) -> Result<Written, store::StoreError> {
+        let mut written = Written::default();
+        let mut ops = Vec::new();
+        let (mut files, mut bytes, mut done) = (0u64, 0u64, 0u64);
+        let max_files = self.options.batch_size.max(1) as u64;
+        let mut receiver = receiver.into_iter().peekable();
+        while let Some((w, outcome)) = receiver.next() {
+            written.record(outcome, &w.rel, known.contains_key(&w.rel), &mut ops);
+            files += 1;
+            bytes += w.size;
+            if files >= max_files || bytes >= BATCH_BYTES || receiver.peek().is_none() {
+                let counts = self.store.write_batch(repo_id, &ops)?;
+                written.chunks_new += counts.chunks_new;
+                written.chunks_deleted += counts.chunks_deleted;
+                done += files;
+                (files, bytes) = (0, 0);
+                ops.clear();
+                self.report(SyncProgress::Committed { done, to_read });
+            }
         }
-        Ok(total)
+        Ok(written)
     }
 
     fn report(&self, progress: SyncProgress) {
@@ -394,25 +441,6 @@ fn main_language(walked: &[Walked]) -> Option<&'static str> {
         .filter(|l| counts[l.index()] > 0)
         .max_by_key(|l| counts[l.index()])
         .map(Language::name)
-}
-
-/// Splits `files` into batches of at most `max_files` files and about `max_bytes` bytes.
-fn batches<'w>(files: &'w [&'w Walked], max_files: usize, max_bytes: u64) -> Vec<&'w [&'w Walked]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut bytes = 0;
-    for (i, w) in files.iter().enumerate() {
-        if i > start && (i - start >= max_files || bytes + w.size > max_bytes) {
-            out.push(&files[start..i]);
-            start = i;
-            bytes = 0;
-        }
-        bytes += w.size;
-    }
-    if start < files.len() {
-        out.push(&files[start..]);
-    }
-    out
 }
 
 fn canonical_repo(path: &Path) -> Result<PathBuf, SyncError> {
