@@ -255,11 +255,13 @@ impl IndexStore {
 }
 
 /// Weight of the lexical score (BM25 with symbol boosts, divided by the best one) against the
-/// cosine similarity in hybrid ranking. A score fusion rather than reciprocal-rank fusion: on
-/// the docstring eval (bench/eval.sh, 300 queries) RRF of the two lists scored MRR@10 0.380,
-/// 0.6 x cosine + 0.4 x lexical 0.408 (0.2: 0.384, 0.5: 0.405, 0.7: 0.389), because a rank
-/// forgets how far apart two candidates are.
-const LEXICAL_WEIGHT: f32 = 0.4;
+/// cosine similarity in hybrid ranking. A score fusion rather than reciprocal-rank fusion,
+/// because a rank forgets how far apart two candidates are: on the docstring eval
+/// (bench/eval.sh, 300 queries, per-definition vectors) RRF of the two lists scored MRR@10
+/// 0.418-0.427, 0.7 x cosine + 0.3 x lexical 0.446 (0.2: 0.443, 0.4: 0.434, 0.5: 0.423;
+/// z-score normalisation or a symbol-name feature did no better). Tuned on that eval: a
+/// different weight may suit other queries, which is why the value is written down here.
+const LEXICAL_WEIGHT: f32 = 0.3;
 
 /// Hybrid ranking of lexical and semantic candidates by a weighted sum of the normalised
 /// lexical score and the cosine similarity. A lexical candidate's similarity is computed from
