@@ -11,6 +11,8 @@
 #         EXTRA_SRC=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
 #         MAX_FILES=4500 bench/eval.sh   (here: ~54k chunks, ~45 minutes of embedding)
 #   small: MAX_FILES=60 QUERIES=40 bench/eval.sh   (about a minute)
+#   SEARCH_ONLY=1 (same other settings as the previous run): keep its corpus and index, only
+#         search again (after a ranking change that does not touch chunks or vectors)
 . "$(dirname "$0")/common.sh"
 bin=${CODEINTEL_BIN:-$CODEINTEL}
 [ -x "$bin" ] || { echo "no codeintel binary at $bin (build it: cargo build --release -p codeintel-cli, or set CODEINTEL_BIN)" >&2; exit 2; }
@@ -20,4 +22,4 @@ echo "binary: $bin ($("$bin" --version))"
 echo "model: $model"
 python3 "$BENCH_DIR/eval_retrieval.py" --bin "$bin" --model-dir "$model" \
   --out "$BENCH_DIR/out/eval" --max-files "${MAX_FILES:-0}" --queries "${QUERIES:-300}" \
-  --seed "${SEED:-1}" --extra-src "${EXTRA_SRC:-}"
+  --seed "${SEED:-1}" --extra-src "${EXTRA_SRC:-}" ${SEARCH_ONLY:+--search-only}

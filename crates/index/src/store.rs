@@ -437,6 +437,7 @@ impl IndexStore {
             });
         }
         configure(&conn)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
         migrate(&conn, version)?;
         Ok(conn)
     }

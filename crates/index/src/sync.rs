@@ -25,8 +25,10 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 20;
 /// Bytes of source read per committed batch: bounds memory, and keeps transactions large
 /// enough that FTS segment merging does not dominate.
 const BATCH_BYTES: u64 = 8 << 20;
-/// Parsed files waiting for the writer at most.
-const OUTCOMES_IN_FLIGHT: usize = 64;
+/// Bytes of source read but not yet taken by the writer, at most. The writer holds a batch while
+/// it commits (up to [`BATCH_BYTES`]): the parsers read ahead meanwhile instead of waiting (with
+/// 64 files in flight they idled a third of the time on a 95 MB corpus: 7.1 s, 6.0 s with this).
+const BYTES_IN_FLIGHT: u64 = 4 * BATCH_BYTES;
 /// Bytes sniffed for a NUL to call a file binary.
 const BINARY_SNIFF: usize = 8192;
 /// A file whose mtime is within this of its last read may have changed since without a
@@ -134,6 +136,52 @@ enum Outcome {
     Skipped,
     Failed,
     Vanished,
+}
+
+/// Bounds the bytes between the parsers and the writer: a parser waits before reading a file
+/// while the files read ahead exceed the limit (one file always passes, however large).
+struct ByteGate {
+    state: Mutex<(u64, bool)>,
+    changed: std::sync::Condvar,
+    limit: u64,
+}
+
+impl ByteGate {
+    fn new(limit: u64) -> Self {
+        ByteGate {
+            state: Mutex::new((0, false)),
+            changed: std::sync::Condvar::new(),
+            limit,
+        }
+    }
+
+    fn acquire(&self, bytes: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.1 && state.0 > 0 && state.0 + bytes > self.limit {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.0 += bytes;
+    }
+
+    fn release(&self, bytes: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 = state.0.saturating_sub(bytes);
+        self.changed.notify_all();
+    }
+
+    /// Opens the gate for good when dropped: a writer that stopped must not leave parsers
+    /// waiting for bytes it will never take.
+    fn closer(&self) -> impl Drop + '_ {
+        struct Close<'g>(&'g ByteGate);
+        impl Drop for Close<'_> {
+            fn drop(&mut self) {
+                let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+                state.1 = true;
+                self.0.changed.notify_all();
+            }
+        }
+        Close(self)
+    }
 }
 
 /// Why the parsers stopped early.
@@ -332,10 +380,14 @@ impl<'a> RepositorySync<'a> {
         // which commits them in batches: parsing and SQLite overlap, and no core idles behind
         // the largest file of a batch (as with one parallel loop per batch). The bounded channel
         // holds the parsers back when the writer falls behind, so memory stays bounded.
-        let (sender, receiver) = std::sync::mpsc::sync_channel(OUTCOMES_IN_FLIGHT);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let gate = ByteGate::new(BYTES_IN_FLIGHT);
         let written = std::thread::scope(|scope| {
-            let writer = scope.spawn(|| self.commit_all(repo.id, receiver, &known, total));
-            let produced = self.produce(&to_read, &known, &gone, sender);
+            let writer = scope.spawn(|| {
+                let _close = gate.closer();
+                self.commit_all(repo.id, receiver, &known, &gate, total)
+            });
+            let produced = self.produce(&to_read, &known, &gone, &gate, sender);
             let written = writer.join().unwrap_or_else(|_| {
                 Err(store::StoreError::Invalid("index writer panicked".into()))
             });
@@ -374,12 +426,14 @@ impl<'a> RepositorySync<'a> {
         to_read: &[&'w Walked],
         known: &HashMap<String, FileState>,
         gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
-        sender: std::sync::mpsc::SyncSender<(&'w Walked, Outcome)>,
+        gate: &ByteGate,
+        sender: std::sync::mpsc::Sender<(&'w Walked, Outcome)>,
     ) -> Result<(), SyncError> {
         let stopped = to_read.par_iter().try_for_each_with(sender, |sender, w| {
             if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 return Err(Stop::Cancelled);
             }
+            gate.acquire(w.size);
             let outcome = read_file(w, known.get(&w.rel), gone, self.options.max_file_size);
             sender.send((*w, outcome)).map_err(|_| Stop::WriterGone)
         });
@@ -396,6 +450,7 @@ impl<'a> RepositorySync<'a> {
         repo_id: i64,
         receiver: std::sync::mpsc::Receiver<(&Walked, Outcome)>,
         known: &HashMap<String, FileState>,
+        gate: &ByteGate,
         to_read: u64,
     ) -> Result<Written, store::StoreError> {
         let mut written = Written::default();
@@ -404,6 +459,7 @@ impl<'a> RepositorySync<'a> {
         let max_files = self.options.batch_size.max(1) as u64;
         let mut receiver = receiver.into_iter().peekable();
         while let Some((w, outcome)) = receiver.next() {
+            gate.release(w.size);
             written.record(outcome, &w.rel, known.contains_key(&w.rel), &mut ops);
             files += 1;
             bytes += w.size;
@@ -721,4 +777,52 @@ fn read_capped(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
     file.take(max + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// Runs `acquire(bytes)` on a thread; the receiver hears when it got through.
+    fn acquire_on_thread<'s>(
+        scope: &'s std::thread::Scope<'s, '_>,
+        gate: &'s ByteGate,
+        bytes: u64,
+    ) -> mpsc::Receiver<()> {
+        let (done, passed) = mpsc::channel();
+        scope.spawn(move || {
+            gate.acquire(bytes);
+            let _ = done.send(());
+        });
+        passed
+    }
+
+    #[test]
+    fn the_byte_gate_holds_readers_back_until_bytes_are_taken() {
+        let gate = ByteGate::new(10);
+        gate.acquire(8);
+        std::thread::scope(|scope| {
+            let passed = acquire_on_thread(scope, &gate, 5);
+            assert!(passed.recv_timeout(Duration::from_millis(100)).is_err());
+            gate.release(8);
+            assert!(passed.recv_timeout(Duration::from_secs(10)).is_ok());
+        });
+        // One file always passes, however large.
+        let empty = ByteGate::new(10);
+        empty.acquire(1 << 30);
+    }
+
+    #[test]
+    fn a_stopped_writer_opens_the_gate() {
+        let gate = ByteGate::new(10);
+        gate.acquire(8);
+        std::thread::scope(|scope| {
+            let passed = acquire_on_thread(scope, &gate, 5);
+            assert!(passed.recv_timeout(Duration::from_millis(100)).is_err());
+            drop(gate.closer());
+            assert!(passed.recv_timeout(Duration::from_secs(10)).is_ok());
+        });
+    }
 }
