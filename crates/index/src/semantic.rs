@@ -531,6 +531,9 @@ impl IndexStore {
                 total: total.max(done),
             });
         }
+        if done > 0 {
+            self.checkpoint();
+        }
         Ok(done)
     }
 

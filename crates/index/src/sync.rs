@@ -321,6 +321,9 @@ impl<'a> RepositorySync<'a> {
         result.duration_ms = started.elapsed().as_millis() as u64;
         let json = serde_json::to_value(&result).ok();
         self.store.record_sync(repo.id, json.as_ref(), None)?;
+        if result.chunks_new + result.chunks_deleted > 0 {
+            self.store.checkpoint();
+        }
         Ok(result)
     }
 
