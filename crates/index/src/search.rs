@@ -77,6 +77,8 @@ pub struct SearchHit {
 }
 
 const MAX_REGEX_SIZE: usize = 1 << 20;
+/// Lexical candidates read at most to settle ties at the cut.
+const MAX_TIED_CANDIDATES: i64 = 100_000;
 const SNIPPET_LINE_CHARS: usize = 200;
 
 /// A row read back for a candidate chunk.
@@ -438,7 +440,14 @@ fn rank(
         .collect()
 }
 
-/// Matching chunks, best BM25 first, re-ranked within the group by the symbol boost.
+/// Matching chunks, best BM25 first (ties by place), at least `limit * 4 + 20` of them when
+/// there are (more than asked for, so the symbol boost can reorder within the candidates)
+/// plus any tied with the last one, so the cut never depends on row ids.
+///
+/// Two steps: ids and ranks from the full-text index alone (joined with files only when a
+/// filter needs them), then the rows of the chosen few. Reading every match's chunk row
+/// to sort them doubled the cost of a common query (`error handling`: 2,210 matches, 7.7 ms
+/// joined, 3.1 ms from the index alone).
 fn fts_candidates(
     conn: &Connection,
     expr: &str,
@@ -446,41 +455,77 @@ fn fts_candidates(
     limit: usize,
     seen: &mut HashSet<i64>,
 ) -> Result<Vec<Row>> {
-    // Fetch more than asked for, so the symbol boost can reorder within the candidates and the
-    // path glob can drop some.
-    let fetch = if filters.glob.is_some() {
+    let want = limit * 4 + 20;
+    let sql = if filters.is_empty() {
+        "SELECT rowid, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank, NULL FROM chunks_fts
+         WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
+            .to_string()
+    } else {
+        format!(
+            "SELECT c.id, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank, f.path
+             FROM chunks_fts
+             JOIN chunks c ON c.id = chunks_fts.rowid
+             JOIN files f ON f.id = c.file_id
+             JOIN repositories r ON r.id = f.repo_id
+             WHERE chunks_fts MATCH ?{} ORDER BY rank LIMIT ?",
+            filters.clause
+        )
+    };
+    // A LIMIT lets SQLite keep only the best rows instead of sorting every match (`HashMap`
+    // matches tens of thousands of chunks); when the rows tied with the last one wanted run
+    // past it, ask again for more. A path glob filters afterwards, so it reads them all.
+    let mut fetch_limit = if filters.glob.is_some() {
         i64::MAX
     } else {
-        (limit * 4 + 20) as i64
+        want as i64 + 1
     };
-    let sql = format!(
-        "SELECT {ROW_COLUMNS}, c.id, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank
-         FROM chunks_fts
-         JOIN chunks c ON c.id = chunks_fts.rowid
-         JOIN files f ON f.id = c.file_id
-         JOIN repositories r ON r.id = f.repo_id
-         WHERE chunks_fts MATCH ?{}
-         ORDER BY rank, r.name, f.path, c.start_line LIMIT ?",
-        filters.clause
-    );
-    let mut values = vec![Value::Text(expr.to_string())];
-    values.extend(filters.values.iter().cloned());
-    values.push(Value::Integer(fetch));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(values))?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(10)?;
-        let rank: f64 = r.get(11)?;
-        let row = read_row(r, rank)?;
-        if !filters.path_ok(&row.path) || !seen.insert(id) {
-            continue;
+    let chosen = loop {
+        let mut values = vec![Value::Text(expr.to_string())];
+        values.extend(filters.values.iter().cloned());
+        values.push(Value::Integer(fetch_limit));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(values))?;
+        let (mut chosen, mut read, mut cut) = (Vec::<(i64, f64)>::new(), 0i64, false);
+        while let Some(r) = rows.next()? {
+            read += 1;
+            let id: i64 = r.get(0)?;
+            let rank: f64 = r.get(1)?;
+            if chosen.len() >= want && chosen.last().is_some_and(|(_, last)| rank > *last) {
+                cut = true;
+                break;
+            }
+            if filters.glob.is_some() && !filters.path_ok(r.get_ref(2)?.as_str().unwrap_or("")) {
+                continue;
+            }
+            if !seen.contains(&id) {
+                chosen.push((id, rank));
+            }
         }
-        out.push(row);
-        if out.len() >= limit * 4 + 20 {
-            break;
+        if cut || read < fetch_limit || fetch_limit >= MAX_TIED_CANDIDATES {
+            break chosen;
+        }
+        fetch_limit *= 4;
+    };
+    let fetch = format!(
+        "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
+         JOIN repositories r ON r.id = f.repo_id WHERE c.id = ?1"
+    );
+    let mut fetch = conn.prepare_cached(&fetch)?;
+    let mut out = Vec::with_capacity(chosen.len());
+    for (id, rank) in chosen {
+        if let Some(row) = fetch.query_row([id], |r| read_row(r, rank)).optional()? {
+            out.push(row);
         }
     }
+    out.sort_by(|a, b| {
+        a.rank
+            .total_cmp(&b.rank)
+            .then_with(|| a.repository.cmp(&b.repository))
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.start_line.cmp(&b.start_line))
+    });
+    out.truncate(want);
+    seen.extend(out.iter().map(|row| row.id));
     Ok(out)
 }
 
