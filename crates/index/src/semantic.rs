@@ -531,7 +531,7 @@ impl IndexStore {
                 total: total.max(done),
             });
         }
-        if done > 0 {
+        if done >= 1000 {
             self.checkpoint();
         }
         Ok(done)
