@@ -43,7 +43,7 @@ pub trait Embedder: Send + Sync {
     /// Texts worth handing to one `embed` call: small for a local model (memory grows with the
     /// batch), a full request's worth for a remote one (each call costs a round trip).
     fn preferred_batch(&self) -> usize {
-        8
+        16
     }
 }
 

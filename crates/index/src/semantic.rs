@@ -507,13 +507,7 @@ impl IndexStore {
                 .iter()
                 .flat_map(|(_, units)| units.iter().map(|(_, t)| t.as_str()))
                 .collect();
-            let mut vectors = Vec::with_capacity(texts.len());
-            for group in texts.chunks(EMBED_BATCH) {
-                let got = embedder.embed(group).map_err(embed_error)?;
-                check_vectors(&got, group.len(), embedder.dimension())?;
-                vectors.extend(got);
-            }
-            let mut vectors = vectors.into_iter();
+            let mut vectors = embed_by_length(embedder, &texts)?.into_iter();
             let rows: Vec<ChunkVectors> = pending
                 .iter()
                 .map(|(id, units)| {
@@ -636,6 +630,24 @@ impl IndexStore {
             Ok(())
         })
     }
+}
+
+/// Embeds `texts` in groups of similar length (a BERT batch is padded to its longest text, so
+/// mixing a one-line unit with a 600-character one wastes most of the pass); the vectors come
+/// back in the order of `texts`.
+fn embed_by_length(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].len());
+    let mut vectors = vec![Vec::new(); texts.len()];
+    for group in order.chunks(EMBED_BATCH.max(embedder.preferred_batch())) {
+        let batch: Vec<&str> = group.iter().map(|&i| texts[i]).collect();
+        let got = embedder.embed(&batch).map_err(embed_error)?;
+        check_vectors(&got, batch.len(), embedder.dimension())?;
+        for (&i, vector) in group.iter().zip(got) {
+            vectors[i] = vector;
+        }
+    }
+    Ok(vectors)
 }
 
 /// A provider that answers with the wrong number of vectors or the wrong dimension is an
