@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{json, stderr, Sandbox};
+use common::{hit_paths, json, stderr, Sandbox};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -115,37 +115,12 @@ fn dead_url() -> String {
 }
 
 fn tree(sb: &Sandbox) {
-    sb.write(
-        "app/net.py",
-        "def push_blob_again(blob):\n    \"\"\"Send the object to storage once more after the network failed.\"\"\"\n    return client.put(blob)\n",
-    );
-    sb.write(
-        "app/tax.py",
-        "def compute_tax(amount):\n    \"\"\"Add value-added tax to a price.\"\"\"\n    return amount * 1.2\n",
-    );
-    sb.write(
-        "app/menu.py",
-        "def render_menu(items):\n    \"\"\"Draw the navigation bar at the top of the page.\"\"\"\n    return ''.join(items)\n",
-    );
+    sb.meaning_tree();
     sb.write("app/requirements.txt", "requests\n");
 }
 
 fn run(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = sb.cmd();
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.args(args).output().expect("run codeintel")
-}
-
-fn paths(out: &Output) -> Vec<String> {
-    assert!(out.status.success(), "{}", stderr(out));
-    json(out)
-        .as_array()
-        .expect("an array of hits")
-        .iter()
-        .map(|h| h["path"].as_str().unwrap_or_default().to_string())
-        .collect()
+    sb.run_with(env, args)
 }
 
 #[test]
@@ -175,7 +150,7 @@ fn openai_provider_embeds_and_searches() {
     let repos = json(&run(&sb, &env, &["repos", "--json"]));
     assert_eq!(repos[0]["embedded_chunks"], repos[0]["chunks"], "{repos}");
 
-    let semantic = paths(&run(
+    let semantic = hit_paths(&run(
         &sb,
         &env,
         &[
@@ -191,7 +166,7 @@ fn openai_provider_embeds_and_searches() {
         Some("tax.py"),
         "{semantic:?}"
     );
-    let hybrid = paths(&run(
+    let hybrid = hit_paths(&run(
         &sb,
         &env,
         &["search", "--json", "draw the navigation bar"],
@@ -230,7 +205,7 @@ fn ollama_provider_embeds_and_searches() {
     assert!(out.status.success(), "{}", stderr(&out));
     let repos = json(&run(&sb, &env, &["repos", "--json"]));
     assert_eq!(repos[0]["embedded_chunks"], repos[0]["chunks"], "{repos}");
-    let semantic = paths(&run(
+    let semantic = hit_paths(&run(
         &sb,
         &env,
         &[
@@ -277,14 +252,14 @@ fn an_unreachable_provider_fails_index_but_keeps_lexical_search() {
     let repos = json(&run(&sb, &env, &["repos", "--json"]));
     assert!(repos[0]["chunks"].as_u64().unwrap_or(0) >= 3, "{repos}");
     assert_eq!(repos[0]["embedded_chunks"], 0);
-    let lexical = paths(&run(
+    let lexical = hit_paths(&run(
         &sb,
         &env,
         &["search", "--json", "--mode", "lexical", "compute_tax"],
     ));
     assert_eq!(lexical.first().map(String::as_str), Some("tax.py"));
     let out = run(&sb, &env, &["search", "--json", "compute_tax"]);
-    assert_eq!(paths(&out).first().map(String::as_str), Some("tax.py"));
+    assert_eq!(hit_paths(&out).first().map(String::as_str), Some("tax.py"));
     assert!(
         stderr(&out).contains("searching lexically"),
         "{}",
@@ -404,6 +379,6 @@ fn the_daemon_runs_lexical_only_when_the_provider_is_down() {
         "{}",
         common::stdout(&out)
     );
-    let hits = paths(&run(&sb, &[], &["search", "--json", "render_menu"]));
+    let hits = hit_paths(&run(&sb, &[], &["search", "--json", "render_menu"]));
     assert_eq!(hits.first().map(String::as_str), Some("menu.py"));
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, stderr, Sandbox};
+use common::{hit_paths, json, stderr, Sandbox};
 use serde_json::Value;
 use std::process::Output;
 
@@ -14,43 +14,16 @@ fn model_dir() -> String {
 }
 
 fn run(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = sb.cmd();
-    cmd.env("CODEINTEL_EMBED_MODEL_DIR", model_dir());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.args(args).output().expect("run")
-}
-
-fn paths(out: &Output) -> Vec<String> {
-    assert!(out.status.success(), "{}", stderr(out));
-    json(out)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["path"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn tree(sb: &Sandbox) {
-    sb.write(
-        "app/net.py",
-        "def push_blob_again(blob):\n    \"\"\"Send the object to storage once more after the network failed.\"\"\"\n    return client.put(blob)\n",
-    );
-    sb.write(
-        "app/tax.py",
-        "def compute_tax(amount):\n    \"\"\"Add value-added tax to a price.\"\"\"\n    return amount * 1.2\n",
-    );
-    sb.write(
-        "app/menu.py",
-        "def render_menu(items):\n    \"\"\"Draw the navigation bar at the top of the page.\"\"\"\n    return ''.join(items)\n",
-    );
+    let model = model_dir();
+    let mut all = vec![("CODEINTEL_EMBED_MODEL_DIR", model.as_str())];
+    all.extend_from_slice(env);
+    sb.run_with(&all, args)
 }
 
 #[test]
 fn meaning_finds_code_that_shares_no_words_with_the_query() {
     let sb = Sandbox::new();
-    tree(&sb);
+    sb.meaning_tree();
     let repo = sb.tree().join("app");
     let out = run(&sb, &[], &["index", "--json", repo.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -58,16 +31,16 @@ fn meaning_finds_code_that_shares_no_words_with_the_query() {
     assert_eq!(result["chunks_embedded"], result["chunks_new"]);
 
     let query = "resend an upload when the connection dropped";
-    let semantic = paths(&run(
+    let semantic = hit_paths(&run(
         &sb,
         &[],
         &["search", "--json", "--mode", "semantic", query],
     ));
     assert_eq!(semantic[0], "net.py", "{semantic:?}");
     // Without --mode, hybrid is the default once embeddings exist.
-    let default = paths(&run(&sb, &[], &["search", "--json", query]));
+    let default = hit_paths(&run(&sb, &[], &["search", "--json", query]));
     assert_eq!(default[0], "net.py", "{default:?}");
-    let hybrid = paths(&run(
+    let hybrid = hit_paths(&run(
         &sb,
         &[],
         &["search", "--json", "--mode", "hybrid", "tax on a price"],
@@ -91,13 +64,13 @@ fn meaning_finds_code_that_shares_no_words_with_the_query() {
 #[test]
 fn embeddings_off_or_broken_keep_lexical_search_working() {
     let sb = Sandbox::new();
-    tree(&sb);
+    sb.meaning_tree();
     let repo = sb.tree().join("app");
     let none = [("CODEINTEL_EMBED_PROVIDER", "none")];
     let out = run(&sb, &none, &["index", "--json", repo.to_str().unwrap()]);
     assert_eq!(json(&out)["chunks_embedded"], 0);
     assert_eq!(
-        paths(&run(&sb, &none, &["search", "--json", "compute tax"]))[0],
+        hit_paths(&run(&sb, &none, &["search", "--json", "compute tax"]))[0],
         "tax.py"
     );
     let out = run(&sb, &none, &["search", "--mode", "semantic", "tax"]);
@@ -115,7 +88,7 @@ fn embeddings_off_or_broken_keep_lexical_search_working() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("broken-model"), "{}", stderr(&out));
     assert_eq!(
-        paths(&run(
+        hit_paths(&run(
             &sb,
             &none,
             &["search", "--json", "--mode", "lexical", "render menu"]
@@ -131,7 +104,7 @@ fn embeddings_off_or_broken_keep_lexical_search_working() {
 #[test]
 fn the_daemon_embeds_in_the_background_after_the_lexical_index() {
     let sb = Sandbox::new();
-    tree(&sb);
+    sb.meaning_tree();
     sb.mkdir("app/.git");
     let mut daemon = sb
         .cmd()
@@ -160,7 +133,7 @@ fn the_daemon_embeds_in_the_background_after_the_lexical_index() {
         .as_str()
         .unwrap()
         .starts_with("local:"));
-    let semantic = paths(&run(
+    let semantic = hit_paths(&run(
         &sb,
         &[],
         &[

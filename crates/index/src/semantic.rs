@@ -826,6 +826,18 @@ mod tests {
             .collect()
     }
 
+    /// A new store at `path` holding repository `a` with one file, `a.py`, of `functions`.
+    fn store_with(path: &std::path::Path, functions: &[(&str, &str)]) -> (IndexStore, i64) {
+        let store = IndexStore::open(path, false).unwrap();
+        let repo = store
+            .ensure_repository(std::path::Path::new("/r/a"), "a", None, false)
+            .unwrap();
+        store
+            .write_batch(repo.id, &[python_file("a.py", functions)])
+            .unwrap();
+        (store, repo.id)
+    }
+
     fn embed_all(store: &IndexStore, embedder: &dyn Embedder) -> Result<u64> {
         let cancel = std::sync::atomic::AtomicBool::new(false);
         store.embed_pending(embedder, None, 4, &cancel, &|_| {})
@@ -908,13 +920,7 @@ mod tests {
             }
         }
         let dir = tempfile::tempdir().unwrap();
-        let store = IndexStore::open(&dir.path().join("index.db"), false).unwrap();
-        let repo = store
-            .ensure_repository(std::path::Path::new("/r/a"), "a", None, false)
-            .unwrap();
-        store
-            .write_batch(repo.id, &[python_file("a.py", &[("f", "x")])])
-            .unwrap();
+        let (store, _) = store_with(&dir.path().join("index.db"), &[("f", "x")]);
         let err = embed_all(&store, &Wrong).unwrap_err().to_string();
         assert!(err.contains("dimension 32, expected 64"), "{err}");
         assert_eq!(store.embedded_chunks(None, None).unwrap(), 0);
@@ -925,15 +931,7 @@ mod tests {
     fn vectors_of_schema_3_are_dropped_and_recomputed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index.db");
-        {
-            let store = IndexStore::open(&path, false).unwrap();
-            let repo = store
-                .ensure_repository(std::path::Path::new("/r/a"), "a", None, false)
-                .unwrap();
-            store
-                .write_batch(repo.id, &[python_file("a.py", &[("f", "x")])])
-                .unwrap();
-        }
+        drop(store_with(&path, &[("f", "x")]));
         {
             // Turn the file back into a version-3 index holding one old-style vector.
             let conn = Connection::open(&path).unwrap();

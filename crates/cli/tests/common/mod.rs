@@ -72,6 +72,43 @@ impl Sandbox {
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().expect("run codeintel")
     }
+
+    /// Runs the binary with extra environment variables.
+    pub fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut cmd = self.cmd();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.args(args).output().expect("run codeintel")
+    }
+
+    /// Three small Python files that share no words with the queries that mean them
+    /// ("storage network failed", "value added tax on the price", "navigation bar").
+    pub fn meaning_tree(&self) {
+        self.write(
+            "app/net.py",
+            "def push_blob_again(blob):\n    \"\"\"Send the object to storage once more after the network failed.\"\"\"\n    return client.put(blob)\n",
+        );
+        self.write(
+            "app/tax.py",
+            "def compute_tax(amount):\n    \"\"\"Add value-added tax to a price.\"\"\"\n    return amount * 1.2\n",
+        );
+        self.write(
+            "app/menu.py",
+            "def render_menu(items):\n    \"\"\"Draw the navigation bar at the top of the page.\"\"\"\n    return ''.join(items)\n",
+        );
+    }
+}
+
+/// The `path` of each hit of a successful `search --json`.
+pub fn hit_paths(out: &Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", stderr(out));
+    json(out)
+        .as_array()
+        .expect("an array of hits")
+        .iter()
+        .map(|h| h["path"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 pub fn stdout(out: &Output) -> String {
