@@ -148,3 +148,28 @@ fn the_daemon_embeds_in_the_background_after_the_lexical_index() {
     let _ = daemon.kill();
     let _ = daemon.wait();
 }
+
+#[test]
+fn a_default_search_does_not_load_a_model_whose_vectors_the_index_lacks() {
+    let sb = Sandbox::new();
+    sb.meaning_tree();
+    let repo = sb.tree().join("app");
+    // Readable metadata, unloadable weights: loading would fail with a note on stderr.
+    let model = sb.root().join("models/unloadable");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::write(model.join("config.json"), r#"{"hidden_size": 384}"#).unwrap();
+    std::fs::write(model.join("model.safetensors"), "not weights").unwrap();
+    let env = [("CODEINTEL_EMBED_MODEL_DIR", model.to_str().unwrap())];
+    let out = run(&sb, &env, &["index", "--no-embed", repo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&sb, &env, &["search", "--json", "compute tax"]);
+    assert_eq!(hit_paths(&out)[0], "tax.py");
+    assert!(
+        !stderr(&out).contains("embeddings unavailable"),
+        "the model was loaded: {}",
+        stderr(&out)
+    );
+    // Asked for by name, the model is loaded (and fails).
+    let out = run(&sb, &env, &["search", "--mode", "semantic", "tax"]);
+    assert_ne!(out.status.code(), Some(0));
+}

@@ -21,6 +21,11 @@ fn matches_the_reference_ids_and_vectors() {
         serde_json::from_str(include_str!("fixtures/minilm-reference.json")).unwrap();
     let embedder = LocalEmbedder::load(&model_dir()).expect("load model");
     assert_eq!(embedder.dimension(), 384);
+    // The id known without loading the weights is the loaded model's.
+    assert_eq!(
+        LocalEmbedder::model_id_in(&model_dir()).expect("model id"),
+        embedder.model_id()
+    );
     let texts: Vec<&str> = reference["texts"]
         .as_array()
         .unwrap()

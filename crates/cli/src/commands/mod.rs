@@ -56,6 +56,24 @@ pub fn embedder(config: &Config) -> anyhow::Result<Option<Arc<dyn Embedder>>> {
     }
 }
 
+/// Whether a search without `--mode` may need the model. A local model whose vectors this
+/// index does not hold would only be loaded to be set aside (the search is lexical then), so
+/// it is not loaded at all; other providers are asked.
+pub fn default_search_wants_model(config: &Config, store: &IndexStore) -> bool {
+    use crate::config::EmbedProvider;
+    match config.embed.provider {
+        EmbedProvider::None => false,
+        EmbedProvider::Auto | EmbedProvider::Local => {
+            match LocalEmbedder::model_id_in(&config.embed.model_dir) {
+                Ok(id) => store.has_embeddings(&id).unwrap_or(true),
+                // Unreadable: loading reports why (or, for `Auto`, finds no model).
+                Err(_) => true,
+            }
+        }
+        EmbedProvider::Remote(_) => true,
+    }
+}
+
 /// What the configured model is called before it is loaded, for status when it cannot be.
 fn configured_model(config: &Config) -> String {
     use crate::config::EmbedProvider;

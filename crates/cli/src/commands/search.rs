@@ -27,6 +27,7 @@ pub fn run(config: &Config, args: SearchArgs) -> anyhow::Result<ExitCode> {
         (false, _) => None,
         // Asked for by name: without the model the search cannot run.
         (true, Some(_)) => super::embedder(config)?,
+        (true, None) if !super::default_search_wants_model(config, &store) => None,
         // The default mode: an unavailable model leaves lexical search.
         (true, None) => super::embedder(config).unwrap_or_else(|e| {
             eprintln!("note: embeddings unavailable, searching lexically: {e:#}");
