@@ -8,6 +8,15 @@
 /// Splits one identifier at case humps and letter/digit boundaries:
 /// `HTTPServerError2` → `HTTP Server Error 2`. Returns nothing for identifiers with one part.
 pub fn camel_parts(ident: &str) -> Vec<&str> {
+    // Most words of code and prose are one-part lowercase ASCII: answer them without decoding
+    // (this runs on every word of every indexed chunk).
+    if ident
+        .bytes()
+        .skip(1)
+        .all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        return Vec::new();
+    }
     let chars: Vec<(usize, char)> = ident.char_indices().collect();
     let mut parts = Vec::new();
     let mut start = 0;
@@ -108,6 +117,9 @@ mod tests {
         );
         assert!(camel_parts("parse").is_empty());
         assert!(camel_parts("PARSE").is_empty());
+        assert!(camel_parts("Parse").is_empty());
+        assert_eq!(camel_parts("aB"), ["a", "B"]);
+        assert_eq!(camel_parts("x2"), ["x", "2"]);
     }
 
     #[test]
