@@ -209,15 +209,55 @@ fn model_key(conn: &Connection, model: &str) -> Result<Option<i64>> {
 const GENERATION_KEY: &str = "vectors.generation";
 
 /// Every unit's sign bits of one model, in memory, so the first pass reads ~56 bytes per unit
-/// from RAM instead of scanning a table (1M units: 56 MB). Reloaded when an embedding commit
-/// moves the generation; units deleted since (their chunk changed) are skipped at rescoring.
+/// from RAM instead of scanning a table (1M units: 56 MB). When an embedding commit moves the
+/// generation, only units newer than the snapshot are read (ids only grow: the table is
+/// AUTOINCREMENT), so searching while vectors fill in does not reread them all; units deleted
+/// since (their chunk changed) are skipped at rescoring, and once they crowd the candidates the
+/// snapshot is rebuilt.
+#[derive(Clone)]
 struct BitsSnapshot {
     model_id: i64,
     generation: i64,
     width: usize,
+    max_id: i64,
     ids: Vec<i64>,
     bits: Vec<u8>,
 }
+
+impl BitsSnapshot {
+    fn new(model_id: i64, width: usize) -> Self {
+        BitsSnapshot {
+            model_id,
+            generation: -1,
+            width,
+            max_id: 0,
+            ids: Vec::new(),
+            bits: Vec::new(),
+        }
+    }
+
+    /// Reads the units newer than the snapshot.
+    fn catch_up(&mut self, conn: &Connection, generation: i64) -> Result<()> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, bits FROM embeddings WHERE model_id = ?1 AND id > ?2 ORDER BY id",
+        )?;
+        let mut rows = stmt.query(params![self.model_id, self.max_id])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let bits = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            if bits.len() == self.width {
+                self.ids.push(id);
+                self.bits.extend_from_slice(bits);
+            }
+            self.max_id = self.max_id.max(id);
+        }
+        self.generation = generation;
+        Ok(())
+    }
+}
+
+/// Share of rescored candidates found deleted above which the snapshot is rebuilt.
+const MAX_STALE_SHARE: f64 = 0.2;
 
 /// The store's cache of [`BitsSnapshot`]s (one model at a time).
 #[derive(Default)]
@@ -232,31 +272,23 @@ impl VectorCache {
     ) -> Result<Arc<BitsSnapshot>> {
         let generation = generation(conn)?;
         let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = slot.as_ref() {
-            if s.model_id == model_id && s.generation == generation && s.width == width {
-                return Ok(s.clone());
-            }
-        }
-        let mut snapshot = BitsSnapshot {
-            model_id,
-            generation,
-            width,
-            ids: Vec::new(),
-            bits: Vec::new(),
+        let mut snapshot = match slot.take() {
+            Some(s) if s.model_id == model_id && s.width == width => s,
+            _ => Arc::new(BitsSnapshot::new(model_id, width)),
         };
-        let mut stmt =
-            conn.prepare_cached("SELECT id, bits FROM embeddings WHERE model_id = ?1")?;
-        let mut rows = stmt.query([model_id])?;
-        while let Some(r) = rows.next()? {
-            let bits = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            if bits.len() == width {
-                snapshot.ids.push(r.get(0)?);
-                snapshot.bits.extend_from_slice(bits);
-            }
+        if snapshot.generation != generation {
+            // Copies only when a search still holds the old one.
+            Arc::make_mut(&mut snapshot).catch_up(conn, generation)?;
         }
-        let snapshot = Arc::new(snapshot);
         *slot = Some(snapshot.clone());
         Ok(snapshot)
+    }
+
+    /// Drops the snapshot when too many of its candidates were deleted units.
+    fn note_stale(&self, stale: usize, candidates: usize) {
+        if candidates > 0 && stale as f64 > MAX_STALE_SHARE * candidates as f64 {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
     }
 }
 
@@ -322,6 +354,7 @@ pub(crate) fn nearest(
         scan_filtered(conn, filters, model_id, &query_bits, &mut best)?;
     }
     let mut by_chunk: HashMap<i64, Nearest> = HashMap::new();
+    let (candidates, mut stale) = (best.heap.len(), 0);
     let mut rescore = conn.prepare_cached(
         "SELECT e.chunk_id, e.line, v.vector FROM embeddings e JOIN vectors v ON v.id = e.id
          WHERE e.id = ?1",
@@ -337,6 +370,7 @@ pub(crate) fn nearest(
             })
             .optional()?;
         let Some((chunk_id, line, vector)) = row else {
+            stale += 1;
             continue;
         };
         let Some(similarity) = dot_quantized(&vector, query) else {
@@ -350,6 +384,9 @@ pub(crate) fn nearest(
                 line,
             },
         );
+    }
+    if filters.is_empty() {
+        cache.note_stale(stale, candidates);
     }
     let mut ranked: Vec<Nearest> = by_chunk.into_values().collect();
     ranked.sort_by(|a, b| {
@@ -953,5 +990,44 @@ mod tests {
             store.embedded_chunks(Some(model.model_id()), None).unwrap(),
             1
         );
+    }
+
+    #[test]
+    fn the_snapshot_reads_only_new_units_and_is_rebuilt_when_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, repo) = store_with(&dir.path().join("index.db"), &[("alpha", "one two")]);
+        let model = BagOfWords { dimension: 64 };
+        let cached = |store: &IndexStore| {
+            let slot = store.vectors.0.lock().unwrap();
+            slot.as_ref()
+                .map(|s| (s.ids.clone(), s.max_id))
+                .unwrap_or_default()
+        };
+        embed_all(&store, &model).unwrap();
+        semantic_paths(&store, "one", None);
+        let (first, _) = cached(&store);
+        assert_eq!(first.len(), 1);
+
+        // A new file: its unit is appended after the ones already held.
+        store
+            .write_batch(repo, &[python_file("b.py", &[("beta", "three four")])])
+            .unwrap();
+        embed_all(&store, &model).unwrap();
+        assert_eq!(semantic_paths(&store, "three four", None)[0].0, "b.py");
+        let (second, max_id) = cached(&store);
+        assert_eq!(second.len(), 2);
+        assert_eq!(second[0], first[0]);
+        assert_eq!(max_id, second[1]);
+
+        // a.py changes: its old unit is stale; half the candidates deleted -> rebuilt.
+        store
+            .write_batch(repo, &[python_file("a.py", &[("gamma", "five six")])])
+            .unwrap();
+        embed_all(&store, &model).unwrap();
+        assert_eq!(semantic_paths(&store, "five six", None)[0].0, "a.py");
+        semantic_paths(&store, "five six", None);
+        let (rebuilt, _) = cached(&store);
+        assert_eq!(rebuilt.len(), 2, "{rebuilt:?}");
+        assert!(!rebuilt.contains(&first[0]));
     }
 }

@@ -105,7 +105,7 @@ const MIGRATIONS: &[&str] = &[
         name TEXT NOT NULL UNIQUE
     );
     CREATE TABLE embeddings (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
         model_id INTEGER NOT NULL REFERENCES embedding_models(id),
         line INTEGER NOT NULL,
