@@ -114,7 +114,12 @@ def main():
     next_file = scalar(conn, "SELECT count(*) FROM files WHERE repo_id = ?", (repo_id,))
     file_id = scalar(conn, "SELECT coalesce(max(id), 0) FROM files") + 1
     chunk_id = scalar(conn, "SELECT coalesce(max(id), 0) FROM chunks") + 1
+    # Unit ids only grow (a server's snapshot reads the units above the largest id it has):
+    # past the AUTOINCREMENT sequence too, which remembers deleted units.
     unit_id = scalar(conn, "SELECT coalesce(max(id), 0) FROM embeddings") + 1
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+        unit_id = max(unit_id, scalar(conn, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence"
+                                            " WHERE name = 'embeddings'") + 1)
 
     t0 = time.perf_counter()
     done = 0
