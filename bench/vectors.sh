@@ -9,7 +9,8 @@
 #     (loads the snapshot) apart, then median and p99 over 100 calls; the same for mode lexical;
 #   - the server's RSS (idle with the model loaded, after the snapshot, after all calls);
 #   - index.db size.
-# Everything lands in bench/out/vectors (recreated on every run). About 5 minutes on 2 cores.
+# Everything lands in bench/out/vectors (recreated on every run). About 3 minutes on 2 cores
+# after the build.
 # Usage (SIZES ascending: the synthetic rows only grow): [SIZES="10000 100000 1000000"] [CALLS=100] [CLI_QUERIES=20] bench/vectors.sh
 . "$(dirname "$0")/common.sh"
 build_release
