@@ -20,8 +20,8 @@ pub mod text;
 
 pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use store::{
-    FileOp, FileStamp, FileState, IndexStore, RepositoryInfo, RepositoryRecord, StoreError,
-    SyncState, SCHEMA_VERSION,
+    BulkWrites, FileOp, FileStamp, FileState, IndexStore, RepositoryInfo, RepositoryRecord,
+    StoreError, SyncState, SCHEMA_VERSION,
 };
 pub use sync::{
     RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,

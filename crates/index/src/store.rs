@@ -119,6 +119,21 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// SQLite's checkpoint interval (pages of log), and the one while writing in bulk.
+const DEFAULT_CHECKPOINT_PAGES: i64 = 1000;
+const BULK_CHECKPOINT_PAGES: i64 = 16384;
+
+/// Bulk writing in progress (see [`IndexStore::bulk_writes`]); dropping it, whether the
+/// writes succeeded or not, restores the default interval and checkpoints.
+pub struct BulkWrites<'s>(&'s IndexStore);
+
+impl Drop for BulkWrites<'_> {
+    fn drop(&mut self) {
+        self.0.set_checkpoint_interval(DEFAULT_CHECKPOINT_PAGES);
+        self.0.checkpoint();
+    }
+}
+
 /// Errors from the store, each with a message fit for a person.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -437,7 +452,7 @@ impl IndexStore {
             });
         }
         configure(&conn)?;
-        // The log file is cut back after a reset (bulk writes grow it; see `set_bulk`).
+        // The log file is cut back after a reset (bulk writes grow it; see `bulk_writes`).
         conn.pragma_update(None, "journal_size_limit", 16 << 20)?;
         migrate(&conn, version)?;
         Ok(conn)
@@ -627,22 +642,22 @@ impl IndexStore {
         })
     }
 
-    /// Records the outcome of a sync: the result JSON, and the error (cleared on success).
-    /// Bulk writing (a first index, a big checkout): the log is copied into the database every
-    /// 64 MB instead of SQLite's 4 MB (fewer fsyncs: 6% faster on a 95 MB corpus). Ending it
-    /// checkpoints, so readers stop consulting the long log (a search on a just-indexed 527 MB
-    /// index with 8 MB of log left took 8.8 ms, 6.5 ms after a checkpoint). Small writes keep
-    /// SQLite's default: a checkpoint after each would cost them an fsync (9 -> 20 ms for a
-    /// one-file edit).
-    pub fn set_bulk(&self, bulk: bool) {
-        let pages = if bulk { 16384 } else { 1000 };
+    /// Bulk writing (a first index, a big checkout) until the guard is dropped: the log is
+    /// copied into the database every 64 MB instead of SQLite's 4 MB (fewer fsyncs: 6% faster
+    /// on a 95 MB corpus). Ending it checkpoints, so readers stop consulting the long log (a
+    /// search on a just-indexed 527 MB index with 8 MB of log left took 8.8 ms, 6.5 ms after a
+    /// checkpoint). Small writes keep SQLite's default: a checkpoint after each would cost them
+    /// an fsync (9 -> 20 ms for a one-file edit).
+    pub fn bulk_writes(&self) -> BulkWrites<'_> {
+        self.set_checkpoint_interval(BULK_CHECKPOINT_PAGES);
+        BulkWrites(self)
+    }
+
+    fn set_checkpoint_interval(&self, pages: i64) {
         let set =
             self.with_writer(|conn| Ok(conn.pragma_update(None, "wal_autocheckpoint", pages)?));
         if let Err(e) = set {
             tracing::debug!(%e, "cannot set the checkpoint interval");
-        }
-        if !bulk {
-            self.checkpoint();
         }
     }
 
@@ -660,6 +675,7 @@ impl IndexStore {
         }
     }
 
+    /// Records the outcome of a sync: the result JSON, and the error (cleared on success).
     pub fn record_sync(
         &self,
         repo_id: i64,

@@ -165,3 +165,20 @@ fn state_values_round_trip() {
     store.set_state("paused", "false").unwrap();
     assert_eq!(store.state("paused").unwrap().as_deref(), Some("false"));
 }
+
+#[test]
+fn bulk_writes_end_with_the_default_checkpoint_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = IndexStore::open(&dir.path().join("index.db"), false).unwrap();
+    let interval = |store: &IndexStore| -> i64 {
+        store
+            .with_writer(|c| Ok(c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?))
+            .unwrap()
+    };
+    assert_eq!(interval(&store), DEFAULT_CHECKPOINT_PAGES);
+    {
+        let _bulk = store.bulk_writes();
+        assert_eq!(interval(&store), BULK_CHECKPOINT_PAGES);
+    }
+    assert_eq!(interval(&store), DEFAULT_CHECKPOINT_PAGES);
+}
