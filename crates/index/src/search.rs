@@ -115,6 +115,24 @@ fn read_row(r: &rusqlite::Row, rank: f64) -> rusqlite::Result<Row> {
     })
 }
 
+/// One chunk's row, with `rank` attached; `None` when the chunk is gone.
+fn row_by_id(conn: &Connection, chunk_id: i64, rank: f64) -> Result<Option<Row>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
+         JOIN repositories r ON r.id = f.repo_id WHERE c.id = ?1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([chunk_id], |r| read_row(r, rank))
+        .optional()?)
+}
+
+/// Rows in repository, path and line order: how ties are broken, so results never depend on
+/// row ids (that is, on the order files were written).
+fn by_place(a: &Row, b: &Row) -> std::cmp::Ordering {
+    (&a.repository, &a.path, a.start_line).cmp(&(&b.repository, &b.path, b.start_line))
+}
+
 /// Filters shared by every mode, as SQL over `r` (repositories) and `f` (files).
 pub(crate) struct Filters {
     pub(crate) clause: String,
@@ -342,17 +360,9 @@ fn nearest_hits<'a>(
     scored: impl Iterator<Item = (&'a semantic::Nearest, f64)>,
     terms: &[String],
 ) -> Result<Vec<SearchHit>> {
-    let sql = format!(
-        "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
-         JOIN repositories r ON r.id = f.repo_id WHERE c.id = ?1"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
     let mut hits = Vec::new();
     for (n, score) in scored {
-        let Some(row) = stmt
-            .query_row([n.chunk_id], |r| read_row(r, 0.0))
-            .optional()?
-        else {
+        let Some(row) = row_by_id(conn, n.chunk_id, 0.0)? else {
             continue;
         };
         let matching = matching_lines(&row.content, row.start_line, terms);
@@ -423,13 +433,7 @@ fn rank(
             (score, row)
         })
         .collect();
-    // Ties go by place, not by row id: results do not depend on the order files were written.
-    scored.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then_with(|| a.1.repository.cmp(&b.1.repository))
-            .then_with(|| a.1.path.cmp(&b.1.path))
-            .then_with(|| a.1.start_line.cmp(&b.1.start_line))
-    });
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| by_place(&a.1, &b.1)));
     scored
         .into_iter()
         .take(limit)
@@ -506,24 +510,11 @@ fn fts_candidates(
         }
         fetch_limit *= 4;
     };
-    let fetch = format!(
-        "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
-         JOIN repositories r ON r.id = f.repo_id WHERE c.id = ?1"
-    );
-    let mut fetch = conn.prepare_cached(&fetch)?;
     let mut out = Vec::with_capacity(chosen.len());
     for (id, rank) in chosen {
-        if let Some(row) = fetch.query_row([id], |r| read_row(r, rank)).optional()? {
-            out.push(row);
-        }
+        out.extend(row_by_id(conn, id, rank)?);
     }
-    out.sort_by(|a, b| {
-        a.rank
-            .total_cmp(&b.rank)
-            .then_with(|| a.repository.cmp(&b.repository))
-            .then_with(|| a.path.cmp(&b.path))
-            .then_with(|| a.start_line.cmp(&b.start_line))
-    });
+    out.sort_by(|a, b| a.rank.total_cmp(&b.rank).then_with(|| by_place(a, b)));
     out.truncate(want);
     seen.extend(out.iter().map(|row| row.id));
     Ok(out)
@@ -643,13 +634,19 @@ fn hit(
     })
 }
 
+/// How many query terms each line of `content` holds.
+fn terms_per_line<'a>(content: &'a str, terms: &'a [String]) -> impl Iterator<Item = usize> + 'a {
+    content.lines().map(move |line| {
+        let lower = line.to_lowercase();
+        terms.iter().filter(|t| lower.contains(t.as_str())).count()
+    })
+}
+
 /// The line holding the most query terms, with a little context.
 fn snippet_for_terms(content: &str, start_line: u32, terms: &[String]) -> (u32, String) {
     let mut best = (0usize, 0usize);
     let mut matching = Vec::new();
-    for (i, line) in content.lines().enumerate() {
-        let lower = line.to_lowercase();
-        let n = terms.iter().filter(|t| lower.contains(t.as_str())).count();
+    for (i, n) in terms_per_line(content, terms).enumerate() {
         if n > 0 {
             matching.push(start_line + i as u32);
         }
@@ -663,13 +660,9 @@ fn snippet_for_terms(content: &str, start_line: u32, terms: &[String]) -> (u32, 
 
 /// Lines holding any query term.
 fn matching_lines(content: &str, start_line: u32, terms: &[String]) -> Vec<u32> {
-    content
-        .lines()
+    terms_per_line(content, terms)
         .enumerate()
-        .filter(|(_, line)| {
-            let lower = line.to_lowercase();
-            terms.iter().any(|t| lower.contains(t.as_str()))
-        })
+        .filter(|(_, n)| *n > 0)
         .map(|(i, _)| start_line + i as u32)
         .collect()
 }
