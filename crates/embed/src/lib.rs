@@ -97,11 +97,7 @@ impl LocalEmbedder {
             std::fs::read_to_string(file("config.json")?).map_err(|e| model_error(dir, e))?;
         let config: BertConfig = serde_json::from_str(&config_text)
             .map_err(|e| model_error(dir, format!("config.json: {e}")))?;
-        let dimension = serde_json::from_str::<serde_json::Value>(&config_text)
-            .ok()
-            .and_then(|v| v["hidden_size"].as_u64())
-            .ok_or_else(|| model_error(dir, "config.json has no hidden_size"))?
-            as usize;
+        let dimension = config.hidden_size;
         let mut tokenizer = Tokenizer::from_file(file("tokenizer.json")?)
             .map_err(|e| model_error(dir, format!("tokenizer.json: {e}")))?;
         tokenizer.with_padding(Some(PaddingParams {
