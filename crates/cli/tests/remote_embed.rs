@@ -9,7 +9,7 @@ use common::{hit_paths, json, stderr, Sandbox};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -119,10 +119,6 @@ fn tree(sb: &Sandbox) {
     sb.write("app/requirements.txt", "requests\n");
 }
 
-fn run(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
-    sb.run_with(env, args)
-}
-
 #[test]
 fn openai_provider_embeds_and_searches() {
     let (url, log) = fake_provider(false);
@@ -136,8 +132,7 @@ fn openai_provider_embeds_and_searches() {
         ("CODEINTEL_EMBED_API_KEY", "sk-test-secret"),
     ];
     let repo = sb.tree().join("app");
-    let out = run(
-        &sb,
+    let out = sb.run_with(
         &env,
         &["index", "--json", repo.to_str().unwrap_or_default()],
     );
@@ -147,30 +142,16 @@ fn openai_provider_embeds_and_searches() {
     assert!(result["chunks_new"].as_u64().unwrap_or(0) >= 3, "{result}");
     assert_eq!(result["chunks_embedded"], result["chunks_new"]);
 
-    let repos = json(&run(&sb, &env, &["repos", "--json"]));
+    let repos = json(&sb.run_with(&env, &["repos", "--json"]));
     assert_eq!(repos[0]["embedded_chunks"], repos[0]["chunks"], "{repos}");
 
-    let semantic = hit_paths(&run(
-        &sb,
-        &env,
-        &[
-            "search",
-            "--json",
-            "--mode",
-            "semantic",
-            "value added tax on the price",
-        ],
-    ));
+    let semantic = semantic_hits(&sb, &env, "value added tax on the price");
     assert_eq!(
         semantic.first().map(String::as_str),
         Some("tax.py"),
         "{semantic:?}"
     );
-    let hybrid = hit_paths(&run(
-        &sb,
-        &env,
-        &["search", "--json", "draw the navigation bar"],
-    ));
+    let hybrid = hit_paths(&sb.run_with(&env, &["search", "--json", "draw the navigation bar"]));
     assert_eq!(
         hybrid.first().map(String::as_str),
         Some("menu.py"),
@@ -186,6 +167,11 @@ fn openai_provider_embeds_and_searches() {
     }
 }
 
+/// The paths `search --mode semantic` finds for `query`, best first.
+fn semantic_hits(sb: &Sandbox, env: &[(&str, &str)], query: &str) -> Vec<String> {
+    hit_paths(&sb.run_with(env, &["search", "--json", "--mode", "semantic", query]))
+}
+
 #[test]
 fn ollama_provider_embeds_and_searches() {
     let (url, log) = fake_provider(true);
@@ -197,25 +183,14 @@ fn ollama_provider_embeds_and_searches() {
         ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
     ];
     let repo = sb.tree().join("app");
-    let out = run(
-        &sb,
+    let out = sb.run_with(
         &env,
         &["index", "--json", repo.to_str().unwrap_or_default()],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let repos = json(&run(&sb, &env, &["repos", "--json"]));
+    let repos = json(&sb.run_with(&env, &["repos", "--json"]));
     assert_eq!(repos[0]["embedded_chunks"], repos[0]["chunks"], "{repos}");
-    let semantic = hit_paths(&run(
-        &sb,
-        &env,
-        &[
-            "search",
-            "--json",
-            "--mode",
-            "semantic",
-            "storage network failed",
-        ],
-    ));
+    let semantic = semantic_hits(&sb, &env, "storage network failed");
     assert_eq!(
         semantic.first().map(String::as_str),
         Some("net.py"),
@@ -240,7 +215,7 @@ fn an_unreachable_provider_fails_index_but_keeps_lexical_search() {
         ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
     ];
     let repo = sb.tree().join("app");
-    let out = run(&sb, &env, &["index", repo.to_str().unwrap_or_default()]);
+    let out = sb.run_with(&env, &["index", repo.to_str().unwrap_or_default()]);
     assert!(!out.status.success(), "index must fail");
     let err = stderr(&out);
     let error_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
@@ -249,16 +224,15 @@ fn an_unreachable_provider_fails_index_but_keeps_lexical_search() {
     assert!(error_lines[0].contains("lexical index committed"), "{err}");
 
     // The lexical index is there: repos lists it, lexical and default searches find code.
-    let repos = json(&run(&sb, &env, &["repos", "--json"]));
+    let repos = json(&sb.run_with(&env, &["repos", "--json"]));
     assert!(repos[0]["chunks"].as_u64().unwrap_or(0) >= 3, "{repos}");
     assert_eq!(repos[0]["embedded_chunks"], 0);
-    let lexical = hit_paths(&run(
-        &sb,
+    let lexical = hit_paths(&sb.run_with(
         &env,
         &["search", "--json", "--mode", "lexical", "compute_tax"],
     ));
     assert_eq!(lexical.first().map(String::as_str), Some("tax.py"));
-    let out = run(&sb, &env, &["search", "--json", "compute_tax"]);
+    let out = sb.run_with(&env, &["search", "--json", "compute_tax"]);
     assert_eq!(hit_paths(&out).first().map(String::as_str), Some("tax.py"));
     assert!(
         stderr(&out).contains("searching lexically"),
@@ -267,7 +241,7 @@ fn an_unreachable_provider_fails_index_but_keeps_lexical_search() {
     );
 
     // Semantic search needs the provider: a clear error naming it.
-    let out = run(&sb, &env, &["search", "--mode", "semantic", "tax"]);
+    let out = sb.run_with(&env, &["search", "--mode", "semantic", "tax"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains(&url), "{}", stderr(&out));
 }
@@ -275,14 +249,14 @@ fn an_unreachable_provider_fails_index_but_keeps_lexical_search() {
 #[test]
 fn missing_model_or_bad_provider_is_a_startup_error() {
     let sb = Sandbox::new();
-    let out = run(&sb, &[("CODEINTEL_EMBED_PROVIDER", "ollama")], &["repos"]);
+    let out = sb.run_with(&[("CODEINTEL_EMBED_PROVIDER", "ollama")], &["repos"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("CODEINTEL_EMBED_MODEL"),
         "{}",
         stderr(&out)
     );
-    let out = run(&sb, &[("CODEINTEL_EMBED_PROVIDER", "cohere")], &["repos"]);
+    let out = sb.run_with(&[("CODEINTEL_EMBED_PROVIDER", "cohere")], &["repos"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("\"cohere\""), "{}", stderr(&out));
 }
@@ -373,12 +347,12 @@ fn the_daemon_runs_lexical_only_when_the_provider_is_down() {
         e["error"].as_str().unwrap_or_default().contains(&url),
         "{s:#}"
     );
-    let out = run(&sb, &env, &["auto-sync-status"]);
+    let out = sb.run_with(&env, &["auto-sync-status"]);
     assert!(
         common::stdout(&out).contains("embeddings: openai:fake-embedder"),
         "{}",
         common::stdout(&out)
     );
-    let hits = hit_paths(&run(&sb, &[], &["search", "--json", "render_menu"]));
+    let hits = hit_paths(&sb.run_with(&[], &["search", "--json", "render_menu"]));
     assert_eq!(hits.first().map(String::as_str), Some("menu.py"));
 }
