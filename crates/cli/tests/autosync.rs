@@ -3,91 +3,9 @@
 
 mod common;
 
-use common::{json, stderr, Sandbox};
+use common::{json, status, stderr, wait_for, Sandbox};
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A daemon process, killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Daemon {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    /// SIGTERM, then wait for a graceful exit.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.0.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Environment for a fast-cycling auto-sync over the sandbox tree.
-fn autosync_cmd(sb: &Sandbox, extra: &[(&str, &str)]) -> Command {
-    let mut cmd = sb.cmd();
-    cmd.env("AUTO_SYNC_PATHS", sb.tree())
-        .env("AUTO_SYNC_SCAN_INTERVAL", "1")
-        .env("AUTO_SYNC_INTERVAL", "1");
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-fn start(sb: &Sandbox, extra: &[(&str, &str)]) -> Daemon {
-    // The daemon's log goes to a file in the sandbox, shown when a wait times out.
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(sb.root().join("daemon.log"))
-        .expect("log file");
-    let child = autosync_cmd(sb, extra)
-        .args(["daemon", "-v"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn daemon");
-    Daemon(child)
-}
-
-fn status(sb: &Sandbox) -> Value {
-    let out = sb.run(&["auto-sync-status", "--json"]);
-    assert!(out.status.success(), "status failed: {}", stderr(&out));
-    json(&out)
-}
-
-/// Polls `check` on the status until it holds or `secs` pass.
-fn wait_for(sb: &Sandbox, secs: u64, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let s = status(sb);
-        if check(&s) {
-            return s;
-        }
-        if Instant::now() >= deadline {
-            let log = std::fs::read_to_string(sb.root().join("daemon.log")).unwrap_or_default();
-            panic!("timed out waiting for {what}; status: {s:#}\ndaemon log:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn repo<'a>(s: &'a Value, name: &str) -> Option<&'a Value> {
     s["repositories"]
@@ -137,15 +55,12 @@ fn startup_syncs_in_priority_order_within_the_concurrency_bound() {
     make_repo(&sb, "snake", "py", 150);
     make_repo(&sb, "lizard", "js", 150);
     // Long intervals: only the startup scan runs, so every last_sync is from the first pass.
-    let daemon = start(
-        &sb,
-        &[
-            ("AUTO_SYNC_MAX_CONCURRENT", "1"),
-            ("AUTO_SYNC_PRIORITY_LANGUAGES", "go,python"),
-            ("AUTO_SYNC_SCAN_INTERVAL", "3600"),
-            ("AUTO_SYNC_INTERVAL", "3600"),
-        ],
-    );
+    let daemon = sb.start_daemon(&[
+        ("AUTO_SYNC_MAX_CONCURRENT", "1"),
+        ("AUTO_SYNC_PRIORITY_LANGUAGES", "go,python"),
+        ("AUTO_SYNC_SCAN_INTERVAL", "3600"),
+        ("AUTO_SYNC_INTERVAL", "3600"),
+    ]);
     let mut max_active = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     let last = loop {
@@ -190,7 +105,7 @@ fn startup_syncs_in_priority_order_within_the_concurrency_bound() {
 fn new_repositories_edits_and_restarts_are_picked_up() {
     let sb = Sandbox::new();
     make_repo(&sb, "first", "py", 3);
-    let daemon = start(&sb, &[]);
+    let daemon = sb.start_daemon(&[]);
     wait_for(&sb, 60, "first synced and watched", |s| {
         repo(s, "first").is_some_and(|r| r["state"] == "synced" && r["watched"] == true)
     });
@@ -222,7 +137,7 @@ fn new_repositories_edits_and_restarts_are_picked_up() {
     assert!(daemon.terminate().success());
     sb.write("second/src/m1.py", "def changed_while_down():\n    pass\n");
     std::fs::remove_file(sb.tree().join("second/src/m2.py")).unwrap();
-    let _daemon = start(&sb, &[]);
+    let _daemon = sb.start_daemon(&[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let found = search_paths(&sb, "changed_while_down") == ["src/m1.py"];
@@ -245,7 +160,7 @@ fn new_repositories_edits_and_restarts_are_picked_up() {
 fn pause_stops_new_work_and_resume_continues() {
     let sb = Sandbox::new();
     make_repo(&sb, "one", "py", 3);
-    let _daemon = start(&sb, &[]);
+    let _daemon = sb.start_daemon(&[]);
     wait_for(&sb, 60, "one synced", |s| all_synced(s, &["one"]));
     let out = sb.run(&["auto-sync-pause"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -276,7 +191,7 @@ fn a_failing_repository_shows_its_error_and_is_retried() {
     let sb = Sandbox::new();
     make_repo(&sb, "good", "py", 3);
     make_repo(&sb, "broken", "py", 3);
-    let _daemon = start(&sb, &[("CODEINTEL_TEST_FAIL_REPOS", "broken")]);
+    let _daemon = sb.start_daemon(&[("CODEINTEL_TEST_FAIL_REPOS", "broken")]);
     let s = wait_for(&sb, 60, "broken failed and good synced", |s| {
         all_synced(s, &["good"]) && repo(s, "broken").is_some_and(|r| r["state"] == "failed")
     });
@@ -314,10 +229,10 @@ fn a_failing_repository_shows_its_error_and_is_retried() {
 fn two_processes_never_sync_at_once_and_the_survivor_takes_over() {
     let sb = Sandbox::new();
     make_repo(&sb, "shared", "py", 3);
-    let first = start(&sb, &[]);
+    let first = sb.start_daemon(&[]);
     let s = wait_for(&sb, 60, "shared synced", |s| all_synced(s, &["shared"]));
     assert_eq!(s["syncer_pid"], first.pid());
-    let second = start(&sb, &[]);
+    let second = sb.start_daemon(&[]);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         status(&sb)["syncer_pid"],
@@ -340,7 +255,7 @@ fn two_processes_never_sync_at_once_and_the_survivor_takes_over() {
 fn a_burst_of_changes_becomes_a_few_batched_syncs() {
     let sb = Sandbox::new();
     make_repo(&sb, "burst", "py", 3);
-    let _daemon = start(&sb, &[]);
+    let _daemon = sb.start_daemon(&[]);
     let before = wait_for(&sb, 60, "burst watched", |s| {
         repo(s, "burst").is_some_and(|r| r["watched"] == true)
     });
@@ -366,7 +281,7 @@ fn a_vanished_repository_is_marked_missing_and_keeps_its_index() {
     let sb = Sandbox::new();
     make_repo(&sb, "stays", "py", 3);
     make_repo(&sb, "leaves", "py", 3);
-    let _daemon = start(&sb, &[]);
+    let _daemon = sb.start_daemon(&[]);
     wait_for(&sb, 60, "both synced", |s| {
         all_synced(s, &["stays", "leaves"])
     });

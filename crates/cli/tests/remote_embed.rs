@@ -5,13 +5,11 @@
 
 mod common;
 
-use common::{hit_paths, json, stderr, Sandbox};
+use common::{hit_paths, json, stderr, wait_for, Sandbox};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 const DIM: usize = 64;
 
@@ -261,52 +259,6 @@ fn missing_model_or_bad_provider_is_a_startup_error() {
     assert!(stderr(&out).contains("\"cohere\""), "{}", stderr(&out));
 }
 
-/// A daemon process, killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn daemon(sb: &Sandbox, env: &[(&str, &str)]) -> Daemon {
-    let log = std::fs::File::create(sb.root().join("daemon.log")).expect("log file");
-    let mut cmd = sb.cmd();
-    cmd.env("AUTO_SYNC_PATHS", sb.tree())
-        .env("AUTO_SYNC_SCAN_INTERVAL", "1")
-        .env("AUTO_SYNC_INTERVAL", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .args(["daemon", "-v"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn daemon");
-    Daemon(child)
-}
-
-/// Polls `auto-sync-status --json` until `check` holds.
-fn wait_for(sb: &Sandbox, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = sb.run(&["auto-sync-status", "--json"]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        let s = json(&out);
-        if check(&s) {
-            return s;
-        }
-        if Instant::now() >= deadline {
-            let log = std::fs::read_to_string(sb.root().join("daemon.log")).unwrap_or_default();
-            panic!("timed out waiting for {what}; status: {s:#}\ndaemon log:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn the_daemon_embeds_remotely_in_the_background() {
     let (url, _) = fake_provider(true);
@@ -317,8 +269,8 @@ fn the_daemon_embeds_remotely_in_the_background() {
         ("CODEINTEL_EMBED_URL", url.as_str()),
         ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
     ];
-    let _daemon = daemon(&sb, &env);
-    let s = wait_for(&sb, "all chunks embedded", |s| {
+    let _daemon = sb.start_daemon(&env);
+    let s = wait_for(&sb, 60, "all chunks embedded", |s| {
         let e = &s["embeddings"];
         e["model"] == format!("ollama:fake-embedder:{DIM}")
             && e["pending"] == 0
@@ -337,8 +289,8 @@ fn the_daemon_runs_lexical_only_when_the_provider_is_down() {
         ("CODEINTEL_EMBED_URL", url.as_str()),
         ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
     ];
-    let _daemon = daemon(&sb, &env);
-    let s = wait_for(&sb, "the repository synced and the error shown", |s| {
+    let _daemon = sb.start_daemon(&env);
+    let s = wait_for(&sb, 60, "the repository synced and the error shown", |s| {
         s["synced_repos"] == 1 && s["embeddings"]["error"].is_string()
     });
     let e = &s["embeddings"];

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{hit_paths, json, stderr, Sandbox};
+use common::{hit_paths, json, stderr, wait_for, Sandbox};
 use serde_json::Value;
 use std::process::Output;
 
@@ -106,29 +106,12 @@ fn the_daemon_embeds_in_the_background_after_the_lexical_index() {
     let sb = Sandbox::new();
     sb.meaning_tree();
     sb.mkdir("app/.git");
-    let mut daemon = sb
-        .cmd()
-        .env("CODEINTEL_EMBED_MODEL_DIR", model_dir())
-        .env("AUTO_SYNC_PATHS", sb.tree())
-        .arg("daemon")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let status = loop {
-        let out = run(&sb, &[], &["auto-sync-status", "--json"]);
-        let status = json(&out);
+    let model = model_dir();
+    let _daemon = sb.start_daemon(&[("CODEINTEL_EMBED_MODEL_DIR", model.as_str())]);
+    let status = wait_for(&sb, 120, "every chunk embedded", |status| {
         let e = &status["embeddings"];
-        if e["embedded"].as_u64().unwrap_or(0) >= 3 && e["pending"] == 0 {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not embedded in time: {status:#}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+        e["embedded"].as_u64().unwrap_or(0) >= 3 && e["pending"] == 0
+    });
     assert!(status["embeddings"]["model"]
         .as_str()
         .unwrap()
@@ -145,8 +128,6 @@ fn the_daemon_embeds_in_the_background_after_the_lexical_index() {
         ],
     ));
     assert_eq!(semantic[0], "net.py");
-    let _ = daemon.kill();
-    let _ = daemon.wait();
 }
 
 #[test]

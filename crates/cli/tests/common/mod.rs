@@ -5,7 +5,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_codeintel"))
@@ -82,6 +83,30 @@ impl Sandbox {
         cmd.args(args).output().expect("run codeintel")
     }
 
+    /// Starts `codeintel daemon` with a fast-cycling auto-sync over the sandbox tree (`extra`
+    /// added to its environment); its log goes to `daemon.log`, shown when a wait times out.
+    pub fn start_daemon(&self, extra: &[(&str, &str)]) -> Daemon {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root().join("daemon.log"))
+            .expect("log file");
+        let mut cmd = self.cmd();
+        cmd.env("AUTO_SYNC_PATHS", self.tree())
+            .env("AUTO_SYNC_SCAN_INTERVAL", "1")
+            .env("AUTO_SYNC_INTERVAL", "1");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .args(["daemon", "-v"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn daemon");
+        Daemon(child)
+    }
+
     /// Three small Python files that share no words with the queries that mean them
     /// ("storage network failed", "value added tax on the price", "navigation bar").
     pub fn meaning_tree(&self) {
@@ -128,4 +153,63 @@ pub fn json(out: &Output) -> serde_json::Value {
             stderr(out)
         )
     })
+}
+
+/// A daemon process, killed when dropped.
+pub struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Daemon {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGTERM, then wait for a graceful exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// `auto-sync-status --json`, which must succeed.
+pub fn status(sb: &Sandbox) -> serde_json::Value {
+    let out = sb.run(&["auto-sync-status", "--json"]);
+    assert!(out.status.success(), "status failed: {}", stderr(&out));
+    json(&out)
+}
+
+/// Polls `check` on the status until it holds or `secs` pass.
+pub fn wait_for(
+    sb: &Sandbox,
+    secs: u64,
+    what: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = status(sb);
+        if check(&s) {
+            return s;
+        }
+        if Instant::now() >= deadline {
+            let log = fs::read_to_string(sb.root().join("daemon.log")).unwrap_or_default();
+            panic!("timed out waiting for {what}; status: {s:#}\ndaemon log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
