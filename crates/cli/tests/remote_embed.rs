@@ -165,6 +165,15 @@ fn openai_provider_embeds_and_searches() {
     }
 }
 
+/// The environment that points codeintel at a provider serving model `fake-embedder`.
+fn provider_env<'a>(provider: &'a str, url: &'a str) -> [(&'static str, &'a str); 3] {
+    [
+        ("CODEINTEL_EMBED_PROVIDER", provider),
+        ("CODEINTEL_EMBED_URL", url),
+        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
+    ]
+}
+
 /// The paths `search --mode semantic` finds for `query`, best first.
 fn semantic_hits(sb: &Sandbox, env: &[(&str, &str)], query: &str) -> Vec<String> {
     hit_paths(&sb.run_with(env, &["search", "--json", "--mode", "semantic", query]))
@@ -175,11 +184,7 @@ fn ollama_provider_embeds_and_searches() {
     let (url, log) = fake_provider(true);
     let sb = Sandbox::new();
     tree(&sb);
-    let env = [
-        ("CODEINTEL_EMBED_PROVIDER", "ollama"),
-        ("CODEINTEL_EMBED_URL", url.as_str()),
-        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
-    ];
+    let env = provider_env("ollama", &url);
     let repo = sb.tree().join("app");
     let out = sb.run_with(
         &env,
@@ -207,11 +212,7 @@ fn an_unreachable_provider_fails_index_but_keeps_lexical_search() {
     let url = dead_url();
     let sb = Sandbox::new();
     tree(&sb);
-    let env = [
-        ("CODEINTEL_EMBED_PROVIDER", "openai"),
-        ("CODEINTEL_EMBED_URL", url.as_str()),
-        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
-    ];
+    let env = provider_env("openai", &url);
     let repo = sb.tree().join("app");
     let out = sb.run_with(&env, &["index", repo.to_str().unwrap_or_default()]);
     assert!(!out.status.success(), "index must fail");
@@ -264,11 +265,7 @@ fn the_daemon_embeds_remotely_in_the_background() {
     let (url, _) = fake_provider(true);
     let sb = Sandbox::new();
     tree(&sb);
-    let env = [
-        ("CODEINTEL_EMBED_PROVIDER", "ollama"),
-        ("CODEINTEL_EMBED_URL", url.as_str()),
-        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
-    ];
+    let env = provider_env("ollama", &url);
     let _daemon = sb.start_daemon(&env);
     let s = wait_for(&sb, 60, "all chunks embedded", |s| {
         let e = &s["embeddings"];
@@ -284,11 +281,7 @@ fn the_daemon_runs_lexical_only_when_the_provider_is_down() {
     let url = dead_url();
     let sb = Sandbox::new();
     tree(&sb);
-    let env = [
-        ("CODEINTEL_EMBED_PROVIDER", "openai"),
-        ("CODEINTEL_EMBED_URL", url.as_str()),
-        ("CODEINTEL_EMBED_MODEL", "fake-embedder"),
-    ];
+    let env = provider_env("openai", &url);
     let _daemon = sb.start_daemon(&env);
     let s = wait_for(&sb, 60, "the repository synced and the error shown", |s| {
         s["synced_repos"] == 1 && s["embeddings"]["error"].is_string()
