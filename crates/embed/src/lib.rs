@@ -40,8 +40,9 @@ pub trait Embedder: Send + Sync {
     fn model_id(&self) -> &str;
     fn dimension(&self) -> usize;
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
-    /// Texts worth handing to one `embed` call: small for a local model (memory grows with the
-    /// batch), a full request's worth for a remote one (each call costs a round trip).
+    /// Texts worth handing to one `embed` call: small for a local model (its activations, and
+    /// so memory, grow with the batch), a full request's worth for a remote one (each call
+    /// costs a round trip).
     fn preferred_batch(&self) -> usize {
         16
     }

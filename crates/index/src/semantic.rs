@@ -29,8 +29,9 @@ const MAX_UNITS: usize = 24;
 const LEAD_LINES: u32 = 3;
 /// Comment or decorator lines above a definition that belong to its unit.
 const MAX_DOC_LINES: usize = 8;
-/// Texts per embedder call (BERT pads a batch to its longest text).
-const EMBED_BATCH: usize = 16;
+/// Chunks embedded and committed together: enough texts to sort into batches of similar
+/// length, few enough that a cancel or a crash loses seconds of work, not minutes.
+const CHUNKS_PER_PASS: usize = 32;
 /// Units rescored per wanted result after the Hamming pass (several units share a chunk, and
 /// sign bits only approximate the angle).
 const CANDIDATES_PER_RESULT: usize = 20;
@@ -522,13 +523,12 @@ impl IndexStore {
     }
 
     /// Embeds every chunk (of one repository, or all) that has no vectors of the embedder's
-    /// model, `batch` chunks per transaction, until none is left or `cancel` is set. Resumable:
-    /// what was committed stays.
+    /// model, [`CHUNKS_PER_PASS`] chunks per transaction, until none is left or `cancel` is set.
+    /// Resumable: what was committed stays.
     pub fn embed_pending(
         &self,
         embedder: &dyn Embedder,
         repo_id: Option<i64>,
-        batch: usize,
         cancel: &std::sync::atomic::AtomicBool,
         progress: &dyn Fn(EmbedProgress),
     ) -> Result<u64> {
@@ -536,7 +536,7 @@ impl IndexStore {
         let total = self.chunks_to_embed(&model, repo_id)?;
         let mut done = 0;
         while !cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            let pending = self.pending_units(&model, repo_id, batch.max(1))?;
+            let pending = self.pending_units(&model, repo_id, CHUNKS_PER_PASS)?;
             if pending.is_empty() {
                 break;
             }
@@ -669,14 +669,14 @@ impl IndexStore {
     }
 }
 
-/// Embeds `texts` in groups of similar length (a BERT batch is padded to its longest text, so
-/// mixing a one-line unit with a 600-character one wastes most of the pass); the vectors come
-/// back in the order of `texts`.
+/// Embeds `texts` in groups of similar length, [`Embedder::preferred_batch`] texts per call (a
+/// BERT batch is padded to its longest text, so mixing a one-line unit with a 600-character one
+/// wastes most of the pass); the vectors come back in the order of `texts`.
 fn embed_by_length(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
     let mut order: Vec<usize> = (0..texts.len()).collect();
     order.sort_by_key(|&i| texts[i].len());
     let mut vectors = vec![Vec::new(); texts.len()];
-    for group in order.chunks(EMBED_BATCH.max(embedder.preferred_batch())) {
+    for group in order.chunks(embedder.preferred_batch().max(1)) {
         let batch: Vec<&str> = group.iter().map(|&i| texts[i]).collect();
         let got = embedder.embed(&batch).map_err(embed_error)?;
         check_vectors(&got, batch.len(), embedder.dimension())?;
@@ -877,7 +877,7 @@ mod tests {
 
     fn embed_all(store: &IndexStore, embedder: &dyn Embedder) -> Result<u64> {
         let cancel = std::sync::atomic::AtomicBool::new(false);
-        store.embed_pending(embedder, None, 4, &cancel, &|_| {})
+        store.embed_pending(embedder, None, &cancel, &|_| {})
     }
 
     #[test]

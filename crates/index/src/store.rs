@@ -465,7 +465,18 @@ impl IndexStore {
             Some(conn) => conn,
             None => Self::reader_connection(&self.path)?,
         };
-        let result = f(&conn);
+        // One read transaction for everything `f` asks: a consistent snapshot while a writer
+        // commits, and one lock and log check instead of one per statement.
+        let result = conn
+            .execute_batch("BEGIN")
+            .map_err(StoreError::from)
+            .and_then(|()| {
+                let result = f(&conn);
+                let end = conn.execute_batch("COMMIT");
+                let value = result?;
+                end?;
+                Ok(value)
+            });
         let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < 8 {
             pool.push(conn);

@@ -1016,11 +1016,10 @@ impl Syncer {
                 tracing::debug!(done = p.done, total = p.total, "embedding");
             };
             // Embedding may block on a remote provider: this runs on the blocking pool.
-            let batch = embedder.preferred_batch();
             let embedded =
                 match shared
                     .store
-                    .embed_pending(embedder.as_ref(), None, batch, &cancel, &progress)
+                    .embed_pending(embedder.as_ref(), None, &cancel, &progress)
                 {
                     Ok(n) => {
                         if n > 0 {

@@ -83,10 +83,7 @@ fn embed(
         bar.set_position(p.done);
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    // The embedder's batch: small for the local model (its activations, and so memory, grow
-    // with it: 32 took 0.9 GB at its peak), a full request for a remote one.
-    let batch = embedder.preferred_batch();
-    let done = store.embed_pending(embedder.as_ref(), repo_id, batch, &cancel, &report);
+    let done = store.embed_pending(embedder.as_ref(), repo_id, &cancel, &report);
     bar.finish_and_clear();
     done.with_context(context)
 }
