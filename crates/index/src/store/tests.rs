@@ -166,19 +166,48 @@ fn state_values_round_trip() {
     assert_eq!(store.state("paused").unwrap().as_deref(), Some("false"));
 }
 
+fn pragma(store: &IndexStore, name: &str) -> i64 {
+    store
+        .with_writer(|c| Ok(c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?))
+        .unwrap()
+}
+
 #[test]
 fn bulk_writes_end_with_the_default_checkpoint_interval() {
     let dir = tempfile::tempdir().unwrap();
     let store = IndexStore::open(&dir.path().join("index.db"), false).unwrap();
-    let interval = |store: &IndexStore| -> i64 {
-        store
-            .with_writer(|c| Ok(c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?))
-            .unwrap()
-    };
-    assert_eq!(interval(&store), DEFAULT_CHECKPOINT_PAGES);
+    let pages = |bytes: i64| bytes / PAGE_SIZE;
+    assert_eq!(pragma(&store, "page_size"), PAGE_SIZE);
+    assert_eq!(
+        pragma(&store, "wal_autocheckpoint"),
+        pages(DEFAULT_CHECKPOINT_BYTES)
+    );
     {
         let _bulk = store.bulk_writes();
-        assert_eq!(interval(&store), BULK_CHECKPOINT_PAGES);
+        assert_eq!(
+            pragma(&store, "wal_autocheckpoint"),
+            pages(BULK_CHECKPOINT_BYTES)
+        );
     }
-    assert_eq!(interval(&store), DEFAULT_CHECKPOINT_PAGES);
+    assert_eq!(
+        pragma(&store, "wal_autocheckpoint"),
+        pages(DEFAULT_CHECKPOINT_BYTES)
+    );
+}
+
+#[test]
+fn an_index_with_small_pages_keeps_them_and_counts_its_interval_in_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.db");
+    // An index created before the page size was raised.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;")
+        .unwrap();
+    let store = IndexStore::open(&path, false).unwrap();
+    assert_eq!(pragma(&store, "page_size"), 4096);
+    assert_eq!(
+        pragma(&store, "wal_autocheckpoint"),
+        DEFAULT_CHECKPOINT_BYTES / 4096
+    );
 }
