@@ -425,6 +425,24 @@ fn skipped_files_are_never_stored() {
 }
 
 #[test]
+fn index_leaves_no_write_ahead_log_behind() {
+    // A log left behind is read back in full by every later one-shot search.
+    let sb = Sandbox::new();
+    for i in 0..20 {
+        sb.write(
+            &format!("repo/m{i}.py"),
+            &format!("def handler_{i}(event):\n    return event + {i}\n"),
+        );
+    }
+    index(&sb, &sb.tree().join("repo"), &[]);
+    let data = sb.root().join("data");
+    let log = fs::metadata(data.join("index.db-wal")).map_or(0, |m| m.len());
+    assert_eq!(log, 0, "the index command left {log} bytes of log");
+    assert!(fs::metadata(data.join("index.db")).unwrap().len() > 16 * 1024);
+    assert_eq!(paths(&search(&sb, "handler_7", &[]))[0], "m7.py");
+}
+
+#[test]
 fn repos_lists_counts_and_survives_a_deleted_repository() {
     let sb = Sandbox::new();
     sb.code_files("gone", "py", 3, 40);

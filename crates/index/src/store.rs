@@ -260,6 +260,19 @@ pub struct IndexStore {
     pub(crate) vectors: crate::semantic::VectorCache,
 }
 
+impl Drop for IndexStore {
+    fn drop(&mut self) {
+        // Readers close first, so the writer's connection is the last one: closing it copies
+        // the write-ahead log into the database and removes it. When a read-only reader closed
+        // last, the log stayed behind and every later process had to read all of it back on
+        // open (a one-shot search on the bench index: 6.2 ms with 6 MB of log left, 5.4 without).
+        self.readers
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
 impl std::fmt::Debug for IndexStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IndexStore")
