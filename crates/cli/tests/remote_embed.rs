@@ -37,7 +37,11 @@ type Log = Arc<Mutex<Vec<(String, Option<String>, usize)>>>;
 
 /// An OpenAI- or Ollama-shaped embedding server on 127.0.0.1; returns its base URL.
 fn fake_provider(ollama: bool) -> (String, Log) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    fake_provider_on(TcpListener::bind("127.0.0.1:0").expect("bind"), ollama)
+}
+
+/// The fake server, answering on `listener`.
+fn fake_provider_on(listener: TcpListener, ollama: bool) -> (String, Log) {
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let log: Log = Arc::default();
     let seen = log.clone();
@@ -300,4 +304,37 @@ fn the_daemon_runs_lexical_only_when_the_provider_is_down() {
     );
     let hits = hit_paths(&sb.run_with(&[], &["search", "--json", "render_menu"]));
     assert_eq!(hits.first().map(String::as_str), Some("menu.py"));
+}
+
+#[test]
+fn the_daemon_starts_embedding_when_a_provider_down_at_start_comes_up() {
+    let url = dead_url();
+    let sb = Sandbox::new();
+    tree(&sb);
+    let env = provider_env("ollama", &url);
+    let _daemon = sb.start_daemon(&env);
+    wait_for(&sb, 60, "the repository synced and the error shown", |s| {
+        s["synced_repos"] == 1 && s["embeddings"]["error"].is_string()
+    });
+    // The provider comes up where it was configured, after the daemon started.
+    let addr = url.trim_start_matches("http://");
+    let (_, log) = fake_provider_on(TcpListener::bind(addr).expect("rebind"), true);
+    let s = wait_for(
+        &sb,
+        90,
+        "the provider retried and every chunk embedded",
+        |s| {
+            let e = &s["embeddings"];
+            e["error"].is_null() && e["pending"] == 0 && e["embedded"].as_u64().unwrap_or(0) >= 3
+        },
+    );
+    assert_eq!(
+        s["embeddings"]["model"],
+        format!("ollama:fake-embedder:{DIM}"),
+        "{s:#}"
+    );
+    assert!(!log.lock().unwrap_or_else(|e| e.into_inner()).is_empty());
+    let out = sb.run_with(&env, &["search", "--json", "--mode", "semantic", "menu"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(hit_paths(&out).first().map(String::as_str), Some("menu.py"));
 }

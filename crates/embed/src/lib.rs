@@ -5,10 +5,13 @@
 //! all-MiniLM-L6-v2) on the CPU in pure Rust with candle: tokens padded to the longest text of a
 //! batch and truncated at [`MAX_TOKENS`], mean pooling over real tokens, L2 normalisation, as the
 //! model's sentence-transformers configuration prescribes. [`RemoteEmbedder`] asks an
-//! OpenAI-compatible or Ollama server instead (see [`remote`]).
+//! OpenAI-compatible or Ollama server instead (see [`remote`]). Services hold theirs in an
+//! [`EmbedderSlot`], which a provider unreachable at start fills later.
 
 pub mod remote;
+pub mod slot;
 pub use remote::{RemoteEmbedder, RemoteProvider, RemoteSettings};
+pub use slot::EmbedderSlot;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;

@@ -4,7 +4,7 @@
 //! changes on a failed call.
 
 use crate::paths;
-use codeintel_index::embed::Embedder;
+use codeintel_index::embed::EmbedderSlot;
 use codeintel_index::{
     IndexStore, RepositorySync, SearchMode, SearchRequest, SyncError, SyncOptions, SyncProgress,
 };
@@ -34,7 +34,7 @@ pub struct CodeIntel {
     pub(crate) store: Arc<IndexStore>,
     pub(crate) manager: Arc<AutoSyncManager>,
     /// Embeds queries for semantic and hybrid search, when a model is configured.
-    pub(crate) embedder: Option<Arc<dyn Embedder>>,
+    pub(crate) embedder: Arc<EmbedderSlot>,
     pub(crate) tool_router: ToolRouter<Self>,
 }
 
@@ -174,7 +174,7 @@ impl CodeIntel {
     pub fn new(
         store: Arc<IndexStore>,
         manager: Arc<AutoSyncManager>,
-        embedder: Option<Arc<dyn Embedder>>,
+        embedder: Arc<EmbedderSlot>,
     ) -> Self {
         CodeIntel {
             store,
@@ -204,9 +204,19 @@ impl CodeIntel {
             Ok(mode) => mode,
             Err(e) => return fail(e),
         };
-        if self.embedder.is_none()
-            && matches!(mode, Some(SearchMode::Semantic | SearchMode::Hybrid))
-        {
+        // A provider that was down may be up now (this process may not be the syncer, whose
+        // worker retries it): one attempt per retry interval, on the blocking pool.
+        let slot = self.embedder.clone();
+        let may_embed = !matches!(
+            mode,
+            Some(SearchMode::Lexical | SearchMode::Exact | SearchMode::Regex)
+        );
+        let embedder = if may_embed && slot.may_connect() {
+            blocking(move || slot.connect().ok().flatten()).await?
+        } else {
+            slot.get()
+        };
+        if embedder.is_none() && matches!(mode, Some(SearchMode::Semantic | SearchMode::Hybrid)) {
             let manager = self.manager.clone();
             if let Some(error) = blocking(move || manager.embedding_error()).await? {
                 return fail(format!(
@@ -215,7 +225,6 @@ impl CodeIntel {
             }
         }
         let store = self.store.clone();
-        let embedder = self.embedder.clone();
         // Embedding the query may wait on a remote provider: on the blocking pool, like the
         // store's work.
         let found = blocking(move || {

@@ -13,7 +13,7 @@ use crate::queue::{Job, JobKind, Priority, SyncQueue};
 use crate::status::{Metrics, RepositoryStatus, Status, StatusConfig};
 use crate::watcher::{RepoWatcher, WatchBatch, WatchError};
 use codeintel_discovery::{Discovery, DiscoveryOptions};
-use codeintel_index::embed::Embedder;
+use codeintel_index::embed::EmbedderSlot;
 use codeintel_index::{
     IndexStore, RepositoryInfo, RepositorySync, StoreError, SyncError, SyncOptions, SyncResult,
 };
@@ -108,8 +108,9 @@ struct Shared {
     metrics: Mutex<Metrics>,
     /// This process holds the sync lock and runs the loop.
     syncing_here: AtomicBool,
-    /// Computes chunk vectors in the background when set.
-    embedder: Option<Arc<dyn Embedder>>,
+    /// Computes chunk vectors in the background when it holds an embedder (or gets one: a
+    /// provider down at start is retried).
+    embedder: Arc<EmbedderSlot>,
     /// The configured model when it could not be loaded (no embedder), for status.
     embed_wanted: Mutex<Option<String>>,
     /// Why embedding fails: the model did not load, or the last pass failed (cleared by a pass
@@ -127,7 +128,7 @@ impl AutoSyncManager {
     /// A manager over `store` (in `data_dir`) with `base` configuration (flags, environment,
     /// env file), over which overrides persisted by earlier `configure` calls are applied.
     pub fn new(store: Arc<IndexStore>, data_dir: PathBuf, base: AutoSyncConfig) -> Result<Self> {
-        Self::with_embedder(store, data_dir, base, None)
+        Self::with_embedder(store, data_dir, base, Arc::new(EmbedderSlot::fixed(None)))
     }
 
     /// A manager that also embeds chunks in the background (after their lexical index is
@@ -136,7 +137,7 @@ impl AutoSyncManager {
         store: Arc<IndexStore>,
         data_dir: PathBuf,
         base: AutoSyncConfig,
-        embedder: Option<Arc<dyn Embedder>>,
+        embedder: Arc<EmbedderSlot>,
     ) -> Result<Self> {
         let overrides = load_overrides(&store)?;
         let config = match base.apply(&overrides) {
@@ -370,7 +371,7 @@ impl Shared {
 
     /// The model embeddings are (or would be) computed with.
     fn embed_model(&self) -> Option<String> {
-        match &self.embedder {
+        match self.embedder.get() {
             Some(e) => Some(e.model_id().to_string()),
             None => self
                 .embed_wanted
@@ -569,8 +570,9 @@ struct Syncer {
     settle: HashMap<i64, std::time::Instant>,
     /// The cancel flag of the running background embedding pass.
     embedding: Option<Arc<AtomicBool>>,
-    embed_done_tx: mpsc::UnboundedSender<u64>,
-    embed_done_rx: mpsc::UnboundedReceiver<u64>,
+    /// A finished pass says how long to wait before the next.
+    embed_done_tx: mpsc::UnboundedSender<Duration>,
+    embed_done_rx: mpsc::UnboundedReceiver<Duration>,
     /// No embedding pass before this: a pass that found nothing waits for new chunks (a sync)
     /// or a minute, so an idle index is not scanned over and over.
     embed_not_before: Option<std::time::Instant>,
@@ -627,9 +629,8 @@ impl Syncer {
                 },
                 Some(batch) = self.watch_rx.recv() => self.on_watch(batch),
                 Some(done) = self.done_rx.recv() => self.on_done(done),
-                Some(embedded) = self.embed_done_rx.recv() => {
+                Some(wait) = self.embed_done_rx.recv() => {
                     self.embedding = None;
-                    let wait = if embedded == 0 { EMBED_IDLE_RECHECK } else { Duration::from_secs(1) };
                     self.embed_not_before = Some(std::time::Instant::now() + wait);
                 }
                 _ = tokio::time::sleep(TICK) => self.on_tick().await,
@@ -996,11 +997,13 @@ impl Syncer {
         }
     }
 
-    /// Embeds chunks that have no vector yet, on a blocking thread, until done or cancelled.
+    /// Embeds chunks that have no vector yet, on a blocking thread, until done or cancelled;
+    /// first connects to the provider when it was unreachable so far.
     fn start_embedding(&mut self) {
-        let Some(embedder) = self.shared.embedder.clone() else {
+        let slot = self.shared.embedder.clone();
+        if slot.get().is_none() && !slot.may_connect() {
             return;
-        };
+        }
         let waiting = self
             .embed_not_before
             .is_some_and(|t| std::time::Instant::now() < t);
@@ -1011,32 +1014,16 @@ impl Syncer {
         self.embedding = Some(cancel.clone());
         let shared = self.shared.clone();
         let done = self.embed_done_tx.clone();
+        // Connecting and embedding may block on a remote provider: on the blocking pool.
         tokio::task::spawn_blocking(move || {
-            let progress = |p: codeintel_index::semantic::EmbedProgress| {
-                tracing::debug!(done = p.done, total = p.total, "embedding");
+            let wait = match connect(&shared, &slot) {
+                Some(embedder) => match embed_pass(&shared, embedder.as_ref(), &cancel) {
+                    0 => EMBED_IDLE_RECHECK,
+                    _ => Duration::from_secs(1),
+                },
+                None => codeintel_index::embed::slot::RETRY_INTERVAL,
             };
-            // Embedding may block on a remote provider: this runs on the blocking pool.
-            let embedded =
-                match shared
-                    .store
-                    .embed_pending(embedder.as_ref(), None, &cancel, &progress)
-                {
-                    Ok(n) => {
-                        if n > 0 {
-                            tracing::info!("embedded {n} chunks");
-                            shared.metrics(|m| m.chunks_embedded += n);
-                        }
-                        shared.set_embed_error(None);
-                        n
-                    }
-                    Err(e) => {
-                        tracing::warn!(%e, "embedding failed; lexical search is unaffected");
-                        shared.metrics(|m| m.errors += 1);
-                        shared.set_embed_error(Some(e.to_string()));
-                        0
-                    }
-                };
-            let _ = done.send(embedded);
+            let _ = done.send(wait);
         });
     }
 
@@ -1199,4 +1186,60 @@ fn scan_blocking(shared: &Shared) -> Result<Vec<RepositoryInfo>> {
         .filter(|r| found_ids.contains(&r.record.id))
         .collect();
     Ok(found)
+}
+
+/// The embedder, connecting to the provider first if it was unreachable so far; `None` (and
+/// the error in the status) while it still is.
+fn connect(
+    shared: &Shared,
+    slot: &EmbedderSlot,
+) -> Option<Arc<dyn codeintel_index::embed::Embedder>> {
+    if let Some(embedder) = slot.get() {
+        return Some(embedder);
+    }
+    match slot.connect() {
+        Ok(embedder) => {
+            if let Some(e) = &embedder {
+                tracing::info!(model = e.model_id(), "embedding provider reachable");
+                shared.set_embed_error(None);
+                shared.publish_config();
+            }
+            embedder
+        }
+        Err(e) => {
+            tracing::debug!(%e, "embedding provider still unreachable");
+            shared.set_embed_error(Some(e.to_string()));
+            None
+        }
+    }
+}
+
+/// One background embedding pass; returns how many chunks got vectors.
+fn embed_pass(
+    shared: &Shared,
+    embedder: &dyn codeintel_index::embed::Embedder,
+    cancel: &AtomicBool,
+) -> u64 {
+    let progress = |p: codeintel_index::semantic::EmbedProgress| {
+        tracing::debug!(done = p.done, total = p.total, "embedding");
+    };
+    match shared
+        .store
+        .embed_pending(embedder, None, cancel, &progress)
+    {
+        Ok(n) => {
+            if n > 0 {
+                tracing::info!("embedded {n} chunks");
+                shared.metrics(|m| m.chunks_embedded += n);
+            }
+            shared.set_embed_error(None);
+            n
+        }
+        Err(e) => {
+            tracing::warn!(%e, "embedding failed; lexical search is unaffected");
+            shared.metrics(|m| m.errors += 1);
+            shared.set_embed_error(Some(e.to_string()));
+            0
+        }
+    }
 }

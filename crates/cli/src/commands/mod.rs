@@ -10,7 +10,9 @@ mod serve;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
-use codeintel_index::embed::{Embedder, LocalEmbedder, RemoteEmbedder, RemoteSettings};
+use codeintel_index::embed::{
+    Embedder, EmbedderSlot, LocalEmbedder, RemoteEmbedder, RemoteProvider, RemoteSettings,
+};
 use codeintel_index::{IndexStore, StoreError};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,14 +48,18 @@ pub fn embedder(config: &Config) -> anyhow::Result<Option<Arc<dyn Embedder>>> {
         EmbedProvider::None => Ok(None),
         EmbedProvider::Auto if !dir.join("config.json").is_file() => Ok(None),
         EmbedProvider::Auto | EmbedProvider::Local => Ok(Some(Arc::new(LocalEmbedder::load(dir)?))),
-        EmbedProvider::Remote(provider) => {
-            let mut settings =
-                RemoteSettings::new(provider, config.embed.model.clone().unwrap_or_default());
-            settings.url = config.embed.url.clone();
-            settings.api_key = config.embed.api_key.as_ref().map(|k| k.0.clone());
-            Ok(Some(Arc::new(RemoteEmbedder::connect(settings)?)))
-        }
+        EmbedProvider::Remote(provider) => Ok(Some(Arc::new(RemoteEmbedder::connect(
+            remote_settings(config, provider),
+        )?))),
     }
+}
+
+fn remote_settings(config: &Config, provider: RemoteProvider) -> RemoteSettings {
+    let mut settings =
+        RemoteSettings::new(provider, config.embed.model.clone().unwrap_or_default());
+    settings.url = config.embed.url.clone();
+    settings.api_key = config.embed.api_key.as_ref().map(|k| k.0.clone());
+    settings
 }
 
 /// Whether a search without `--mode` may need the model. A local model whose vectors this
@@ -89,7 +95,7 @@ fn configured_model(config: &Config) -> String {
 /// The embedder of a long-running service, and why there is none when the configured one
 /// failed.
 pub struct ServiceEmbedder {
-    pub embedder: Option<Arc<dyn Embedder>>,
+    pub embedder: Arc<EmbedderSlot>,
     /// The configured model and the error that kept it from loading.
     pub unavailable: Option<(String, String)>,
 }
@@ -104,18 +110,30 @@ impl ServiceEmbedder {
 }
 
 /// The embedder for long-running services, shared between the server and the manager. A
-/// model that fails to load (or a provider that cannot be reached) is reported and the service
-/// runs lexical-only; the error shows in the auto-sync status.
+/// model that fails to load is reported and the service runs lexical-only; the error shows in
+/// the auto-sync status. A remote provider that cannot be reached is retried by the manager's
+/// background worker, and semantic search starts working when it answers.
 pub fn shared_embedder(config: &Config) -> ServiceEmbedder {
+    use crate::config::EmbedProvider;
     match embedder(config) {
         Ok(embedder) => ServiceEmbedder {
-            embedder,
+            embedder: Arc::new(EmbedderSlot::fixed(embedder)),
             unavailable: None,
         },
         Err(e) => {
             tracing::warn!("embeddings off, lexical search only: {e:#}");
+            let slot = match config.embed.provider {
+                EmbedProvider::Remote(provider) => {
+                    let settings = remote_settings(config, provider);
+                    EmbedderSlot::reconnecting(move || {
+                        let embedder = RemoteEmbedder::connect(settings.clone())?;
+                        Ok(Arc::new(embedder) as Arc<dyn Embedder>)
+                    })
+                }
+                _ => EmbedderSlot::fixed(None),
+            };
             ServiceEmbedder {
-                embedder: None,
+                embedder: Arc::new(slot),
                 unavailable: Some((configured_model(config), format!("{e:#}"))),
             }
         }
