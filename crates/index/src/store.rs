@@ -9,7 +9,7 @@
 use crate::chunk::{Chunk, Symbol};
 use crate::text;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -633,7 +633,7 @@ impl IndexStore {
     }
 
     /// What the store knows of each file of a repository, by relative path.
-    pub fn file_states(&self, repo_id: i64) -> Result<HashMap<String, FileState>> {
+    pub fn file_states(&self, repo_id: i64) -> Result<FxHashMap<String, FileState>> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT path, size, mtime_ns, hash, indexed_at_ns FROM files WHERE repo_id = ?1",
@@ -654,7 +654,7 @@ impl IndexStore {
                     },
                 ))
             })?;
-            Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
+            Ok(rows.collect::<Result<FxHashMap<_, _>, _>>()?)
         })
     }
 

@@ -12,8 +12,9 @@ use crate::lang::{self, FileKind};
 use crate::store::{self, FileOp, FileStamp, FileState, IndexStore, RepositoryRecord};
 use codeintel_discovery::{Excludes, Language};
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -358,7 +359,9 @@ impl<'a> RepositorySync<'a> {
         if matches!(scope, Scope::All) && repo.language.as_deref() != language {
             self.store.set_repository_language(repo.id, language)?;
         }
-        let seen: HashSet<&str> = walked.iter().map(|w| w.rel.as_str()).collect();
+        // Keyed by path, tens of thousands of lookups per sync: a fast hash (paths come from
+        // the file system, not from a network peer that could pick colliding keys).
+        let seen: FxHashSet<&str> = walked.iter().map(|w| w.rel.as_str()).collect();
         // Files the store has that the walk did not find: deleted, unless a new file turns out
         // to be one of them under another name.
         let mut gone: HashMap<[u8; 32], Vec<String>> = HashMap::new();
@@ -429,7 +432,7 @@ impl<'a> RepositorySync<'a> {
     fn produce<'w>(
         &self,
         to_read: &[&'w Walked],
-        known: &HashMap<String, FileState>,
+        known: &FxHashMap<String, FileState>,
         gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
         gate: &ByteGate,
         sender: std::sync::mpsc::Sender<(&'w Walked, Outcome)>,
@@ -459,7 +462,7 @@ impl<'a> RepositorySync<'a> {
         &self,
         repo_id: i64,
         receiver: std::sync::mpsc::Receiver<(&Walked, Outcome)>,
-        known: &HashMap<String, FileState>,
+        known: &FxHashMap<String, FileState>,
         gate: &ByteGate,
         to_read: u64,
     ) -> Result<Written, store::StoreError> {
@@ -535,17 +538,23 @@ fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) 
     let root_owned = root.to_path_buf();
     walk_builder(start)
         .filter_entry(move |entry| {
+            if entry.depth() == 0 {
+                return true;
+            }
             let name = entry.file_name().to_string_lossy();
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            if is_dir && lang::is_secret_dir(&name) {
+                return false;
+            }
+            // Most configurations exclude by name only: no relative path to build then.
+            if !excludes.has_path_patterns() {
+                return !excludes.is_excluded(&name, Path::new(name.as_ref()));
+            }
             let relative = entry
                 .path()
                 .strip_prefix(&root_owned)
                 .unwrap_or(entry.path());
-            if entry.depth() == 0 {
-                return true;
-            }
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            let secret = is_dir && lang::is_secret_dir(&name);
-            !secret && !excludes.is_excluded(&name, relative)
+            !excludes.is_excluded(&name, relative)
         })
         .build_parallel()
         .run(|| {
@@ -564,12 +573,7 @@ fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) 
                 let Some(kind) = lang::file_kind(name) else {
                     return ignore::WalkState::Continue;
                 };
-                let Some(rel) = entry
-                    .path()
-                    .strip_prefix(root)
-                    .ok()
-                    .and_then(|r| r.to_str())
-                else {
+                let Some(rel) = relative_str(entry.path(), root) else {
                     return ignore::WalkState::Continue;
                 };
                 let Ok(meta) = entry.metadata() else {
@@ -592,6 +596,17 @@ fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) 
         });
     let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
     (found, skipped.into_inner())
+}
+
+/// `path` relative to `root` as UTF-8. The walker's paths are `root` joined with more
+/// components, so a string prefix settles it; parsing both into components cost more than the
+/// rest of the per-file work of a no-change sync.
+fn relative_str<'p>(path: &'p Path, root: &Path) -> Option<&'p str> {
+    let rest = path.to_str()?.strip_prefix(root.to_str()?)?;
+    match rest.strip_prefix(std::path::MAIN_SEPARATOR) {
+        Some(rel) if !rel.is_empty() => Some(rel),
+        _ => path.strip_prefix(root).ok()?.to_str(),
+    }
 }
 
 /// The walker settings every sync uses: hidden files skipped, `.gitignore` (git or not),
@@ -822,6 +837,26 @@ mod tests {
         // One file always passes, however large.
         let empty = ByteGate::new(10);
         empty.acquire(1 << 30);
+    }
+
+    #[test]
+    fn relative_paths_by_prefix_match_strip_prefix() {
+        let cases = [
+            ("/r/repo", "/r/repo/src/main.rs", Some("src/main.rs")),
+            ("/r/repo", "/r/repo/a.py", Some("a.py")),
+            ("/r/repo", "/r/repository/a.py", None),
+            ("/", "/etc/x.py", Some("etc/x.py")),
+            ("/r/repo", "/r/repo", Some("")),
+        ];
+        for (root, path, want) in cases {
+            let got = relative_str(Path::new(path), Path::new(root));
+            assert_eq!(got, want, "{path} under {root}");
+            let by_components = Path::new(path)
+                .strip_prefix(root)
+                .ok()
+                .and_then(|p| p.to_str());
+            assert_eq!(got, by_components, "{path} under {root}");
+        }
     }
 
     #[test]
