@@ -205,17 +205,18 @@ impl CodeIntel {
             Err(e) => return fail(e),
         };
         // A provider that was down may be up now (this process may not be the syncer, whose
-        // worker retries it): one attempt per retry interval, on the blocking pool.
-        let slot = self.embedder.clone();
+        // worker retries it): try again in the background, at most once per retry interval.
+        // This search does not wait for the attempt (with the provider still down it takes
+        // seconds of retries); a later one finds the embedder.
         let may_embed = !matches!(
             mode,
             Some(SearchMode::Lexical | SearchMode::Exact | SearchMode::Regex)
         );
-        let embedder = if may_embed && slot.may_connect() {
-            blocking(move || slot.connect().ok().flatten()).await?
-        } else {
-            slot.get()
-        };
+        if may_embed && self.embedder.may_connect() {
+            let slot = self.embedder.clone();
+            tokio::task::spawn_blocking(move || slot.connect());
+        }
+        let embedder = self.embedder.get();
         if embedder.is_none() && matches!(mode, Some(SearchMode::Semantic | SearchMode::Hybrid)) {
             let manager = self.manager.clone();
             if let Some(error) = blocking(move || manager.embedding_error()).await? {
