@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Sandbox;
+use common::{provider, Sandbox};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
@@ -46,9 +46,14 @@ fn server_env(sb: &Sandbox, cmd: &mut tokio::process::Command) {
 }
 
 async fn stdio_client(sb: &Sandbox) -> Client {
+    stdio_client_with(sb, &[]).await
+}
+
+async fn stdio_client_with(sb: &Sandbox, extra: &[(&str, &str)]) -> Client {
     let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
         c.arg("serve");
         server_env(sb, c);
+        c.envs(extra.iter().copied());
     });
     ().serve(TokioChildProcess::new(cmd).expect("spawn server"))
         .await
@@ -615,4 +620,39 @@ fn official_python_sdk_interoperates_over_both_transports() {
         stdout.contains("stdio: ok") && stdout.contains("http: ok"),
         "{stdout}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_code_picks_up_an_embedding_provider_that_comes_up_later() {
+    let sb = Sandbox::new();
+    tree_with_repo(&sb);
+    let url = provider::dead_url();
+    let env = provider::provider_env("openai", &url);
+    let client = stdio_client_with(&sb, &env).await;
+    // Provider down: lexical search works, semantic search says why it cannot.
+    wait_indexed(&client, "compute_invoice_total").await;
+    let error = err(
+        &client,
+        "search_code",
+        json!({ "query": "invoice", "mode": "semantic" }),
+    )
+    .await;
+    assert!(error.contains(&url), "{error}");
+
+    // The provider comes up where it was configured; the server retries it on its own.
+    let addr = url.trim_start_matches("http://");
+    let listener = std::net::TcpListener::bind(addr).expect("rebind the provider's port");
+    let _provider = provider::fake_provider_on(listener, false);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let args = json!({ "query": "invoice total", "mode": "semantic" });
+    let found = loop {
+        let result = call(&client, "search_code", args.clone()).await;
+        if result.is_error != Some(true) {
+            break result.structured_content.expect("structured content");
+        }
+        assert!(Instant::now() < deadline, "semantic search never came back");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(found["results"][0]["path"], "src/billing.py", "{found:#}");
+    client.cancel().await.expect("close");
 }
