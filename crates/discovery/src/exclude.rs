@@ -64,15 +64,16 @@ impl Excludes {
         })
     }
 
-    /// Whether any pattern needs the relative path (holds a `/`); when none does, callers can
-    /// skip building it.
-    pub fn has_path_patterns(&self) -> bool {
-        !self.paths.is_empty()
-    }
-
     /// Whether an entry named `name`, at `relative` below its scan root, is excluded.
     pub fn is_excluded(&self, name: &str, relative: &Path) -> bool {
-        self.names.is_match(name) || (!self.paths.is_empty() && self.paths.is_match(relative))
+        self.is_excluded_at(name, || relative)
+    }
+
+    /// [`is_excluded`](Self::is_excluded) for walkers, which see every entry: `relative` is
+    /// built only when a pattern needs it (one holding a `/`); most configurations exclude by
+    /// name alone, and building every entry's relative path cost more than the match.
+    pub fn is_excluded_at<P: AsRef<Path>>(&self, name: &str, relative: impl FnOnce() -> P) -> bool {
+        self.names.is_match(name) || (!self.paths.is_empty() && self.paths.is_match(relative()))
     }
 
     /// Whether any component of `relative` (a path below a root) is excluded, for callers that

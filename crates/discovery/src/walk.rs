@@ -176,12 +176,13 @@ impl<'a> Walk<'a> {
     }
 
     fn is_excluded(&self, dir: &Path, name: &str) -> bool {
-        if !self.excludes.has_path_patterns() {
-            return self.excludes.is_excluded(name, Path::new(name));
-        }
-        let path = dir.join(name);
-        let relative = path.strip_prefix(self.root).unwrap_or(&path);
-        self.excludes.is_excluded(name, relative)
+        self.excludes.is_excluded_at(name, || {
+            let path = dir.join(name);
+            match path.strip_prefix(self.root) {
+                Ok(relative) => relative.to_path_buf(),
+                Err(_) => path,
+            }
+        })
     }
 
     /// Adds what `dir` held to its own slot, or, below max_depth, to its ancestor at max_depth.

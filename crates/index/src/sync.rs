@@ -546,15 +546,12 @@ fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) 
             if is_dir && lang::is_secret_dir(&name) {
                 return false;
             }
-            // Most configurations exclude by name only: no relative path to build then.
-            if !excludes.has_path_patterns() {
-                return !excludes.is_excluded(&name, Path::new(name.as_ref()));
-            }
-            let relative = entry
-                .path()
-                .strip_prefix(&root_owned)
-                .unwrap_or(entry.path());
-            !excludes.is_excluded(&name, relative)
+            !excludes.is_excluded_at(&name, || {
+                entry
+                    .path()
+                    .strip_prefix(&root_owned)
+                    .unwrap_or(entry.path())
+            })
         })
         .build_parallel()
         .run(|| {
