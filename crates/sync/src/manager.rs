@@ -901,6 +901,8 @@ impl Syncer {
                     m.sync_ms_max = m.sync_ms_max.max(result.duration_ms);
                     m.sync_ms_total += result.duration_ms;
                 });
+                // Metrics first: a status that sees the repository synced sees it counted.
+                self.shared.save_metrics();
                 let _ = self.shared.store.set_sync_state(done.repo_id, &state);
                 if unwatched && result.success_rate > WATCH_MIN_SUCCESS {
                     self.start_watch(&info);
@@ -931,10 +933,10 @@ impl Syncer {
                     m.syncs_failed += 1;
                     m.errors += 1;
                 });
+                self.shared.save_metrics();
                 let _ = self.shared.store.set_sync_state(done.repo_id, &state);
             }
         }
-        self.shared.save_metrics();
     }
 
     /// Watches a repository when auto_watch is on; falls back to periodic re-checks when the
