@@ -67,6 +67,14 @@ Examples:
   codeintel repos --json | jq '.[] | {name, chunks}'")]
     Repos(ReposArgs),
 
+    /// Drop a repository's index; auto-sync leaves it out until it is indexed again by hand.
+    #[command(after_help = "\
+Examples:
+  codeintel remove app
+  codeintel remove ~/projects/app --json
+  codeintel index ~/projects/app          # brings it back")]
+    Remove(RemoveArgs),
+
     /// Serve the MCP tools (stdio by default, or streamable HTTP) with auto-sync in the background.
     #[command(after_help = "\
 Examples:
@@ -149,6 +157,16 @@ Examples:
         after_help = "Example:\n  codeintel auto-sync-resume"
     )]
     AutoSyncResume(JsonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The repository: its name (see `codeintel repos`) or its path.
+    pub repository: String,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

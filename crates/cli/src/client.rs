@@ -90,15 +90,19 @@ pub fn call_tool(server: &ServerFile, tool: &str, args: Value) -> Result<Value, 
                 .map_err(|e| garbage(e.to_string()));
             let _ = client.cancel().await;
             let result = result?;
-            let value = result
-                .structured_content
-                .clone()
-                .ok_or_else(|| garbage("no structured content".into()))?;
             if result.is_error == Some(true) {
-                let message = value["error"].as_str().unwrap_or("tool error").to_string();
+                // A tool error's message is its text content.
+                let message = result
+                    .content
+                    .first()
+                    .and_then(|c| c.as_text())
+                    .map_or_else(|| "tool error".to_string(), |t| t.text.clone());
                 return Err(ClientError::Tool(message));
             }
-            Ok(value)
+            result
+                .structured_content
+                .clone()
+                .ok_or_else(|| garbage("no structured content".into()))
         };
         match tokio::time::timeout(limit, work).await {
             Ok(result) => result,

@@ -11,13 +11,15 @@ use crate::lang::FileKind;
 use codeintel_discovery::Language;
 use tree_sitter::Node;
 
-/// Upper bound on a chunk's size; only a single line longer than this exceeds it.
+/// Upper bound on a chunk's size (a longer line is cut into pieces of this size).
 pub const MAX_CHUNK_BYTES: usize = 2400;
 /// Definitions smaller than this (one-line types, extern declarations, tiny helpers) merge with
 /// their neighbours instead of making a chunk each: the symbols table still has every one.
 pub const MIN_DEFINITION_BYTES: usize = 320;
 /// Lines per window for text that is not parsed.
 pub const WINDOW_LINES: usize = 40;
+/// Average line length (bytes) above which a file counts as minified or generated.
+pub const MINIFIED_LINE_BYTES: usize = 300;
 
 /// One piece of a file, the unit of search.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +52,7 @@ pub struct ChunkedFile {
 /// Cuts `text` (the content of a file named `file_name`) into chunks and finds its symbols.
 pub fn chunk_file(kind: FileKind, file_name: &str, text: &str) -> ChunkedFile {
     let lines = LineIndex::new(text);
-    if let FileKind::Code(lang) = kind {
+    if let (FileKind::Code(lang), false) = (kind, looks_minified(text)) {
         if let Some((tree, grammar)) = grammar::parse(GrammarKey::for_file(lang, file_name), text) {
             let mut chunker = Chunker {
                 text,
@@ -81,6 +83,11 @@ impl LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex { starts }
+    }
+
+    /// Byte offset where the line holding `offset` starts.
+    fn start_of(&self, offset: usize) -> usize {
+        self.starts[self.line(offset) as usize - 1]
     }
 
     /// 1-based line of byte `offset`.
@@ -296,7 +303,7 @@ impl<'t> Chunker<'t> {
 
     fn push(&mut self, start: usize, end: usize, symbol: Option<(String, &'static str)>) {
         // Start chunks at the beginning of their first line so indentation reads right.
-        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = self.lines.start_of(start);
         let start = if self.text[line_start..start].trim().is_empty() {
             line_start
         } else {
@@ -358,7 +365,8 @@ impl<'t> Chunker<'t> {
 }
 
 /// Cuts `text[start..end]` into windows of [`WINDOW_LINES`] lines, each at most
-/// [`MAX_CHUNK_BYTES`] (a single longer line stays whole).
+/// [`MAX_CHUNK_BYTES`]; a line longer than that is cut into pieces of its own (see
+/// [`split_long_line`]), so no chunk grows with the length of a line.
 fn line_windows(
     text: &str,
     lines: &LineIndex,
@@ -382,7 +390,22 @@ fn line_windows(
         }
     };
     while pos < end {
-        let line_end = text[pos..end].find('\n').map_or(end, |i| pos + i + 1);
+        let line_end = line_end_at(text, pos, end);
+        if line_end - pos > MAX_CHUNK_BYTES {
+            if pos > chunk_start {
+                push(chunk_start, pos);
+            }
+            let mut piece = pos;
+            while piece < line_end {
+                let cut = split_long_line(text, piece, line_end);
+                push(piece, cut);
+                piece = cut;
+            }
+            pos = line_end;
+            chunk_start = pos;
+            line_count = 0;
+            continue;
+        }
         if line_end - chunk_start > MAX_CHUNK_BYTES && pos > chunk_start {
             push(chunk_start, pos);
             chunk_start = pos;
@@ -400,6 +423,42 @@ fn line_windows(
         push(chunk_start, end);
     }
     chunks
+}
+
+/// The end of the line starting at `pos` (after its newline), or `end`.
+fn line_end_at(text: &str, pos: usize, end: usize) -> usize {
+    text.as_bytes()[pos..end]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(end, |i| pos + i + 1)
+}
+
+/// Where the piece of a long line that starts at `from` ends: at most [`MAX_CHUNK_BYTES`]
+/// later, after the last space or punctuation in the piece's last quarter when there is one
+/// (so identifiers are not cut in two), always on a character boundary and always past `from`.
+fn split_long_line(text: &str, from: usize, line_end: usize) -> usize {
+    if line_end - from <= MAX_CHUNK_BYTES {
+        return line_end;
+    }
+    let mut limit = from + MAX_CHUNK_BYTES;
+    while !text.is_char_boundary(limit) {
+        limit -= 1;
+    }
+    let floor = from + MAX_CHUNK_BYTES * 3 / 4;
+    let bytes = text.as_bytes();
+    (floor..limit)
+        .rev()
+        .find(|&i| !bytes[i].is_ascii_alphanumeric() && bytes[i] != b'_' && bytes[i].is_ascii())
+        .map_or(limit, |i| i + 1)
+        .max(from + 1)
+}
+
+/// Whether a file reads as minified or generated (bundles, source maps, data tables): lines
+/// averaging over [`MINIFIED_LINE_BYTES`]. Such files are indexed as text windows: parsing
+/// them finds thousands of definitions on one line that no one searches for by name.
+pub fn looks_minified(text: &str) -> bool {
+    let lines = text.as_bytes().iter().filter(|&&b| b == b'\n').count() + 1;
+    text.len() / lines > MINIFIED_LINE_BYTES
 }
 
 #[cfg(test)]

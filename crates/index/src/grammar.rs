@@ -38,6 +38,51 @@ impl SymbolKind {
         }
     }
 
+    /// Every kind, in the order they are listed to a person.
+    pub const ALL: [SymbolKind; 11] = [
+        SymbolKind::Function,
+        SymbolKind::Method,
+        SymbolKind::Class,
+        SymbolKind::Struct,
+        SymbolKind::Interface,
+        SymbolKind::Trait,
+        SymbolKind::Enum,
+        SymbolKind::Impl,
+        SymbolKind::Module,
+        SymbolKind::Type,
+        SymbolKind::Macro,
+    ];
+
+    /// The kind a person or an assistant means: any case, and the words languages use for it
+    /// (`def`, `fn`, `func` are functions; `namespace`, `package` modules). An unknown word is
+    /// an error listing the kinds, so a typo never reads as "no such definition".
+    pub fn parse_alias(word: &str) -> Result<SymbolKind, String> {
+        let lower = word.trim().to_ascii_lowercase();
+        let kind = match lower.as_str() {
+            "def" | "fn" | "func" | "fun" | "function" | "functions" | "procedure" | "sub" => {
+                SymbolKind::Function
+            }
+            "method" | "methods" | "member" => SymbolKind::Method,
+            "class" | "classes" => SymbolKind::Class,
+            "struct" | "structs" | "record" | "union" => SymbolKind::Struct,
+            "interface" | "interfaces" | "protocol" => SymbolKind::Interface,
+            "trait" | "traits" => SymbolKind::Trait,
+            "enum" | "enums" | "enumeration" => SymbolKind::Enum,
+            "impl" | "impls" | "implementation" => SymbolKind::Impl,
+            "module" | "modules" | "mod" | "namespace" | "package" => SymbolKind::Module,
+            "type" | "types" | "typedef" | "alias" | "type_alias" => SymbolKind::Type,
+            "macro" | "macros" => SymbolKind::Macro,
+            _ => {
+                let kinds: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+                return Err(format!(
+                    "unknown kind `{word}`: one of {}",
+                    kinds.join(", ")
+                ));
+            }
+        };
+        Ok(kind)
+    }
+
     /// Kinds whose functions are methods.
     pub fn is_container(self) -> bool {
         matches!(

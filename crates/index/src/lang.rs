@@ -83,6 +83,69 @@ fn text_extension(ext: &str) -> Option<&'static str> {
 }
 
 /// Secret files: never read, never stored, whatever the scan paths cover.
+/// Names of the non-code formats `file_kind` gives, for listing in errors.
+const TEXT_LANGUAGES: &[&str] = &[
+    "markdown",
+    "rst",
+    "text",
+    "json",
+    "yaml",
+    "toml",
+    "xml",
+    "html",
+    "css",
+    "shell",
+    "sql",
+    "protobuf",
+    "graphql",
+    "config",
+    "makefile",
+    "dockerfile",
+    "cmake",
+    "kotlin",
+    "swift",
+];
+
+/// The stored language name a filter means: a language's name in any case, the extension of
+/// its files (`py`, `rs`, `tsx`, `md`, `yml`), or a common alias (`c++`, `golang`, `c#`,
+/// `node`). An unknown name is an error listing the valid ones, so a filter never silently
+/// matches nothing.
+pub fn resolve_language(input: &str) -> Result<&'static str, String> {
+    let lower = input.trim().to_ascii_lowercase();
+    let lower = lower.trim_start_matches('.');
+    if let Some(lang) = Language::ALL.iter().find(|l| l.name() == lower) {
+        return Ok(lang.name());
+    }
+    if let Some(name) = TEXT_LANGUAGES.iter().find(|t| **t == lower) {
+        return Ok(name);
+    }
+    let alias = match lower {
+        "c++" | "cplusplus" => Some(Language::Cpp.name()),
+        "golang" => Some(Language::Go.name()),
+        "c#" | "cs" | "dotnet" | "c-sharp" => Some(Language::CSharp.name()),
+        "node" | "nodejs" | "js" | "ecmascript" => Some(Language::JavaScript.name()),
+        "ts" => Some(Language::TypeScript.name()),
+        "python3" | "py3" => Some(Language::Python.name()),
+        "bash" | "sh" | "zsh" => Some("shell"),
+        _ => None,
+    };
+    if let Some(name) = alias {
+        return Ok(name);
+    }
+    // A file extension names the language of its files (`py`, `rs`, `hpp`, `yml`).
+    if !lower.is_empty() && lower.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if let Some(kind) = file_kind(&format!("x.{lower}")) {
+            return Ok(kind.language_name());
+        }
+    }
+    let code: Vec<&str> = Language::ALL.iter().map(|l| l.name()).collect();
+    Err(format!(
+        "unknown language `{input}`: one of {}, or a text format ({})",
+        code.join(", "),
+        TEXT_LANGUAGES.join(", ")
+    ))
+}
+
 pub fn is_secret_file(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.starts_with(".env")
@@ -166,5 +229,34 @@ mod tests {
             assert!(!is_secret_file(s), "{s}");
         }
         assert!(is_secret_dir(".ssh") && is_secret_dir(".aws") && !is_secret_dir("src"));
+    }
+
+    #[test]
+    fn language_filters_take_names_extensions_and_aliases() {
+        for (given, want) in [
+            ("python", "python"),
+            ("Python", "python"),
+            ("py", "python"),
+            ("js", "javascript"),
+            ("jsx", "javascript"),
+            ("ts", "typescript"),
+            ("tsx", "typescript"),
+            ("rs", "rust"),
+            ("c++", "cpp"),
+            ("hpp", "cpp"),
+            ("golang", "go"),
+            ("c#", "csharp"),
+            ("cs", "csharp"),
+            ("c", "c"),
+            ("md", "markdown"),
+            ("yml", "yaml"),
+            ("sh", "shell"),
+            (".rb", "ruby"),
+        ] {
+            assert_eq!(resolve_language(given), Ok(want), "{given}");
+        }
+        let err = resolve_language("klingon").unwrap_err();
+        assert!(err.contains("klingon") && err.contains("python") && err.contains("markdown"));
+        assert!(resolve_language("").is_err());
     }
 }

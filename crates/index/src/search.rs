@@ -5,6 +5,7 @@
 //! first. Queries are reduced to alphanumeric terms before they reach FTS5, so no query text
 //! can be FTS syntax (`"`, `*`, `NEAR`, `-`) or reach SQLite unescaped.
 
+use crate::grammar::SymbolKind;
 use crate::semantic;
 use crate::store::{IndexStore, Result, StoreError};
 use crate::text;
@@ -133,11 +134,52 @@ fn by_place(a: &Row, b: &Row) -> std::cmp::Ordering {
     (&a.repository, &a.path, a.start_line).cmp(&(&b.repository, &b.path, b.start_line))
 }
 
+/// What a `path` filter means. A glob (`src/**/*.rs`, `*.py`) matches paths relative to the
+/// repository root; a plain path (`email/mime`, `/email/mime`, `email/mime/`) is a folder or
+/// file and means everything under it: assistants give folders far more often than globs.
+pub(crate) enum PathFilter {
+    Under(String),
+    Glob(GlobMatcher),
+}
+
+impl PathFilter {
+    fn new(pattern: &str) -> Result<Self> {
+        let trimmed = pattern
+            .trim()
+            .trim_start_matches("./")
+            .trim_start_matches('/');
+        if trimmed.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "path filter `{pattern}` is empty: give a folder or a glob"
+            )));
+        }
+        if !trimmed.contains(['*', '?', '[', '{']) {
+            return Ok(PathFilter::Under(trimmed.trim_end_matches('/').to_string()));
+        }
+        globset::GlobBuilder::new(trimmed)
+            .literal_separator(false)
+            .build()
+            .map(|g| PathFilter::Glob(g.compile_matcher()))
+            .map_err(|e| {
+                StoreError::Invalid(format!("invalid path glob `{pattern}`: {}", e.kind()))
+            })
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        match self {
+            PathFilter::Under(folder) => path
+                .strip_prefix(folder.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+            PathFilter::Glob(glob) => glob.is_match(path),
+        }
+    }
+}
+
 /// Filters shared by every mode, as SQL over `r` (repositories) and `f` (files).
 pub(crate) struct Filters {
     pub(crate) clause: String,
     pub(crate) values: Vec<Value>,
-    pub(crate) glob: Option<GlobMatcher>,
+    pub(crate) glob: Option<PathFilter>,
 }
 
 impl Filters {
@@ -149,21 +191,11 @@ impl Filters {
             values.push(Value::Integer(id));
         }
         if let Some(lang) = &req.language {
+            let lang = crate::lang::resolve_language(lang).map_err(StoreError::Invalid)?;
             clause.push_str(" AND f.language = ?");
-            values.push(Value::Text(lang.to_ascii_lowercase()));
+            values.push(Value::Text(lang.to_string()));
         }
-        let glob = match &req.path_glob {
-            Some(pattern) => Some(
-                globset::GlobBuilder::new(pattern)
-                    .literal_separator(false)
-                    .build()
-                    .map_err(|e| {
-                        StoreError::Invalid(format!("invalid path glob `{pattern}`: {}", e.kind()))
-                    })?
-                    .compile_matcher(),
-            ),
-            None => None,
-        };
+        let glob = req.path_glob.as_deref().map(PathFilter::new).transpose()?;
         Ok(Filters {
             clause,
             values,
@@ -217,14 +249,14 @@ impl IndexStore {
                 }
                 let query = req.query.clone();
                 let prefilter = exact_prefilter(&query);
-                scan(conn, &filters, prefilter.as_deref(), limit, |line| line.contains(query.as_str()))
+                scan(conn, &filters, prefilter.as_deref(), limit, |line| line.find(query.as_str()))
             }
             SearchMode::Regex => {
                 let re = regex::RegexBuilder::new(&req.query)
                     .size_limit(MAX_REGEX_SIZE)
                     .build()
                     .map_err(|e| StoreError::Invalid(format!("invalid regular expression: {}", one_line(&e.to_string()))))?;
-                scan(conn, &filters, None, limit, |line| re.is_match(line))
+                scan(conn, &filters, None, limit, |line| re.find(line).map(|m| m.start()))
             }
             SearchMode::Semantic | SearchMode::Hybrid => {
                 let embedder = embedder.ok_or_else(|| {
@@ -366,7 +398,9 @@ fn nearest_hits<'a>(
             continue;
         };
         let matching = matching_lines(&row.content, row.start_line, terms);
-        let snippet = render_snippet(&row.content, row.start_line, n.line, &matching);
+        let snippet = render_snippet(&row.content, row.start_line, n.line, &matching, |l| {
+            first_term_at(l, terms)
+        });
         hits.push(hit(conn, row, score, n.line, snippet)?);
     }
     Ok(hits)
@@ -543,7 +577,7 @@ fn scan(
     filters: &Filters,
     fts: Option<&str>,
     limit: usize,
-    matches: impl Fn(&str) -> bool,
+    matches: impl Fn(&str) -> Option<usize>,
 ) -> Result<Vec<SearchHit>> {
     let (from, mut values) = match fts {
         Some(expr) => (
@@ -578,13 +612,13 @@ fn scan(
             .content
             .lines()
             .enumerate()
-            .filter(|(_, l)| matches(l))
+            .filter(|(_, l)| matches(l).is_some())
             .map(|(i, _)| row.start_line + i as u32)
             .collect();
         let Some(&first) = matching.first() else {
             continue;
         };
-        let snippet = render_snippet(&row.content, row.start_line, first, &matching);
+        let snippet = render_snippet(&row.content, row.start_line, first, &matching, &matches);
         hits.push(hit(conn, row, matching.len() as f64, first, snippet)?);
         if hits.len() >= limit {
             break;
@@ -655,7 +689,10 @@ fn snippet_for_terms(content: &str, start_line: u32, terms: &[String]) -> (u32, 
         }
     }
     let line = start_line + best.0 as u32;
-    (line, render_snippet(content, start_line, line, &matching))
+    let snippet = render_snippet(content, start_line, line, &matching, |l| {
+        first_term_at(l, terms)
+    });
+    (line, snippet)
 }
 
 /// Lines holding any query term.
@@ -667,8 +704,16 @@ fn matching_lines(content: &str, start_line: u32, terms: &[String]) -> Vec<u32> 
         .collect()
 }
 
-/// `line` with one line before and two after, numbered; matching lines marked with `>`.
-fn render_snippet(content: &str, start_line: u32, line: u32, matching: &[u32]) -> String {
+/// `line` with one line before and two after, numbered; matching lines marked with `>`. A line
+/// longer than [`SNIPPET_LINE_CHARS`] is shown around where `focus` finds the match (a byte
+/// offset in the line), so a hit in a minified bundle shows the match, not the line's start.
+fn render_snippet(
+    content: &str,
+    start_line: u32,
+    line: u32,
+    matching: &[u32],
+    focus: impl Fn(&str) -> Option<usize>,
+) -> String {
     let first = line.saturating_sub(1).max(start_line);
     let last = line + 2;
     let mut out = String::new();
@@ -681,16 +726,55 @@ fn render_snippet(content: &str, start_line: u32, line: u32, matching: &[u32]) -
             break;
         }
         let marker = if matching.contains(&n) { '>' } else { ' ' };
-        let text: String = text.chars().take(SNIPPET_LINE_CHARS).collect();
-        out.push_str(&format!("{marker}{n:>5}: {text}\n"));
+        let shown = clip_line(text, if marker == '>' { focus(text) } else { None });
+        out.push_str(&format!("{marker}{n:>5}: {shown}\n"));
     }
     out.truncate(out.trim_end().len());
     out
 }
 
+/// At most [`SNIPPET_LINE_CHARS`] characters of `text`, starting a little before `at` when
+/// the line is longer than that; `…` marks what was left out.
+fn clip_line(text: &str, at: Option<usize>) -> String {
+    const BEFORE: usize = 60;
+    if text.chars().count() <= SNIPPET_LINE_CHARS {
+        return text.to_string();
+    }
+    let mut from = at.unwrap_or(0).saturating_sub(BEFORE).min(text.len());
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let rest = &text[from..];
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(rest.chars().take(SNIPPET_LINE_CHARS));
+    if rest.chars().nth(SNIPPET_LINE_CHARS).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// Where the first query term appears in `line` (byte offset).
+fn first_term_at(line: &str, terms: &[String]) -> Option<usize> {
+    let lower = line.to_ascii_lowercase();
+    terms.iter().filter_map(|t| lower.find(t.as_str())).min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_shown_around_the_match() {
+        let line = format!("{}needle{}", "a = 1; ".repeat(100), "b = 2; ".repeat(100));
+        let (_, snip) = snippet_for_terms(&line, 1, &["needle".to_string()]);
+        assert!(snip.contains("needle"), "{snip}");
+        assert!(snip.contains('…'));
+        assert!(snip.chars().count() < SNIPPET_LINE_CHARS + 20, "{snip}");
+        assert_eq!(clip_line("short", Some(3)), "short");
+    }
 
     #[test]
     fn exact_prefilter_uses_only_whole_words() {
@@ -736,6 +820,10 @@ impl IndexStore {
             return Err(StoreError::Invalid("empty symbol name".into()));
         }
         let repo_id = self.repository_filter(repository)?;
+        let kind = kind
+            .map(|k| SymbolKind::parse_alias(k).map(SymbolKind::name))
+            .transpose()
+            .map_err(StoreError::Invalid)?;
         let escaped = name
             .replace('\\', "\\\\")
             .replace('%', "\\%")

@@ -570,6 +570,17 @@ impl IndexStore {
         })
     }
 
+    /// The indexed repository whose folder holds `path` (canonical) strictly inside it: indexing
+    /// such a folder as a repository of its own would index its files twice.
+    pub fn repository_containing(&self, path: &Path) -> Result<Option<RepositoryRecord>> {
+        Ok(self
+            .repository_states()?
+            .into_iter()
+            .map(|r| r.record)
+            .filter(|r| path != r.path && path.starts_with(&r.path))
+            .max_by_key(|r| r.path.components().count()))
+    }
+
     /// All repositories with their file and chunk counts, by name.
     pub fn repositories(&self) -> Result<Vec<RepositoryInfo>> {
         self.list_repositories(true, None)
@@ -579,6 +590,11 @@ impl IndexStore {
     /// for a scheduler to call every tick, whatever the size of the index.
     pub fn repository_states(&self) -> Result<Vec<RepositoryInfo>> {
         self.list_repositories(false, None)
+    }
+
+    /// One repository's row with its file and chunk counts.
+    pub fn repository_info(&self, repo_id: i64) -> Result<Option<RepositoryInfo>> {
+        Ok(self.list_repositories(true, Some(repo_id))?.pop())
     }
 
     /// One repository's row without counts, as [`IndexStore::repository_states`] has it.
@@ -903,14 +919,23 @@ fn fts_row(chunk_symbols: &str, content: &str, path: &str) -> (String, String, S
     (symbols, body, path)
 }
 
-/// The names a chunk defines: its own symbol and every symbol that starts inside it.
+/// Names a chunk's symbols column holds at most: a line of generated code can hold thousands
+/// of definitions, and every chunk cut from that line would otherwise list them all.
+const MAX_CHUNK_SYMBOL_NAMES: usize = 64;
+
+/// The names a chunk defines: its own symbol and the symbols that start inside it (`symbols`
+/// is in line order, as the chunker gives it).
 fn chunk_symbol_names(chunk: &Chunk, symbols: &[Symbol]) -> String {
     let mut names: Vec<&str> = chunk.symbol.iter().map(String::as_str).collect();
-    for s in symbols {
-        if s.start_line >= chunk.start_line
-            && s.start_line <= chunk.end_line
-            && !names.contains(&s.name.as_str())
-        {
+    let first = symbols.partition_point(|s| s.start_line < chunk.start_line);
+    for s in symbols[first..]
+        .iter()
+        .take_while(|s| s.start_line <= chunk.end_line)
+    {
+        if names.len() >= MAX_CHUNK_SYMBOL_NAMES {
+            break;
+        }
+        if !names.contains(&s.name.as_str()) {
             names.push(&s.name);
         }
     }

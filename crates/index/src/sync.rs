@@ -101,9 +101,16 @@ pub struct SyncResult {
 pub enum SyncProgress {
     /// The walk found this many indexable files, of which `to_read` need reading.
     Walked { files: u64, to_read: u64 },
+    /// `done` of `to_read` files read and chunked, not all committed yet: sent between
+    /// commits, at most every [`PROGRESS_INTERVAL`], so a batch of large files still shows
+    /// movement.
+    Read { done: u64, to_read: u64 },
     /// `done` of `to_read` files read and committed.
     Committed { done: u64, to_read: u64 },
 }
+
+/// How often progress is reported between commits.
+pub const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Errors that stop a sync.
 #[derive(Debug, thiserror::Error)]
@@ -471,11 +478,19 @@ impl<'a> RepositorySync<'a> {
         let (mut files, mut bytes, mut done) = (0u64, 0u64, 0u64);
         let max_files = self.options.batch_size.max(1) as u64;
         let mut receiver = receiver.into_iter().peekable();
+        let mut last_report = std::time::Instant::now();
         while let Some((w, outcome)) = receiver.next() {
             gate.release(w.size);
             written.record(outcome, &w.rel, known.contains_key(&w.rel), &mut ops);
             files += 1;
             bytes += w.size;
+            if last_report.elapsed() >= PROGRESS_INTERVAL {
+                last_report = std::time::Instant::now();
+                self.report(SyncProgress::Read {
+                    done: done + files,
+                    to_read,
+                });
+            }
             if files >= max_files || bytes >= BATCH_BYTES || receiver.peek().is_none() {
                 let counts = self.store.write_batch(repo_id, &ops)?;
                 written.chunks_new += counts.chunks_new;
@@ -484,6 +499,7 @@ impl<'a> RepositorySync<'a> {
                 (files, bytes) = (0, 0);
                 ops.clear();
                 self.report(SyncProgress::Committed { done, to_read });
+                last_report = std::time::Instant::now();
             }
         }
         Ok(written)

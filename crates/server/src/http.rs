@@ -8,7 +8,8 @@ use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use axum::serve::ListenerExt;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -148,16 +149,28 @@ pub async fn serve_http(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.addr))?;
     let local = listener.local_addr()?;
+    // A response leaves in several writes; with Nagle's algorithm the last one waits for the
+    // client's delayed ACK (~40 ms for Node clients, which do not answer at once).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%e, "cannot set TCP_NODELAY on an accepted connection");
+        }
+    });
     let mut config = StreamableHttpServerConfig::default();
     config.cancellation_token = shutdown.child_token();
     config.max_request_body_bytes = MAX_BODY_BYTES;
+    // Stateless: every request stands alone, so a restarted server keeps answering the clients
+    // of the old one (with sessions they got "Session not found" until reconnected). Nothing
+    // here needs a session: progress of a call goes out on that call's own response stream.
+    config.legacy_session_mode = false;
+    config.json_response = true;
     if remote {
         // Host names of a remote deployment are not known here; the token guards it.
         config.allowed_hosts = Vec::new();
     }
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
+        Arc::new(NeverSessionManager::default()),
         config,
     );
     let token = Arc::new(options.token.clone());

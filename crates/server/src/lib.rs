@@ -6,7 +6,9 @@
 //! never waits for indexing.
 
 mod http;
+mod page;
 mod paths;
+mod schemas;
 mod tools;
 
 pub use http::{serve_http, HttpOptions, ServerFile, DEFAULT_HTTP_ADDR};

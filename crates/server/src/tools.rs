@@ -3,6 +3,7 @@
 //! as structured content. Bad input is a tool error with a clear message; nothing in the store
 //! changes on a failed call.
 
+use crate::page::{self, PageRequest};
 use crate::paths;
 use codeintel_index::embed::EmbedderSlot;
 use codeintel_index::{
@@ -11,7 +12,7 @@ use codeintel_index::{
 use codeintel_sync::{AutoSyncManager, ConfigUpdate};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ProgressNotificationParam};
+use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam};
 use rmcp::service::RequestContext;
 use rmcp::{schemars, tool, tool_router, ErrorData, RoleServer};
 use serde::Deserialize;
@@ -20,13 +21,16 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Results larger than this many characters are cut, with a note: assistants abandon tools
-/// that flood them.
-pub const MAX_RESULT_CHARS: usize = 60_000;
+/// Characters a tool answer holds at most (about 5k tokens): longer ones are cut, snippets
+/// first, with a note saying what was cut and how to get more. Assistants abandon tools that
+/// flood them.
+pub const MAX_RESULT_CHARS: usize = 20_000;
 /// Lines `get_file` returns at most per call.
-pub const MAX_FILE_LINES: usize = 2000;
+pub const MAX_FILE_LINES: usize = crate::page::MAX_PAGE_LINES;
 /// Repositories listed in full by status tools before the rest are summarized.
 const MAX_LISTED_REPOS: usize = 500;
+/// Characters of a snippet line kept when results must be shortened to fit.
+const SHORT_SNIPPET_CHARS: usize = 160;
 
 /// The MCP server: tools over one store and one auto-sync manager.
 #[derive(Clone)]
@@ -40,12 +44,12 @@ pub struct CodeIntel {
 
 type ToolResult = Result<CallToolResult, ErrorData>;
 
-/// A tool error the model can read and act on.
+/// A tool error the model can read and act on: its text is the message (no structured
+/// content, which the tool's output schema would constrain).
 fn fail(message: impl Into<String>) -> ToolResult {
-    let message = message.into();
-    Ok(CallToolResult::structured_error(
-        json!({ "error": message }),
-    ))
+    Ok(CallToolResult::error(vec![ContentBlock::text(
+        message.into(),
+    )]))
 }
 
 /// Success with `value` as structured content (an object, as MCP requires).
@@ -55,6 +59,37 @@ fn answer(value: Value) -> ToolResult {
         other => json!({ "result": other }),
     };
     Ok(CallToolResult::structured(value))
+}
+
+/// Search hits as JSON within the character budget: whole when they fit, else with snippets
+/// cut to their best line, else the best ones that fit. The note says what was cut.
+fn fitted_hits(mut items: Vec<Value>, budget: usize) -> (Vec<Value>, Option<String>) {
+    let size = |items: &[Value]| items.iter().map(|i| i.to_string().len()).sum::<usize>();
+    if size(&items) <= budget {
+        return (items, None);
+    }
+    for item in &mut items {
+        if let Some(snippet) = item["snippet"].as_str() {
+            let best = snippet
+                .lines()
+                .find(|l| l.starts_with('>'))
+                .or_else(|| snippet.lines().next())
+                .unwrap_or("");
+            let short: String = best.chars().take(SHORT_SNIPPET_CHARS).collect();
+            item["snippet"] = json!(short);
+        }
+    }
+    let total = items.len();
+    let (kept, cut) = capped(items, budget);
+    let note = if cut {
+        format!(
+            "answer capped at {budget} characters: showing {} of {total} results with snippets shortened to their best line; lower limit, narrow the query or filter by repository, path or language, and read code with get_file",
+            kept.len()
+        )
+    } else {
+        format!("answer capped at {budget} characters: snippets shortened to their best line; read code with get_file")
+    };
+    (kept, Some(note))
 }
 
 /// Keeps the first items of `items` whose JSON fits in the character budget.
@@ -71,6 +106,69 @@ fn capped(items: Vec<Value>, budget: usize) -> (Vec<Value>, bool) {
     }
     let cut = kept.len() < total;
     (kept, cut)
+}
+
+/// Repositories as JSON within `budget` characters (and [`MAX_LISTED_REPOS`]), with a note
+/// when some were left out.
+fn listed_repositories(repos: Vec<Value>, budget: usize) -> (Vec<Value>, Option<String>) {
+    let total = repos.len();
+    let (mut kept, _) = capped(repos, budget);
+    kept.truncate(MAX_LISTED_REPOS);
+    let note = (kept.len() < total).then(|| {
+        format!(
+            "showing {} of {total} repositories (answer capped at {budget} characters); get_repository_status gives any one of them",
+            kept.len()
+        )
+    });
+    (kept, note)
+}
+
+/// A note on repositories whose first sync has not finished: their files may be missing from
+/// any result, and an empty result must not read as "not in the code".
+fn first_syncs(store: &IndexStore) -> Option<String> {
+    let repos = store.repository_states().ok()?;
+    let mut running = Vec::new();
+    let mut waiting = Vec::new();
+    for repo in repos.iter().filter(|r| r.last_sync.is_none()) {
+        match repo.sync.state.as_str() {
+            "syncing" => {
+                let files = store
+                    .repository_info(repo.record.id)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |r| r.files);
+                running.push(format!("{} ({files} files so far)", repo.record.name));
+            }
+            "new" | "queued" => waiting.push(repo.record.name.clone()),
+            _ => {}
+        }
+    }
+    let mut parts = Vec::new();
+    if !running.is_empty() {
+        parts.push(format!(
+            "first sync still running for {}: results may be incomplete",
+            shortlist(&running)
+        ));
+    }
+    if !waiting.is_empty() {
+        parts.push(format!("not indexed yet (queued): {}", shortlist(&waiting)));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The first few names of a list, and how many more.
+fn shortlist(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 fn check_limit(limit: Option<i64>, default: usize, max: usize) -> Result<usize, String> {
@@ -90,6 +188,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
 pub struct SearchArgs {
     /// What to look for. Lexical mode: words or identifiers (`parse config` also finds
     /// parseConfig and parse_config). Exact: a literal substring. Regex: a regular expression.
@@ -97,9 +196,11 @@ pub struct SearchArgs {
     /// Only this repository (name from list_repositories, or its path).
     pub repository: Option<String>,
     /// Only this language: python, javascript, typescript, java, go, rust, ruby, php, csharp,
-    /// cpp, c, markdown, json, yaml, ...
+    /// cpp, c, markdown, json, yaml, ... (file extensions and aliases such as `py`, `ts`,
+    /// `c++`, `golang` work too).
     pub language: Option<String>,
-    /// Only paths (relative to the repository root) matching this glob, e.g. `src/**/*.rs`.
+    /// Only files under this folder (`src/net`, relative to the repository root) or matching
+    /// this glob (`src/**/*.rs`, `*.py`).
     pub path: Option<String>,
     /// Most results to return, 1 to 100 (default 10).
     pub limit: Option<i64>,
@@ -109,11 +210,12 @@ pub struct SearchArgs {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
 pub struct FindSymbolArgs {
     /// Symbol name: exact matches first, then names starting with it, then containing it.
     pub name: String,
     /// Only this kind: function, method, class, struct, interface, trait, enum, impl, module,
-    /// type, macro.
+    /// type, macro (any case; `def`, `fn`, `func` mean function).
     pub kind: Option<String>,
     /// Only this repository (name or path).
     pub repository: Option<String>,
@@ -122,19 +224,24 @@ pub struct FindSymbolArgs {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
 pub struct GetFileArgs {
     /// File path: absolute, or relative to `repository`. Only files inside indexed
     /// repositories can be read.
     pub path: String,
     /// First line to return (1-based, default 1).
     pub start_line: Option<i64>,
-    /// Last line to return (inclusive; default: start_line + 1999 or the end of the file).
+    /// Last line to return (inclusive; default: as much as a page holds).
     pub end_line: Option<i64>,
+    /// Column of start_line to start at (1-based, in characters; default 1): a line longer
+    /// than a page comes in pieces, and a page that stops early says where to go on in `next`.
+    pub start_column: Option<i64>,
     /// Repository (name or path) that a relative `path` is inside.
     pub repository: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
 pub struct IndexArgs {
     /// Absolute path of the folder to index (it must be inside a configured scan path or an
     /// indexed repository). Indexed even when it has few files.
@@ -146,12 +253,21 @@ pub struct IndexArgs {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
+pub struct RemoveArgs {
+    /// Repository name (from list_repositories) or absolute path.
+    pub repository: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
 pub struct RepositoryArgs {
     /// Repository name (from list_repositories) or absolute path.
     pub repository: String,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
 pub struct ConfigureArgs {
     /// Folders to scan for repositories (absolute paths; replaces the current list).
     pub scan_paths: Option<Vec<String>>,
@@ -167,6 +283,7 @@ pub struct ConfigureArgs {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
 pub struct NoArgs {}
 
 #[tool_router(vis = "pub(crate)")]
@@ -185,6 +302,9 @@ impl CodeIntel {
     }
 
     #[tool(
+        title = "Search code",
+        annotations(title = "Search code", read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::search_code(),
         description = "Search all indexed code. Use this first to find where something is implemented or used: give words or identifiers (`retry failed upload`, `parseConfig`). Returns matching chunks (functions, classes, text windows) with repository, path, line range, symbol and a numbered snippet, best first. Use mode=exact for a literal string with punctuation, mode=regex for a pattern."
     )]
     async fn search_code(&self, Parameters(args): Parameters<SearchArgs>) -> ToolResult {
@@ -241,22 +361,26 @@ impl CodeIntel {
             store.search_with(&request, embedder.as_deref())
         })
         .await?;
-        match found {
-            Ok(hits) => {
-                let items: Vec<Value> = hits.iter().map(|h| json!(h)).collect();
-                let (results, truncated) = capped(items, MAX_RESULT_CHARS);
-                let mut out = json!({ "results": results, "count": results.len() });
-                if truncated {
-                    out["note"] =
-                        json!("results were cut to fit; narrow the query or lower the limit");
-                }
-                answer(out)
-            }
-            Err(e) => fail(e.to_string()),
+        let hits = match found {
+            Ok(hits) => hits,
+            Err(e) => return fail(e.to_string()),
+        };
+        let items: Vec<Value> = hits.iter().map(|h| json!(h)).collect();
+        let (results, cut) = fitted_hits(items, MAX_RESULT_CHARS);
+        let store = self.store.clone();
+        let unfinished = blocking(move || first_syncs(&store)).await?;
+        let notes: Vec<String> = cut.into_iter().chain(unfinished).collect();
+        let mut out = json!({ "results": results, "count": results.len() });
+        if !notes.is_empty() {
+            out["note"] = json!(notes.join("; "));
         }
+        answer(out)
     }
 
     #[tool(
+        title = "Find a definition",
+        annotations(title = "Find a definition", read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::find_symbol(),
         description = "Find where a symbol (function, method, class, struct, interface, trait, enum, type...) is defined, by name. Exact names rank first, then prefixes, then substrings. Returns repository, path, kind and line range; read the code with get_file."
     )]
     async fn find_symbol(&self, Parameters(args): Parameters<FindSymbolArgs>) -> ToolResult {
@@ -275,13 +399,28 @@ impl CodeIntel {
         })
         .await?;
         match found {
-            Ok(hits) => answer(json!({ "results": hits, "count": hits.len() })),
+            Ok(hits) => {
+                let total = hits.len();
+                let items: Vec<Value> = hits.iter().map(|h| json!(h)).collect();
+                let (results, cut) = capped(items, MAX_RESULT_CHARS);
+                let mut out = json!({ "results": results, "count": results.len() });
+                if cut {
+                    out["note"] = json!(format!(
+                        "answer capped at {MAX_RESULT_CHARS} characters: showing {} of {total}; lower limit or give kind or repository",
+                        results.len()
+                    ));
+                }
+                answer(out)
+            }
             Err(e) => fail(e.to_string()),
         }
     }
 
     #[tool(
-        description = "Read lines of a file inside an indexed repository (absolute path, or path relative to `repository`). Returns the text with its line range; long files come in pages of up to 2000 lines (use start_line/end_line)."
+        title = "Read a file",
+        annotations(title = "Read a file", read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::get_file(),
+        description = "Read lines of a file inside an indexed repository (absolute path, or path relative to `repository`). Returns the text with its line range; long files come in pages of up to 2000 lines and 20,000 characters: a page that stops early has `next` {start_line, start_column} to ask for the rest."
     )]
     async fn get_file(&self, Parameters(args): Parameters<GetFileArgs>) -> ToolResult {
         let store = self.store.clone();
@@ -292,6 +431,9 @@ impl CodeIntel {
     }
 
     #[tool(
+        title = "List repositories",
+        annotations(title = "List repositories", read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::list_repositories(),
         description = "List the indexed repositories with path, language, file and chunk counts, last sync, watch state and last error."
     )]
     async fn list_repositories(&self, Parameters(_): Parameters<NoArgs>) -> ToolResult {
@@ -299,17 +441,11 @@ impl CodeIntel {
         match blocking(move || manager.status()).await? {
             Ok(status) => {
                 let total = status.repositories.len();
-                let repos: Vec<Value> = status
-                    .repositories
-                    .into_iter()
-                    .take(MAX_LISTED_REPOS)
-                    .map(|r| json!(r))
-                    .collect();
+                let repos: Vec<Value> = status.repositories.iter().map(|r| json!(r)).collect();
+                let (repos, note) = listed_repositories(repos, MAX_RESULT_CHARS);
                 let mut out = json!({ "repositories": repos, "count": total });
-                if total > MAX_LISTED_REPOS {
-                    out["note"] = json!(format!(
-                        "showing {MAX_LISTED_REPOS} of {total} repositories"
-                    ));
+                if let Some(note) = note {
+                    out["note"] = json!(note);
                 }
                 answer(out)
             }
@@ -318,6 +454,9 @@ impl CodeIntel {
     }
 
     #[tool(
+        title = "Repository status",
+        annotations(title = "Repository status", read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::repository_status(),
         description = "State of one repository: sync state, files, chunks, last sync, watch state, last error and retry time."
     )]
     async fn get_repository_status(
@@ -350,6 +489,9 @@ impl CodeIntel {
     }
 
     #[tool(
+        title = "Index a folder now",
+        annotations(title = "Index a folder now", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::index_repository(),
         description = "Index (or re-index incrementally) one folder now, even a small one, and wait for it. Sends progress notifications when the client asks for them; can be cancelled. Usually unnecessary: auto-sync keeps repositories under the scan paths fresh."
     )]
     async fn index_repository(
@@ -361,19 +503,39 @@ impl CodeIntel {
             Ok(path) => path,
             Err(e) => return fail(e),
         };
+        // A folder inside an indexed repository is that repository: indexing it on its own
+        // would index its files twice (every hit inside would come back twice).
+        let store = self.store.clone();
+        let inner = path.clone();
+        let outer = match blocking(move || store.repository_containing(&inner)).await? {
+            Ok(outer) => outer,
+            Err(e) => return fail(e.to_string()),
+        };
+        let note = outer.as_ref().map(|repo| {
+            format!(
+                "{} is inside the indexed repository {}: synced that repository instead",
+                args.path, repo.name
+            )
+        });
+        let (path, name) = match outer {
+            Some(repo) => (repo.path, None),
+            None => (path, args.name.clone()),
+        };
         let cancel = Arc::new(AtomicBool::new(false));
         let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
         let store = self.store.clone();
         let config = self.manager.config();
         let flag = cancel.clone();
-        let name = args.name.clone();
         let full = args.full.unwrap_or(false);
+        let synced = path.clone();
         let mut job = tokio::task::spawn_blocking(move || {
             let options = SyncOptions::with_extra_excludes(&config.exclude).unwrap_or_default();
-            let report = move |p: SyncProgress| {
-                if let SyncProgress::Committed { done, to_read } = p {
+            let report = move |p: SyncProgress| match p {
+                SyncProgress::Read { done, to_read }
+                | SyncProgress::Committed { done, to_read } => {
                     let _ = progress_tx.send((done, to_read));
                 }
+                SyncProgress::Walked { .. } => {}
             };
             RepositorySync::new(&store, &options)
                 .with_progress(&report)
@@ -381,11 +543,14 @@ impl CodeIntel {
                 .run(&path, name.as_deref(), !full)
         });
         let token = context.meta.get_progress_token();
+        // MCP asks each notification's progress to be larger than the last one's.
+        let sent = std::sync::atomic::AtomicU64::new(0);
         let notify = |done: u64, total: u64| {
             let token = token.clone();
             let peer = context.peer.clone();
+            let fresh = done > sent.fetch_max(done, Ordering::SeqCst);
             async move {
-                if let Some(token) = token {
+                if let Some(token) = token.filter(|_| fresh) {
                     let param = ProgressNotificationParam::new(token, done as f64)
                         .with_total(total as f64)
                         .with_message(format!("{done} of {total} files"));
@@ -410,7 +575,20 @@ impl CodeIntel {
             notify(done, total).await;
         }
         match outcome {
-            Ok(Ok(result)) => answer(json!(result)),
+            Ok(Ok(result)) => {
+                // Indexed by hand: auto-sync may find it again if it had been removed.
+                let store = self.store.clone();
+                if let Err(e) =
+                    blocking(move || codeintel_sync::forget_removal(&store, &synced)).await?
+                {
+                    tracing::warn!(%e, "cannot clear the removal of an indexed repository");
+                }
+                let mut out = json!(result);
+                if let Some(note) = note {
+                    out["note"] = json!(note);
+                }
+                answer(out)
+            }
             Ok(Err(SyncError::Cancelled)) => fail("cancelled"),
             Ok(Err(e)) => fail(e.to_string()),
             Err(e) => Err(ErrorData::internal_error(
@@ -421,6 +599,9 @@ impl CodeIntel {
     }
 
     #[tool(
+        title = "Configure auto-sync",
+        annotations(title = "Configure auto-sync", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::configure_auto_sync(),
         description = "Change auto-sync settings without a restart (persisted): scan paths, excludes, scan interval, concurrency, priority languages. Returns the resulting configuration."
     )]
     async fn configure_auto_sync(&self, Parameters(args): Parameters<ConfigureArgs>) -> ToolResult {
@@ -457,19 +638,26 @@ impl CodeIntel {
     }
 
     #[tool(
+        title = "Auto-sync status",
+        annotations(title = "Auto-sync status", read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::auto_sync_status(),
         description = "Auto-sync status: enabled, running, paused, last scan, queue counts, configuration, per-repository state and errors, and metrics."
     )]
     async fn get_auto_sync_status(&self, Parameters(_): Parameters<NoArgs>) -> ToolResult {
         let manager = self.manager.clone();
         match blocking(move || manager.status()).await? {
-            Ok(mut status) => {
-                let total = status.repositories.len();
-                status.repositories.truncate(MAX_LISTED_REPOS);
+            Ok(status) => {
                 let mut out = json!(status);
-                if total > MAX_LISTED_REPOS {
-                    out["note"] = json!(format!(
-                        "showing {MAX_LISTED_REPOS} of {total} repositories"
-                    ));
+                let repos = match out["repositories"].take() {
+                    Value::Array(repos) => repos,
+                    _ => Vec::new(),
+                };
+                // The rest of the status (configuration, metrics) takes its share first.
+                let budget = MAX_RESULT_CHARS.saturating_sub(out.to_string().len());
+                let (repos, note) = listed_repositories(repos, budget);
+                out["repositories"] = json!(repos);
+                if let Some(note) = note {
+                    out["note"] = json!(note);
                 }
                 answer(out)
             }
@@ -478,6 +666,9 @@ impl CodeIntel {
     }
 
     #[tool(
+        title = "Scan for repositories now",
+        annotations(title = "Scan for repositories now", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::scan_counts(),
         description = "Scan the configured folders for repositories now and queue what is new or changed (works even when auto-sync is disabled or paused). Returns queued, active and synced counts."
     )]
     async fn trigger_repository_scan(&self, Parameters(_): Parameters<NoArgs>) -> ToolResult {
@@ -488,6 +679,9 @@ impl CodeIntel {
     }
 
     #[tool(
+        title = "Pause auto-sync",
+        annotations(title = "Pause auto-sync", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::paused(),
         description = "Pause auto-sync: no new syncs start, running ones stop at their next batch. Searching keeps working."
     )]
     async fn pause_auto_sync(&self, Parameters(_): Parameters<NoArgs>) -> ToolResult {
@@ -497,10 +691,29 @@ impl CodeIntel {
         }
     }
 
-    #[tool(description = "Resume auto-sync with the same queue.")]
+    #[tool(
+        title = "Resume auto-sync",
+        annotations(title = "Resume auto-sync", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::paused(),
+        description = "Resume auto-sync with the same queue."
+    )]
     async fn resume_auto_sync(&self, Parameters(_): Parameters<NoArgs>) -> ToolResult {
         match self.manager.resume() {
             Ok(()) => answer(json!({ "paused": false })),
+            Err(e) => fail(e.to_string()),
+        }
+    }
+
+    #[tool(
+        title = "Remove a repository",
+        annotations(title = "Remove a repository", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::remove_repository(),
+        description = "Drop one repository's index (its files, chunks, symbols and vectors; the files on disk are not touched). Auto-sync leaves it out from then on, even under a scan path, until index_repository is called on its folder. Returns what was removed."
+    )]
+    async fn remove_repository(&self, Parameters(args): Parameters<RemoveArgs>) -> ToolResult {
+        let manager = self.manager.clone();
+        match blocking(move || manager.remove_repository(&args.repository)).await? {
+            Ok(removed) => answer(json!(removed)),
             Err(e) => fail(e.to_string()),
         }
     }
@@ -580,54 +793,50 @@ fn read_file(store: &IndexStore, args: &GetFileArgs) -> Result<Value, String> {
         return Err(format!("`{}` is a binary file", args.path));
     }
     let text = String::from_utf8_lossy(&bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    let total = lines.len();
-    let start = match args.start_line {
-        None => 1,
-        Some(n) if n >= 1 => n as usize,
-        Some(n) => return Err(format!("start_line must be at least 1, got {n}")),
-    };
-    let default_end = start.saturating_add(MAX_FILE_LINES - 1);
-    let end = match args.end_line {
-        None => default_end,
-        Some(n) if n >= start as i64 => (n as usize).min(default_end),
-        Some(n) => return Err(format!("end_line {n} is before start_line {start}")),
-    }
-    .min(total);
-    let mut content = String::new();
-    let mut cut = false;
-    for line in lines.iter().take(end).skip(start.saturating_sub(1)) {
-        if content.len() + line.len() > MAX_RESULT_CHARS {
-            cut = true;
-            break;
+    let positive = |value: Option<i64>, what: &str| -> Result<Option<usize>, String> {
+        match value {
+            None => Ok(None),
+            Some(n) if n >= 1 => Ok(Some(n as usize)),
+            Some(n) => Err(format!("{what} must be at least 1, got {n}")),
         }
-        content.push_str(line);
-        content.push('\n');
-    }
-    let shown_end = if start > total {
-        total
-    } else {
-        start - 1 + content.lines().count()
     };
+    let start = positive(args.start_line, "start_line")?.unwrap_or(1);
+    let start_column = positive(args.start_column, "start_column")?.unwrap_or(1);
+    let end_line = positive(args.end_line, "end_line")?;
+    if let Some(end) = end_line.filter(|&e| e < start) {
+        return Err(format!("end_line {end} is before start_line {start}"));
+    }
+    let request = PageRequest {
+        start_line: start,
+        start_column,
+        end_line,
+    };
+    let page = page::page(&text, request, MAX_RESULT_CHARS);
     let rel = path
         .strip_prefix(&root)
         .unwrap_or(&path)
         .display()
         .to_string();
+    let total = page.total_lines;
     let mut out = json!({
         "repository": repo,
         "path": rel,
         "start_line": start.min(total.max(1)),
-        "end_line": shown_end,
+        "start_column": start_column,
+        "end_line": page.end_line.min(total),
         "total_lines": total,
-        "content": content,
+        "content": page.content,
     });
-    if cut || shown_end < total.min(args.end_line.map(|e| e.max(0) as usize).unwrap_or(total)) {
+    if let Some((line, column)) = page.next {
+        out["next"] = json!({ "start_line": line, "start_column": column });
+        let place = if column > 1 {
+            format!("start_line={line}, start_column={column}")
+        } else {
+            format!("start_line={line}")
+        };
         out["note"] = json!(format!(
-            "lines {}-{} of {total}; ask for start_line={} to read on",
-            start,
-            shown_end,
-            shown_end + 1
+            "page cut at {MAX_FILE_LINES} lines or {MAX_RESULT_CHARS} characters ({} lines in the file); ask for {place} to read on",
+            total
         ));
     }
     Ok(out)

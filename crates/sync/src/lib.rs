@@ -16,7 +16,8 @@ mod watcher;
 pub use config::{AutoSyncConfig, ConfigError, ConfigUpdate};
 pub use lock::SyncLock;
 pub use manager::{
-    AutoSyncManager, ManagerError, ScanCounts, MISSING_GRACE, RETRY_BASE, RETRY_MAX,
+    forget_removal, AutoSyncManager, ManagerError, RemovedRepository, ScanCounts, MISSING_GRACE,
+    RETRY_BASE, RETRY_MAX,
 };
 pub use queue::{Job, JobKind, Priority, SyncQueue, MAX_PATHS_PER_JOB};
 pub use status::{EmbeddingStatus, Metrics, RepositoryStatus, Status, StatusConfig};

@@ -19,7 +19,7 @@ use codeintel_index::{
 };
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -37,6 +37,9 @@ const KEY_EMBED_MODEL: &str = "autosync.embed_model";
 const KEY_EMBED_ERROR: &str = "autosync.embed_error";
 /// The syncer's effective configuration, for status from other processes.
 const KEY_EFFECTIVE: &str = "autosync.effective";
+/// Paths of repositories removed by a person: scans leave them out until they are indexed
+/// again by hand (a JSON array of paths).
+const KEY_REMOVED: &str = "autosync.removed";
 
 /// First retry delay after a failed sync; doubles per failure up to [`RETRY_MAX`].
 pub const RETRY_BASE: Duration = Duration::from_secs(300);
@@ -70,6 +73,15 @@ pub enum ManagerError {
 }
 
 pub type Result<T, E = ManagerError> = std::result::Result<T, E>;
+
+/// What `remove_repository` dropped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemovedRepository {
+    pub repository: String,
+    pub path: String,
+    pub files: u64,
+    pub chunks: u64,
+}
 
 /// What a scan request returns: the queue and its neighbours right after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -116,6 +128,9 @@ struct Shared {
     /// Why embedding fails: the model did not load, or the last pass failed (cleared by a pass
     /// that succeeds).
     embed_error: Mutex<Option<String>>,
+    /// A manual foreground scan (`auto-sync-scan` without a server) syncs what it queued even
+    /// while auto-sync is paused: the person asked for it.
+    ignore_pause: AtomicBool,
 }
 
 /// The auto-sync service of one process. Cheap to share: clone the `Arc` it lives in.
@@ -167,6 +182,7 @@ impl AutoSyncManager {
                 embedder,
                 embed_wanted: Mutex::new(None),
                 embed_error: Mutex::new(None),
+                ignore_pause: AtomicBool::new(false),
             }),
             task: Mutex::new(None),
         })
@@ -190,6 +206,51 @@ impl AutoSyncManager {
         };
         let shared = self.shared.clone();
         *task = Some(tokio::spawn(supervise(shared, control_rx)));
+    }
+
+    /// Drops a repository's index (files, chunks, symbols, vectors, state) and keeps scans
+    /// from adding it back while it stays under a scan path; indexing it by hand again
+    /// ([`AutoSyncManager::forget_removal`]) undoes that.
+    pub fn remove_repository(&self, name_or_path: &str) -> Result<RemovedRepository> {
+        let store = &self.shared.store;
+        let record = store.find_repository(name_or_path)?.ok_or_else(|| {
+            ManagerError::Other(format!(
+                "no indexed repository named or at `{name_or_path}`"
+            ))
+        })?;
+        let counts = store
+            .repositories()?
+            .into_iter()
+            .find(|r| r.record.id == record.id);
+        let mut removed = removed_paths(store)?;
+        let path = record.path.display().to_string();
+        if !removed.contains(&path) {
+            removed.push(path.clone());
+            store.set_state(
+                KEY_REMOVED,
+                &serde_json::to_string(&removed).unwrap_or_default(),
+            )?;
+        }
+        store.remove_repository(record.id)?;
+        let _ = self.shared.control.send(Control::Wake);
+        Ok(RemovedRepository {
+            repository: record.name,
+            path,
+            files: counts.as_ref().map_or(0, |c| c.files),
+            chunks: counts.as_ref().map_or(0, |c| c.chunks),
+        })
+    }
+
+    /// Lets scans find `path` again after a removal (a person indexed it by hand). Returns
+    /// whether it had been removed.
+    pub fn forget_removal(&self, path: &Path) -> Result<bool> {
+        forget_removal(&self.shared.store, path)
+    }
+
+    /// Makes this process sync its queue even while auto-sync is paused (the stored pause
+    /// stays as it is for every other process), for a manual scan run in the foreground.
+    pub fn ignore_pause(&self) {
+        self.shared.ignore_pause.store(true, Ordering::SeqCst);
     }
 
     /// Stops gracefully: running syncs stop at their next batch boundary and are queued again
@@ -330,6 +391,7 @@ impl Shared {
                 .collect(),
             size_threshold: config.size_threshold,
             auto_watch: config.auto_watch,
+            removed_repositories: removed_paths(&self.store).unwrap_or_default(),
         };
         (config.enabled, status_config)
     }
@@ -811,7 +873,8 @@ impl Syncer {
     }
 
     fn start_jobs(&mut self) {
-        if self.stopping || self.shared.paused() {
+        let paused = self.shared.paused() && !self.shared.ignore_pause.load(Ordering::SeqCst);
+        if self.stopping || paused {
             self.stop_embedding();
             return;
         }
@@ -832,6 +895,14 @@ impl Syncer {
     }
 
     fn spawn_job(&mut self, job: Job) {
+        // Removed since it was queued (by a person, possibly in another process): syncing it
+        // would index it again.
+        let Some(info) = self.repository(job.repo_id) else {
+            if let Some(w) = self.watcher.as_mut() {
+                w.unwatch(job.repo_id);
+            }
+            return;
+        };
         let cancel = Arc::new(AtomicBool::new(false));
         self.active.insert(
             job.repo_id,
@@ -839,11 +910,9 @@ impl Syncer {
                 cancel: cancel.clone(),
             },
         );
-        if let Some(info) = self.repository(job.repo_id) {
-            let mut state = info.sync.clone();
-            state.state = "syncing".into();
-            let _ = self.shared.store.set_sync_state(job.repo_id, &state);
-        }
+        let mut state = info.sync.clone();
+        state.state = "syncing".into();
+        let _ = self.shared.store.set_sync_state(job.repo_id, &state);
         let shared = self.shared.clone();
         let done = self.done_tx.clone();
         tokio::task::spawn_blocking(move || {
@@ -978,6 +1047,10 @@ impl Syncer {
             m.watcher_batches += 1;
         });
         let Some(info) = self.repository(batch.repo_id) else {
+            // Removed: stop watching it.
+            if let Some(w) = self.watcher.as_mut() {
+                w.unwatch(batch.repo_id);
+            }
             return;
         };
         if batch.paths.len() >= BURST_PATHS || batch.rescan {
@@ -1111,6 +1184,31 @@ fn sync_options(config: &AutoSyncConfig) -> SyncOptions {
     SyncOptions::with_extra_excludes(&config.exclude).unwrap_or_default()
 }
 
+/// The paths of repositories a person removed (see [`AutoSyncManager::remove_repository`]).
+fn removed_paths(store: &IndexStore) -> Result<Vec<String>> {
+    Ok(store
+        .state(KEY_REMOVED)?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+/// Lets scans find `path` (canonical) again after a removal: a person indexed it by hand.
+/// Returns whether it had been removed.
+pub fn forget_removal(store: &IndexStore, path: &Path) -> Result<bool> {
+    let mut removed = removed_paths(store)?;
+    let path = path.display().to_string();
+    let before = removed.len();
+    removed.retain(|p| *p != path);
+    if removed.len() == before {
+        return Ok(false);
+    }
+    store.set_state(
+        KEY_REMOVED,
+        &serde_json::to_string(&removed).unwrap_or_default(),
+    )?;
+    Ok(true)
+}
+
 /// Discovery and its bookkeeping, on a blocking thread. Returns the repositories found.
 fn scan_blocking(shared: &Shared) -> Result<Vec<RepositoryInfo>> {
     let config = shared.config();
@@ -1122,7 +1220,11 @@ fn scan_blocking(shared: &Shared) -> Result<Vec<RepositoryInfo>> {
     }
     let now = now_ms();
     let mut found_ids = HashSet::new();
+    let removed = removed_paths(&shared.store)?;
     for repo in &report.repositories {
+        if removed.contains(&repo.path.display().to_string()) {
+            continue;
+        }
         let record = shared.store.ensure_repository(
             &repo.path,
             &repo.name,

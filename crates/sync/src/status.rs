@@ -48,6 +48,9 @@ pub struct StatusConfig {
     pub priority_languages: Vec<String>,
     pub size_threshold: u64,
     pub auto_watch: bool,
+    /// Repositories a person removed: scans leave them out until they are indexed again.
+    #[serde(default)]
+    pub removed_repositories: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

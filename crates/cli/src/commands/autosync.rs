@@ -2,7 +2,7 @@
 //! store directly; a running daemon picks the changes up within a second.
 
 use super::open_store;
-use crate::cli::JsonArgs;
+use crate::cli::{JsonArgs, RemoveArgs};
 use crate::client::{self, ClientError};
 use crate::config::Config;
 use crate::output;
@@ -197,6 +197,40 @@ pub fn pause(config: &Config, args: JsonArgs, pause: bool) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// Drops a repository's index, through a running server when there is one.
+pub fn remove(config: &Config, args: RemoveArgs) -> anyhow::Result<ExitCode> {
+    let wanted = args.repository.clone();
+    // A path may be given as typed (`.`, relative): the store knows it resolved.
+    let key = std::fs::canonicalize(&wanted)
+        .ok()
+        .filter(|_| wanted.contains('/') || wanted == ".")
+        .map_or(wanted.clone(), |p| p.display().to_string());
+    let arg = serde_json::json!({ "repository": key });
+    let value = match via_server(config, "remove_repository", arg)? {
+        Some(value) => value,
+        None => {
+            no_server_note();
+            let manager = manager(config)?;
+            let removed = manager
+                .remove_repository(&key)
+                .map_err(|e| crate::UsageError(e.to_string()))?;
+            serde_json::to_value(removed)?
+        }
+    };
+    if args.json {
+        output::print_json(&value)?;
+    } else {
+        println!(
+            "removed {} ({} files, {} chunks); auto-sync leaves it out until `codeintel index {}`",
+            value["repository"].as_str().unwrap_or(&wanted),
+            value["files"],
+            value["chunks"],
+            value["path"].as_str().unwrap_or(&wanted),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// With a syncer running, asks it to scan; without one, scans and syncs here until the queue
 /// is empty.
 pub fn scan(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
@@ -212,11 +246,13 @@ pub fn scan(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
     foreground.auto_watch = false;
     let store = Arc::new(open_store(config, false)?);
     let manager = AutoSyncManager::new(store, config.data_dir.clone(), foreground)?;
+    // The manual scan works whether auto-sync is enabled, disabled or paused.
+    manager.ignore_pause();
     let counts = runtime()?.block_on(async {
         manager.start();
         // Give the lock a moment: if another process holds it, this one only asks.
         tokio::time::sleep(Duration::from_millis(700)).await;
-        let counts = manager.trigger_scan().await?;
+        let mut counts = manager.trigger_scan().await?;
         if manager.is_syncer() {
             eprintln!("scanning and syncing here");
             // A spinner on a terminal (indicatif hides it when stderr is not one), none with --json.
@@ -232,6 +268,12 @@ pub fn scan(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
                 ));
                 bar.tick();
                 if s.queued_repos == 0 && s.active_syncs == 0 {
+                    // The counts after the work done here, not those of the moment it was queued.
+                    counts = codeintel_sync::ScanCounts {
+                        queued: s.queued_repos,
+                        active: s.active_syncs,
+                        synced: s.synced_repos,
+                    };
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;

@@ -20,16 +20,37 @@ pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
             bar.set_length(to_read);
             bar.set_message(format!("{files} files, {to_read} to read"));
         }
-        SyncProgress::Committed { done, .. } => bar.set_position(done),
+        SyncProgress::Read { done, .. } | SyncProgress::Committed { done, .. } => {
+            bar.set_position(done)
+        }
+    };
+    // A folder inside an indexed repository is that repository: indexing it on its own would
+    // index its files twice.
+    let canonical = std::fs::canonicalize(&args.path).unwrap_or_else(|_| args.path.clone());
+    let outer = store.repository_containing(&canonical)?;
+    let (path, name) = match &outer {
+        Some(repo) => {
+            eprintln!(
+                "note: {} is inside the indexed repository {} ({}): syncing that instead",
+                args.path.display(),
+                repo.name,
+                repo.path.display()
+            );
+            (repo.path.clone(), None)
+        }
+        None => (args.path.clone(), args.name.as_deref()),
     };
     let result = RepositorySync::new(&store, &options)
         .with_progress(&report)
-        .run(&args.path, args.name.as_deref(), !args.full);
+        .run(&path, name, !args.full);
     bar.finish_and_clear();
     let result = result.map_err(|e| match e {
         SyncError::Missing(_) | SyncError::NotADirectory(_) => UsageError(e.to_string()).into(),
         other => anyhow::Error::from(other),
     })?;
+    // Indexed by hand: auto-sync may find it again if it had been removed.
+    let synced = std::fs::canonicalize(&path).unwrap_or(path);
+    codeintel_sync::forget_removal(&store, &synced)?;
     let embedded = if args.no_embed {
         0
     } else {
@@ -38,6 +59,13 @@ pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut value = serde_json::to_value(&result)?;
         value["chunks_embedded"] = serde_json::json!(embedded);
+        if let Some(repo) = &outer {
+            value["note"] = serde_json::json!(format!(
+                "{} is inside the indexed repository {}: synced that instead",
+                args.path.display(),
+                repo.name
+            ));
+        }
         output::print_json(&value)?;
     } else {
         println!(

@@ -165,6 +165,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => index::run(&config, args),
         Command::Search(args) => search::run(&config, args),
         Command::Repos(args) => repos::run(&config, args),
+        Command::Remove(args) => autosync::remove(&config, args),
         Command::Serve(args) => serve::run(&config, args),
         Command::AutoSyncConfig(args) => configure::run(&config, &overrides_for_reload, args),
         Command::Completions { shell } => {

@@ -216,3 +216,74 @@ fn broken_code_still_chunks() {
     let c = chunk_file(FileKind::Code(Language::Rust), "a.rs", "");
     assert!(c.chunks.is_empty());
 }
+
+/// A minified bundle: one line of many small functions.
+fn minified_js(bytes: usize) -> String {
+    let mut s = String::new();
+    let mut i = 0;
+    while s.len() < bytes {
+        s.push_str(&format!(
+            "function f{i}(a){{return a*{i}+g(a)}};var v{i}=f{i}(1);"
+        ));
+        i += 1;
+    }
+    s
+}
+
+#[test]
+fn minified_files_are_text_windows_that_cover_every_byte() {
+    let src = minified_js(300_000);
+    assert!(looks_minified(&src));
+    let out = chunk_file(FileKind::Code(Language::JavaScript), "app.min.js", &src);
+    assert!(out.symbols.is_empty(), "a minified file is not parsed");
+    assert!(out
+        .chunks
+        .iter()
+        .all(|c| c.content.len() <= MAX_CHUNK_BYTES));
+    assert!(out
+        .chunks
+        .iter()
+        .all(|c| c.start_line == 1 && c.end_line == 1));
+    let joined: String = out.chunks.iter().map(|c| c.content.as_str()).collect();
+    assert_eq!(
+        joined, src,
+        "the pieces are the line, in order, nothing lost"
+    );
+    // Pieces end after punctuation, not inside identifiers.
+    let first = &out.chunks[0].content;
+    assert!(
+        !first.ends_with(|c: char| c.is_ascii_alphanumeric()),
+        "{first}"
+    );
+}
+
+#[test]
+fn a_long_line_in_an_ordinary_file_is_cut_into_pieces() {
+    let table = format!("TABLE = [{}]\n", "12345, ".repeat(2000));
+    let src = format!(
+        "def load(path):\n    return open(path).read()\n\n{table}{}",
+        "x = 1\n".repeat(400)
+    );
+    assert!(!looks_minified(&src));
+    let out = chunk_file(FileKind::Code(Language::Python), "gen.py", &src);
+    assert!(out
+        .chunks
+        .iter()
+        .all(|c| c.content.len() <= MAX_CHUNK_BYTES + 8));
+    assert!(has(
+        &symbols(Language::Python, "gen.py", &src),
+        "load",
+        "function"
+    ));
+    let on_table: Vec<_> = out.chunks.iter().filter(|c| c.start_line == 4).collect();
+    assert!(on_table.len() >= 5, "{} pieces", on_table.len());
+}
+
+#[test]
+fn multibyte_long_lines_are_cut_on_character_boundaries() {
+    let src = "é".repeat(10_000);
+    let out = chunk_file(FileKind::Text("text"), "a.txt", &src);
+    assert!(out.chunks.len() >= 8);
+    let joined: String = out.chunks.iter().map(|c| c.content.as_str()).collect();
+    assert_eq!(joined, src);
+}

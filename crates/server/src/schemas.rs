@@ -1,0 +1,254 @@
+//! JSON schemas of the tools: the shape of each result (`outputSchema`, so clients can check
+//! and use structured content), and a transform that keeps optional arguments plain.
+//!
+//! Output schemas describe the fields every client may rely on and leave the rest open
+//! (`additionalProperties` is not restricted), so adding a field is never a breaking change.
+//! Tool errors carry no structured content: their text is the message, and no schema
+//! constrains it.
+
+use rmcp::model::JsonObject;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Optional arguments as plain optional properties: schemars writes an `Option<String>` as
+/// `"type": ["string", "null"]` (or an `anyOf` with a null branch), which clients with strict
+/// schema handling warn about. An argument left out is what `null` would have meant.
+pub fn plain_optionals(schema: &mut schemars::Schema) {
+    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+        return;
+    };
+    for property in properties.values_mut() {
+        let Value::Object(map) = property else {
+            continue;
+        };
+        if let Some(Value::Array(types)) = map.get_mut("type") {
+            types.retain(|t| t != "null");
+            if types.len() == 1 {
+                let only = types[0].clone();
+                map.insert("type".into(), only);
+            }
+        }
+        if let Some(Value::Array(branches)) = map.get("anyOf").cloned() {
+            let kept: Vec<Value> = branches
+                .into_iter()
+                .filter(|b| b.get("type") != Some(&json!("null")))
+                .collect();
+            if let [Value::Object(only)] = kept.as_slice() {
+                map.remove("anyOf");
+                for (k, v) in only {
+                    map.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            } else {
+                map.insert("anyOf".into(), Value::Array(kept));
+            }
+        }
+        if map.get("default") == Some(&Value::Null) {
+            map.remove("default");
+        }
+    }
+}
+
+fn object(properties: Value, required: &[&str]) -> Arc<JsonObject> {
+    let schema = json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    });
+    match schema {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+fn integer() -> Value {
+    json!({ "type": "integer" })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn optional_string() -> Value {
+    json!({ "type": ["string", "null"] })
+}
+
+fn list_of(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+/// Why a result was cut, or what to know about it.
+fn note() -> Value {
+    json!({ "type": "string", "description": "what was left out and how to get more, or what to know about the results" })
+}
+
+pub fn search_code() -> Arc<JsonObject> {
+    let hit = json!({
+        "type": "object",
+        "properties": {
+            "repository": string(), "path": string(),
+            "start_line": integer(), "end_line": integer(), "line": integer(),
+            "language": string(), "symbol": optional_string(), "kind": optional_string(),
+            "score": { "type": "number" }, "snippet": string(),
+        },
+        "required": ["repository", "path", "start_line", "end_line", "line", "language", "score", "snippet"],
+    });
+    object(
+        json!({ "results": list_of(hit), "count": integer(), "note": note() }),
+        &["results", "count"],
+    )
+}
+
+pub fn find_symbol() -> Arc<JsonObject> {
+    let symbol = json!({
+        "type": "object",
+        "properties": {
+            "repository": string(), "path": string(), "name": string(), "kind": string(),
+            "language": string(), "start_line": integer(), "end_line": integer(),
+        },
+        "required": ["repository", "path", "name", "kind", "start_line", "end_line"],
+    });
+    object(
+        json!({ "results": list_of(symbol), "count": integer(), "note": note() }),
+        &["results", "count"],
+    )
+}
+
+pub fn get_file() -> Arc<JsonObject> {
+    object(
+        json!({
+            "repository": string(), "path": string(),
+            "start_line": integer(), "start_column": integer(), "end_line": integer(),
+            "total_lines": integer(), "content": string(),
+            "next": {
+                "type": "object",
+                "description": "where the next page starts, when this one stopped early",
+                "properties": { "start_line": integer(), "start_column": integer() },
+                "required": ["start_line", "start_column"],
+            },
+            "note": note(),
+        }),
+        &[
+            "repository",
+            "path",
+            "start_line",
+            "end_line",
+            "total_lines",
+            "content",
+        ],
+    )
+}
+
+fn repository() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "path": string(), "name": string(), "state": string(),
+            "language": optional_string(), "files": integer(), "chunks": integer(),
+            "last_sync": optional_string(), "watched": { "type": "boolean" },
+            "watch": string(), "last_error": optional_string(),
+        },
+        "required": ["path", "name", "state", "files", "chunks"],
+    })
+}
+
+pub fn list_repositories() -> Arc<JsonObject> {
+    object(
+        json!({ "repositories": list_of(repository()), "count": integer(), "note": note() }),
+        &["repositories", "count"],
+    )
+}
+
+pub fn repository_status() -> Arc<JsonObject> {
+    match repository() {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+pub fn index_repository() -> Arc<JsonObject> {
+    object(
+        json!({
+            "repository": string(), "files_processed": integer(), "files_added": integer(),
+            "files_updated": integer(), "files_deleted": integer(), "files_skipped": integer(),
+            "chunks_new": integer(), "chunks_deleted": integer(),
+            "success_rate": { "type": "number" }, "duration_ms": integer(), "note": note(),
+        }),
+        &[
+            "repository",
+            "files_processed",
+            "success_rate",
+            "duration_ms",
+        ],
+    )
+}
+
+pub fn remove_repository() -> Arc<JsonObject> {
+    object(
+        json!({ "repository": string(), "path": string(), "files": integer(), "chunks": integer() }),
+        &["repository", "path", "files", "chunks"],
+    )
+}
+
+pub fn configure_auto_sync() -> Arc<JsonObject> {
+    object(
+        json!({ "enabled": { "type": "boolean" }, "config": { "type": "object" } }),
+        &["enabled", "config"],
+    )
+}
+
+pub fn auto_sync_status() -> Arc<JsonObject> {
+    object(
+        json!({
+            "enabled": { "type": "boolean" }, "running": { "type": "boolean" },
+            "paused": { "type": "boolean" }, "last_scan": optional_string(),
+            "queued_repos": integer(), "active_syncs": integer(), "synced_repos": integer(),
+            "config": { "type": "object" }, "repositories": list_of(repository()),
+            "metrics": { "type": "object" }, "note": note(),
+        }),
+        &[
+            "enabled",
+            "running",
+            "paused",
+            "queued_repos",
+            "active_syncs",
+            "synced_repos",
+            "config",
+            "repositories",
+        ],
+    )
+}
+
+pub fn scan_counts() -> Arc<JsonObject> {
+    object(
+        json!({ "queued": integer(), "active": integer(), "synced": integer() }),
+        &["queued", "active", "synced"],
+    )
+}
+
+pub fn paused() -> Arc<JsonObject> {
+    object(json!({ "paused": { "type": "boolean" } }), &["paused"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(schemars::JsonSchema)]
+    #[schemars(transform = plain_optionals)]
+    #[allow(dead_code)]
+    struct Args {
+        query: String,
+        limit: Option<i64>,
+        paths: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn optional_arguments_are_plain_and_not_required() {
+        let schema = schemars::schema_for!(Args);
+        let props = &schema.as_value()["properties"];
+        assert_eq!(props["limit"]["type"], "integer", "{props}");
+        assert_eq!(props["paths"]["type"], "array", "{props}");
+        assert!(!props.to_string().contains("null"), "{props}");
+        assert_eq!(schema.as_value()["required"], json!(["query"]));
+    }
+}
