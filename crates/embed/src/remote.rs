@@ -437,7 +437,7 @@ fn normalise(vector: &mut [f32]) {
 
 /// A reqwest error as one short line: the deepest cause says what went wrong (connection
 /// refused, DNS failure, timed out), the URL is added by the caller.
-fn error_text(e: &reqwest::Error) -> String {
+pub(crate) fn error_text(e: &reqwest::Error) -> String {
     let mut causes = Vec::new();
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
