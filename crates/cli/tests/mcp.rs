@@ -137,6 +137,7 @@ async fn stdio_tools_with_good_and_bad_arguments() {
             "index_repository",
             "list_repositories",
             "pause_auto_sync",
+            "remove_repository",
             "resume_auto_sync",
             "search_code",
             "trigger_repository_scan"
@@ -391,12 +392,16 @@ impl Drop for HttpServer {
 }
 
 fn start_http(sb: &Sandbox, extra: &[&str]) -> HttpServer {
+    start_http_at(sb, "127.0.0.1:0", extra)
+}
+
+fn start_http_at(sb: &Sandbox, addr: &str, extra: &[&str]) -> HttpServer {
     let data = sb.root().join("data");
     let _ = std::fs::remove_file(data.join("server.json"));
     let mut child = sb
         .cmd()
         .env("AUTO_SYNC_PATHS", sb.tree())
-        .args(["serve", "--http", "127.0.0.1:0"])
+        .args(["serve", "--http", addr])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -492,7 +497,7 @@ async fn http_transport_guards_and_tools() {
         ().serve(StreamableHttpClientTransport::from_uri(server.url.clone()))
             .await
             .expect("http handshake");
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 11);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 12);
     let found = wait_indexed(&client, "compute_invoice_total").await;
     assert_eq!(found["results"][0]["path"], "src/billing.py");
     err(&client, "get_file", json!({"path": "/etc/passwd"})).await;
@@ -655,4 +660,272 @@ async fn search_code_picks_up_an_embedding_provider_that_comes_up_later() {
     };
     assert_eq!(found["results"][0]["path"], "src/billing.py", "{found:#}");
     client.cancel().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_http_server_keeps_answering_its_clients() {
+    let sb = Sandbox::new();
+    tree_with_repo(&sb);
+    let first = start_http(&sb, &[]);
+    let addr = first
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_string();
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(first.url.clone()))
+            .await
+            .expect("http handshake");
+    wait_indexed(&client, "compute_invoice_total").await;
+    drop(first);
+    let _second = start_http_at(&sb, &addr, &[]);
+    // The same client, no new handshake: a stateless server has no session to lose.
+    let found = ok(
+        &client,
+        "search_code",
+        json!({"query": "compute_invoice_total"}),
+    )
+    .await;
+    assert_eq!(found["results"][0]["path"], "src/billing.py");
+    client.cancel().await.ok();
+}
+
+/// Every tool says what it is and whether it changes anything, declares the shape of its
+/// result, and takes optional arguments as plain optional properties.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_carry_titles_annotations_and_output_schemas() {
+    let sb = Sandbox::new();
+    tree_with_repo(&sb);
+    let client = stdio_client(&sb).await;
+    let tools = client.list_all_tools().await.expect("list tools");
+    let read_only = [
+        "search_code",
+        "find_symbol",
+        "get_file",
+        "list_repositories",
+        "get_repository_status",
+        "get_auto_sync_status",
+    ];
+    for tool in &tools {
+        let name = tool.name.as_ref();
+        assert!(tool.title.as_ref().is_some_and(|t| !t.is_empty()), "{name}");
+        let notes = tool.annotations.as_ref().expect("annotations");
+        assert_eq!(
+            notes.read_only_hint,
+            Some(read_only.contains(&name)),
+            "{name}"
+        );
+        assert_eq!(
+            notes.destructive_hint.unwrap_or(false),
+            name == "remove_repository",
+            "{name}"
+        );
+        let output = tool.output_schema.as_ref().expect("output schema");
+        assert_eq!(output.get("type"), Some(&json!("object")), "{name}");
+        let input = serde_json::to_string(&tool.input_schema).unwrap();
+        assert!(!input.contains("null"), "{name}: {input}");
+    }
+    client.cancel().await.ok();
+}
+
+/// What an assistant gives is understood or refused with the valid choices, never answered
+/// with a silent empty result; answers stay small enough to read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliases_folders_pages_and_caps() {
+    let sb = Sandbox::new();
+    tree_with_repo(&sb);
+    // Many chunks that all match one word, for the size cap.
+    for i in 0..60 {
+        let body: String = (0..12)
+            .map(|j| {
+                format!(
+                    "def ledger_entry_{i}_{j}(x):\n    \"\"\"ledger {}\"\"\"\n    return x\n\n",
+                    "words ".repeat(30)
+                )
+            })
+            .collect();
+        sb.write(&format!("proj/src/ledger/l{i}.py"), &body);
+    }
+    let long_line = format!("DATA = \"{}\"\n", "abcdéfgh".repeat(6000));
+    let data_file = sb.write("proj/src/data.py", &format!("x = 1\n{long_line}y = 2\n"));
+    let client = stdio_client(&sb).await;
+    wait_indexed(&client, "compute_invoice_total").await;
+    wait_indexed(&client, "ledger_entry_59_11").await;
+
+    // Languages by alias, an unknown one refused with the list.
+    for lang in ["py", "Python", "python3"] {
+        let found = ok(
+            &client,
+            "search_code",
+            json!({"query": "compute_invoice_total", "language": lang}),
+        )
+        .await;
+        assert_eq!(found["count"], 1, "{lang}");
+    }
+    let message = err(
+        &client,
+        "search_code",
+        json!({"query": "x", "language": "klingon"}),
+    )
+    .await;
+    assert!(
+        message.contains("python") && message.contains("rust"),
+        "{message}"
+    );
+    // A folder as the path filter, however it is written.
+    for path in ["src", "/src", "src/", "src/billing.py"] {
+        let found = ok(
+            &client,
+            "search_code",
+            json!({"query": "compute_invoice_total", "path": path}),
+        )
+        .await;
+        assert_eq!(found["count"], 1, "{path}");
+    }
+    let none = ok(
+        &client,
+        "search_code",
+        json!({"query": "compute_invoice_total", "path": "sr"}),
+    )
+    .await;
+    assert_eq!(none["count"], 0, "a folder prefix is not a folder");
+    // Kinds in any case and by alias.
+    for kind in ["def", "Function", "fn"] {
+        let found = ok(
+            &client,
+            "find_symbol",
+            json!({"name": "compute_invoice_total", "kind": kind}),
+        )
+        .await;
+        assert_eq!(found["count"], 1, "{kind}");
+    }
+    let class = ok(
+        &client,
+        "find_symbol",
+        json!({"name": "Courier", "kind": "Class"}),
+    )
+    .await;
+    assert_eq!(class["results"][0]["kind"], "class");
+    let message = err(
+        &client,
+        "find_symbol",
+        json!({"name": "x", "kind": "gizmo"}),
+    )
+    .await;
+    assert!(
+        message.contains("function") && message.contains("class"),
+        "{message}"
+    );
+
+    // A big answer is capped, with a note saying what was cut.
+    let big = call(
+        &client,
+        "search_code",
+        json!({"query": "ledger words", "limit": 100}),
+    )
+    .await;
+    let text = big.content[0].as_text().unwrap().text.clone();
+    assert!(text.len() <= 21_000, "{} characters", text.len());
+    let big: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        big["note"].as_str().unwrap_or("").contains("capped"),
+        "{big}"
+    );
+    assert!(big["count"].as_u64().unwrap() >= 10);
+
+    // A line longer than a page is read in pieces, always forward, and nothing is lost.
+    let path = data_file.to_str().unwrap();
+    let mut at = (1u64, 1u64);
+    let mut content = String::new();
+    for page in 0.. {
+        assert!(page < 50, "get_file does not move forward");
+        let got = ok(
+            &client,
+            "get_file",
+            json!({"path": path, "start_line": at.0, "start_column": at.1}),
+        )
+        .await;
+        assert!(got["content"].as_str().unwrap().len() <= 21_000 * 2);
+        content.push_str(got["content"].as_str().unwrap());
+        match got.get("next") {
+            Some(next) => {
+                let next = (
+                    next["start_line"].as_u64().unwrap(),
+                    next["start_column"].as_u64().unwrap(),
+                );
+                assert!(next > at, "{next:?} after {at:?}");
+                at = next;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(content, std::fs::read_to_string(&data_file).unwrap());
+    client.cancel().await.ok();
+}
+
+/// A subfolder of an indexed repository is that repository; removing one drops it and keeps
+/// auto-sync from bringing it back, until it is indexed by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_folders_and_removed_repositories() {
+    let sb = Sandbox::new();
+    tree_with_repo(&sb);
+    let client = stdio_client(&sb).await;
+    wait_indexed(&client, "compute_invoice_total").await;
+    let sub = sb.tree().join("proj/src");
+    let synced = ok(
+        &client,
+        "index_repository",
+        json!({"path": sub.to_str().unwrap()}),
+    )
+    .await;
+    assert_eq!(synced["repository"], "proj");
+    assert!(
+        synced["note"].as_str().unwrap().contains("inside"),
+        "{synced}"
+    );
+    let listed = ok(&client, "list_repositories", json!({})).await;
+    assert_eq!(listed["count"], 1, "{listed}");
+    let found = ok(
+        &client,
+        "search_code",
+        json!({"query": "compute_invoice_total"}),
+    )
+    .await;
+    assert_eq!(found["count"], 1, "no hit twice: {found}");
+
+    let removed = ok(&client, "remove_repository", json!({"repository": "proj"})).await;
+    assert_eq!(removed["repository"], "proj");
+    assert!(removed["files"].as_u64().unwrap() >= 3, "{removed}");
+    let gone = ok(
+        &client,
+        "search_code",
+        json!({"query": "compute_invoice_total"}),
+    )
+    .await;
+    assert_eq!(gone["count"], 0);
+    ok(&client, "trigger_repository_scan", json!({})).await;
+    // Scans run every second here: give a few the chance to bring it back.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = ok(&client, "get_auto_sync_status", json!({})).await;
+    assert!(
+        status["repositories"].as_array().unwrap().is_empty(),
+        "{status:#}"
+    );
+    let proj = sb.tree().join("proj");
+    assert_eq!(
+        status["config"]["removed_repositories"],
+        json!([proj.to_str().unwrap()])
+    );
+    err(&client, "remove_repository", json!({"repository": "proj"})).await;
+    // Indexing it by hand brings it back, and scans keep it.
+    ok(
+        &client,
+        "index_repository",
+        json!({"path": proj.to_str().unwrap()}),
+    )
+    .await;
+    wait_indexed(&client, "compute_invoice_total").await;
+    let status = ok(&client, "get_auto_sync_status", json!({})).await;
+    assert_eq!(status["config"]["removed_repositories"], json!([]));
+    client.cancel().await.ok();
 }

@@ -270,11 +270,10 @@ impl IndexStore {
                         "no chunk has an embedding of model {model} yet: run `codeintel index` (or let the server embed in the background), or use --mode lexical"
                     )));
                 };
+                // Queries get the model's query prompt (e5's `query: `, bge's instruction).
                 let query = embedder
-                    .embed(&[req.query.as_str()])
-                    .map_err(|e| StoreError::Invalid(format!("cannot embed the query: {e}")))?
-                    .pop()
-                    .unwrap_or_default();
+                    .embed_query(&req.query)
+                    .map_err(|e| StoreError::Invalid(format!("cannot embed the query: {e}")))?;
                 let terms = text::search_terms(&req.query);
                 let nearest = semantic::nearest(conn, &self.vectors, &filters, model_id, &query, limit)?;
                 if req.mode == SearchMode::Semantic {
