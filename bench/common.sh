@@ -4,6 +4,9 @@ set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codeintel/target}"
+# The lexical benchmarks measure no embedding (nor a model download); vectors.sh and eval.sh
+# name their model.
+export CODEINTEL_EMBED_PROVIDER="${CODEINTEL_EMBED_PROVIDER:-none}"
 CODEINTEL="$CARGO_TARGET_DIR/release/codeintel"
 
 # Installs the reference tools (fd, rg, universal-ctags, hyperfine, GNU time) when absent.

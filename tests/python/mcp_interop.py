@@ -99,7 +99,8 @@ async def exercise(session: ClientSession, transport: str):
 async def over_stdio(binary, tree, data_dir):
     params = StdioServerParameters(
         command=binary, args=["serve"],
-        env={"CODEINTEL_DATA_DIR": data_dir, "CODEINTEL_ENV_FILE": os.devnull, "AUTO_SYNC_PATHS": tree},
+        env={"CODEINTEL_DATA_DIR": data_dir, "CODEINTEL_ENV_FILE": os.devnull, "AUTO_SYNC_PATHS": tree,
+             "CODEINTEL_EMBED_PROVIDER": "none"},
     )
     async with stdio_client(params) as streams:
         async with ClientSession(streams[0], streams[1]) as session:

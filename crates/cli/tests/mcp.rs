@@ -42,6 +42,7 @@ fn server_env(sb: &Sandbox, cmd: &mut tokio::process::Command) {
         .env("AUTO_SYNC_PATHS", sb.tree())
         .env("AUTO_SYNC_SCAN_INTERVAL", "1")
         .env("AUTO_SYNC_INTERVAL", "1")
+        .env("CODEINTEL_EMBED_PROVIDER", "none")
         .stderr(Stdio::null());
 }
 

@@ -15,7 +15,10 @@ fn model_dir() -> String {
 
 fn run(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
     let model = model_dir();
-    let mut all = vec![("CODEINTEL_EMBED_MODEL_DIR", model.as_str())];
+    let mut all = vec![
+        ("CODEINTEL_EMBED_MODEL_DIR", model.as_str()),
+        ("CODEINTEL_EMBED_PROVIDER", "auto"),
+    ];
     all.extend_from_slice(env);
     sb.run_with(&all, args)
 }
@@ -107,7 +110,10 @@ fn the_daemon_embeds_in_the_background_after_the_lexical_index() {
     sb.meaning_tree();
     sb.mkdir("app/.git");
     let model = model_dir();
-    let _daemon = sb.start_daemon(&[("CODEINTEL_EMBED_MODEL_DIR", model.as_str())]);
+    let _daemon = sb.start_daemon(&[
+        ("CODEINTEL_EMBED_MODEL_DIR", model.as_str()),
+        ("CODEINTEL_EMBED_PROVIDER", "auto"),
+    ]);
     let status = wait_for(&sb, 120, "every chunk embedded", |status| {
         let e = &status["embeddings"];
         e["embedded"].as_u64().unwrap_or(0) >= 3 && e["pending"] == 0

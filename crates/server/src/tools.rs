@@ -841,3 +841,59 @@ fn read_file(store: &IndexStore, args: &GetFileArgs) -> Result<Value, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codeintel_index::SyncState;
+
+    fn repo(store: &IndexStore, root: &std::path::Path, name: &str, state: &str) {
+        let path = root.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        let record = store.ensure_repository(&path, name, None, false).unwrap();
+        let sync = SyncState {
+            state: state.into(),
+            ..SyncState::default()
+        };
+        store.set_sync_state(record.id, &sync).unwrap();
+    }
+
+    #[test]
+    fn results_say_which_first_syncs_are_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = IndexStore::open(&dir.path().join("index.db"), false).unwrap();
+        assert_eq!(first_syncs(&store), None);
+        repo(&store, dir.path(), "big", "syncing");
+        repo(&store, dir.path(), "later", "queued");
+        let note = first_syncs(&store).unwrap();
+        assert!(
+            note.contains("first sync still running for big (0 files so far)"),
+            "{note}"
+        );
+        assert!(note.contains("not indexed yet (queued): later"), "{note}");
+    }
+
+    #[test]
+    fn big_answers_lose_snippet_context_first_then_results() {
+        let hit = |i: usize| {
+            json!({
+                "path": format!("p{i}.py"),
+                "snippet": format!(" 1: before\n> 2: match {}\n  3: after", "x".repeat(300)),
+            })
+        };
+        let (kept, note) = fitted_hits((0..10).map(hit).collect(), 100_000);
+        assert_eq!((kept.len(), note), (10, None));
+        let (kept, note) = fitted_hits((0..10).map(hit).collect(), 2_500);
+        assert_eq!(kept.len(), 10, "shortened snippets fit");
+        assert!(kept[0]["snippet"]
+            .as_str()
+            .unwrap()
+            .starts_with("> 2: match"));
+        assert!(note.unwrap().contains("shortened"));
+        let (kept, note) = fitted_hits((0..10).map(hit).collect(), 600);
+        assert!(kept.len() < 10 && !kept.is_empty());
+        assert!(note
+            .unwrap()
+            .contains(&format!("showing {} of 10", kept.len())));
+    }
+}

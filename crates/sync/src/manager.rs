@@ -40,6 +40,9 @@ const KEY_EFFECTIVE: &str = "autosync.effective";
 /// Paths of repositories removed by a person: scans leave them out until they are indexed
 /// again by hand (a JSON array of paths).
 const KEY_REMOVED: &str = "autosync.removed";
+/// How the download of the local model is going (`downloading 37%`, `installed`, or why it
+/// failed), for the status of every process.
+const KEY_MODEL_INSTALL: &str = "autosync.model_install";
 
 /// First retry delay after a failed sync; doubles per failure up to [`RETRY_MAX`].
 pub const RETRY_BASE: Duration = Duration::from_secs(300);
@@ -354,6 +357,21 @@ impl AutoSyncManager {
         self.shared.set_embed_error(Some(error.to_string()));
     }
 
+    /// Records how the download of the local model is going, for every process's status.
+    pub fn set_model_install(&self, state: &str) {
+        if let Err(e) = self.shared.store.set_state(KEY_MODEL_INSTALL, state) {
+            tracing::warn!(%e, "cannot save the model download state");
+        }
+    }
+
+    /// The embedder arrived after the start (the model finished installing): the error goes,
+    /// and the background worker embeds what is pending at its next idle moment.
+    pub fn embedder_arrived(&self) {
+        self.shared.set_embed_error(None);
+        self.shared.publish_config();
+        let _ = self.shared.control.send(Control::Wake);
+    }
+
     /// Why embeddings fail in this process or in the syncer, if they do.
     pub fn embedding_error(&self) -> Option<String> {
         self.shared.embed_error()
@@ -508,6 +526,10 @@ impl Shared {
                 pending: self.store.chunks_to_embed(&model, None)?,
                 model,
                 error: self.embed_error(),
+                install: self
+                    .store
+                    .state(KEY_MODEL_INSTALL)?
+                    .filter(|s| !s.is_empty()),
             }),
             None => None,
         };

@@ -36,6 +36,10 @@ pub struct EmbeddingStatus {
     /// reached, the last pass failed); `None` when all is well.
     #[serde(default)]
     pub error: Option<String>,
+    /// How the download of the local model went: `downloading 37%`, `installed`, or why it
+    /// failed (`offline: ...`); absent when nothing was downloaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -53,12 +53,12 @@ pub fn daemon(config: &Config) -> anyhow::Result<ExitCode> {
     let store = Arc::new(open_store(config, false)?);
     let settings = super::serve::first_run_settings(config);
     let embeddings = super::shared_embedder(config);
-    let manager = AutoSyncManager::with_embedder(
+    let manager = Arc::new(AutoSyncManager::with_embedder(
         store,
         config.data_dir.clone(),
         settings,
         embeddings.embedder.clone(),
-    )?;
+    )?);
     embeddings.report_to(&manager);
     runtime()?.block_on(async {
         manager.start();

@@ -54,6 +54,7 @@ pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
     let embedded = if args.no_embed {
         0
     } else {
+        super::model::install_for_index(config, args.json);
         embed(config, &store, &result.repository, args.json)?
     };
     if args.json {

@@ -4,11 +4,12 @@ mod autosync;
 mod configure;
 mod discover;
 mod index;
+mod model;
 mod repos;
 mod search;
 mod serve;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ModelAction};
 use crate::config::{Config, Overrides};
 use codeintel_index::embed::{
     Embedder, EmbedderSlot, LocalEmbedder, RemoteEmbedder, RemoteProvider, RemoteSettings,
@@ -98,13 +99,19 @@ pub struct ServiceEmbedder {
     pub embedder: Arc<EmbedderSlot>,
     /// The configured model and the error that kept it from loading.
     pub unavailable: Option<(String, String)>,
+    /// The default model, to fetch in the background: it is not installed yet.
+    install: Option<model::ModelInstall>,
 }
 
 impl ServiceEmbedder {
-    /// Tells `manager` (and so the status) why embeddings are off, when they failed.
-    pub fn report_to(&self, manager: &codeintel_sync::AutoSyncManager) {
+    /// Tells `manager` (and so the status) why embeddings are off, when they failed, and starts
+    /// fetching the model when it is not installed yet.
+    pub fn report_to(&self, manager: &Arc<codeintel_sync::AutoSyncManager>) {
         if let Some((model, error)) = &self.unavailable {
             manager.set_embedding_unavailable(model, error);
+        }
+        if let Some(wanted) = &self.install {
+            model::start_background_install(wanted.clone(), self.embedder.clone(), manager.clone());
         }
     }
 }
@@ -112,13 +119,25 @@ impl ServiceEmbedder {
 /// The embedder for long-running services, shared between the server and the manager. A
 /// model that fails to load is reported and the service runs lexical-only; the error shows in
 /// the auto-sync status. A remote provider that cannot be reached is retried by the manager's
-/// background worker, and semantic search starts working when it answers.
+/// background worker, and semantic search starts working when it answers. A default model that
+/// is not installed is fetched in the background (see [`model`]).
 pub fn shared_embedder(config: &Config) -> ServiceEmbedder {
     use crate::config::EmbedProvider;
+    if let Some(wanted) = model::wanted(config) {
+        return ServiceEmbedder {
+            embedder: Arc::new(model::pending_slot(&wanted.dir)),
+            unavailable: Some((
+                configured_model(config),
+                "the embedding model is not installed yet; fetching it".into(),
+            )),
+            install: Some(wanted),
+        };
+    }
     match embedder(config) {
         Ok(embedder) => ServiceEmbedder {
             embedder: Arc::new(EmbedderSlot::fixed(embedder)),
             unavailable: None,
+            install: None,
         },
         Err(e) => {
             tracing::warn!("embeddings off, lexical search only: {e:#}");
@@ -135,6 +154,7 @@ pub fn shared_embedder(config: &Config) -> ServiceEmbedder {
             ServiceEmbedder {
                 embedder: Arc::new(slot),
                 unavailable: Some((configured_model(config), format!("{e:#}"))),
+                install: None,
             }
         }
     }
@@ -166,6 +186,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search::run(&config, args),
         Command::Repos(args) => repos::run(&config, args),
         Command::Remove(args) => autosync::remove(&config, args),
+        Command::Model {
+            action: ModelAction::Install(args),
+        } => model::run(&config, args),
         Command::Serve(args) => serve::run(&config, args),
         Command::AutoSyncConfig(args) => configure::run(&config, &overrides_for_reload, args),
         Command::Completions { shell } => {

@@ -68,6 +68,8 @@ impl Sandbox {
             .env("HOME", self.root().join("home"))
             .env("CODEINTEL_DATA_DIR", self.root().join("data"))
             .env("CODEINTEL_ENV_FILE", self.root().join("codeintel.env"))
+            // No test downloads the embedding model; those that embed say which provider.
+            .env("CODEINTEL_EMBED_PROVIDER", "none")
             .current_dir(self.root());
         cmd
     }
