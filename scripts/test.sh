@@ -7,6 +7,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/codeintel/target}"
 # The MCP interoperability test drives the server with the official Python SDK.
 CODEINTEL_TEST_PYTHON="$(bash scripts/setup-python.sh | tail -1)"
 export CODEINTEL_TEST_PYTHON
+# ... and with the official TypeScript SDK (npm), installed outside the clone.
+CODEINTEL_TEST_NODE_DIR="$(bash scripts/setup-node.sh | tail -1)"
+export CODEINTEL_TEST_NODE_DIR
 # The local embedder is checked against reference vectors of the real all-MiniLM-L6-v2 model.
 CODEINTEL_EMBED_MODEL_DIR="$(bash scripts/setup-model.sh "$HOME/.cache/codeintel/models/all-MiniLM-L6-v2" | tail -1)"
 export CODEINTEL_EMBED_MODEL_DIR
