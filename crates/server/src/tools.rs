@@ -29,6 +29,9 @@ pub const MAX_RESULT_CHARS: usize = 20_000;
 pub const MAX_FILE_LINES: usize = crate::page::MAX_PAGE_LINES;
 /// Repositories listed in full by status tools before the rest are summarized.
 const MAX_LISTED_REPOS: usize = 500;
+/// Time left between the last progress notification of a call and its result (see
+/// `index_repository`).
+const PROGRESS_GAP: std::time::Duration = std::time::Duration::from_millis(20);
 /// Characters of a snippet line kept when results must be shortened to fit.
 const SHORT_SNIPPET_CHARS: usize = 160;
 
@@ -545,16 +548,20 @@ impl CodeIntel {
         let token = context.meta.get_progress_token();
         // MCP asks each notification's progress to be larger than the last one's.
         let sent = std::sync::atomic::AtomicU64::new(0);
+        let last_sent = std::sync::Mutex::new(None::<std::time::Instant>);
         let notify = |done: u64, total: u64| {
             let token = token.clone();
             let peer = context.peer.clone();
             let fresh = done > sent.fetch_max(done, Ordering::SeqCst);
+            let last_sent = &last_sent;
             async move {
                 if let Some(token) = token.filter(|_| fresh) {
                     let param = ProgressNotificationParam::new(token, done as f64)
                         .with_total(total as f64)
                         .with_message(format!("{done} of {total} files"));
                     let _ = peer.notify_progress(param).await;
+                    *last_sent.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(std::time::Instant::now());
                 }
             }
         };
@@ -573,6 +580,14 @@ impl CodeIntel {
         // Progress reported in the last moments still goes out, before the result.
         while let Ok((done, total)) = progress_rx.try_recv() {
             notify(done, total).await;
+        }
+        // The notifications precede the result on the wire, but the TypeScript SDK (1.32)
+        // handles a response at once and a notification a step later when both come in one
+        // read, and then reports "progress notification for an unknown token"
+        // (typescript-sdk#2580). A short gap after the last notification keeps them apart.
+        let last = *last_sent.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(gap) = last.and_then(|t| PROGRESS_GAP.checked_sub(t.elapsed())) {
+            tokio::time::sleep(gap).await;
         }
         match outcome {
             Ok(Ok(result)) => {
