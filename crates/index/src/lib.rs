@@ -21,7 +21,7 @@ pub mod text;
 pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use store::{
     BulkWrites, FileOp, FileStamp, FileState, IndexStore, RepositoryInfo, RepositoryRecord,
-    StoreError, SyncState, SCHEMA_VERSION,
+    StoreError, SyncState, UnfinishedSync, SCHEMA_VERSION,
 };
 pub use sync::{
     RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,

@@ -179,6 +179,16 @@ pub struct RepositoryInfo {
     pub sync: SyncState,
 }
 
+/// A repository whose first sync has not finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedSync {
+    pub name: String,
+    /// Syncing now (else queued).
+    pub running: bool,
+    /// Files indexed so far.
+    pub files: u64,
+}
+
 /// Auto-sync bookkeeping of one repository. Kept in the store, not in a process's memory, so
 /// every process reports the truth and a restart resumes where the last one stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
@@ -590,6 +600,33 @@ impl IndexStore {
     /// for a scheduler to call every tick, whatever the size of the index.
     pub fn repository_states(&self) -> Result<Vec<RepositoryInfo>> {
         self.list_repositories(false, None)
+    }
+
+    /// Repositories whose first sync has not finished (running, or queued and not started),
+    /// with the files indexed so far: their files may be missing from any result.
+    pub fn unfinished_first_syncs(&self) -> Result<Vec<UnfinishedSync>> {
+        let mut unfinished = Vec::new();
+        for repo in self.repository_states()? {
+            if repo.last_sync.is_some() {
+                continue;
+            }
+            let running = match repo.sync.state.as_str() {
+                "syncing" => true,
+                "new" | "queued" => false,
+                _ => continue,
+            };
+            let files = if running {
+                self.repository_info(repo.record.id)?.map_or(0, |r| r.files)
+            } else {
+                0
+            };
+            unfinished.push(UnfinishedSync {
+                name: repo.record.name,
+                running,
+                files,
+            });
+        }
+        Ok(unfinished)
     }
 
     /// One repository's row with its file and chunk counts.

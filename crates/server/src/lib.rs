@@ -12,7 +12,7 @@ mod schemas;
 mod tools;
 
 pub use http::{serve_http, HttpOptions, ServerFile, DEFAULT_HTTP_ADDR};
-pub use tools::{CodeIntel, MAX_FILE_LINES, MAX_RESULT_CHARS};
+pub use tools::{unfinished_note, CodeIntel, MAX_FILE_LINES, MAX_RESULT_CHARS};
 
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{tool_handler, ServerHandler, ServiceExt};

@@ -129,23 +129,22 @@ fn listed_repositories(repos: Vec<Value>, budget: usize) -> (Vec<Value>, Option<
 /// A note on repositories whose first sync has not finished: their files may be missing from
 /// any result, and an empty result must not read as "not in the code".
 fn first_syncs(store: &IndexStore) -> Option<String> {
-    let repos = store.repository_states().ok()?;
-    let mut running = Vec::new();
-    let mut waiting = Vec::new();
-    for repo in repos.iter().filter(|r| r.last_sync.is_none()) {
-        match repo.sync.state.as_str() {
-            "syncing" => {
-                let files = store
-                    .repository_info(repo.record.id)
-                    .ok()
-                    .flatten()
-                    .map_or(0, |r| r.files);
-                running.push(format!("{} ({files} files so far)", repo.record.name));
-            }
-            "new" | "queued" => waiting.push(repo.record.name.clone()),
-            _ => {}
-        }
-    }
+    let unfinished = store.unfinished_first_syncs().ok()?;
+    unfinished_note(&unfinished)
+}
+
+/// The words of [`first_syncs`], shared with the CLI's note.
+pub fn unfinished_note(unfinished: &[codeintel_index::UnfinishedSync]) -> Option<String> {
+    let running: Vec<String> = unfinished
+        .iter()
+        .filter(|u| u.running)
+        .map(|u| format!("{} ({} files so far)", u.name, u.files))
+        .collect();
+    let waiting: Vec<String> = unfinished
+        .iter()
+        .filter(|u| !u.running)
+        .map(|u| u.name.clone())
+        .collect();
     let mut parts = Vec::new();
     if !running.is_empty() {
         parts.push(format!(

@@ -49,6 +49,14 @@ pub fn run(config: &Config, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let hits = store
         .search_with(&request, embedder)
         .map_err(usage_if_invalid)?;
+    // An empty (or short) result while a first sync runs does not mean "not in the code".
+    if let Some(note) = store
+        .unfinished_first_syncs()
+        .ok()
+        .and_then(|u| codeintel_server::unfinished_note(&u))
+    {
+        eprintln!("note: {note}");
+    }
     finish(&hits, args.json)
 }
 
