@@ -83,7 +83,9 @@ def main():
     calls = int(sys.argv[3]) if len(sys.argv) > 3 else 500
     # No scan paths: the server only serves the existing index (no background indexing).
     env = {"CODEINTEL_DATA_DIR": data_dir, "CODEINTEL_ENV_FILE": os.devnull,
-           "AUTO_SYNC_ENABLED": "false", "AUTO_SYNC_AUTO_WATCH": "false", "HOME": os.environ.get("HOME", "/")}
+           "AUTO_SYNC_ENABLED": "false", "AUTO_SYNC_AUTO_WATCH": "false", "HOME": os.environ.get("HOME", "/"),
+           # No embedding model download, no background embedding while timing.
+           "CODEINTEL_EMBED_PROVIDER": os.environ.get("CODEINTEL_EMBED_PROVIDER", "none")}
     for name, run in (("stdio", over_stdio), ("http", over_http)):
         median, p99, idle, loaded = asyncio.run(run(binary, env, calls))
         print(f"search_code over {name}: median {median:.1f} ms, p99 {p99:.1f} ms over {calls} calls "

@@ -46,6 +46,8 @@ const env = {
   AUTO_SYNC_ENABLED: 'false',
   AUTO_SYNC_AUTO_WATCH: 'false',
   HOME: process.env.HOME || '/',
+  // No embedding model download, no background embedding while timing.
+  CODEINTEL_EMBED_PROVIDER: process.env.CODEINTEL_EMBED_PROVIDER || 'none',
 };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -128,7 +128,7 @@ fn a_folder_inside_an_indexed_repository_syncs_that_repository() {
         result["note"].as_str().unwrap().contains("inside"),
         "{result}"
     );
-    assert!(stderr(&out).contains("syncing that instead"));
+    assert!(stderr(&out).contains("synced that repository instead"));
     let repos = json(&sb.run(&["repos", "--json"]));
     assert_eq!(repos.as_array().unwrap().len(), 1, "{repos}");
     assert_eq!(search(&sb, &["alphamark"]).len(), 1, "no hit twice");

@@ -20,8 +20,9 @@ pub mod text;
 
 pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use store::{
-    BulkWrites, FileOp, FileStamp, FileState, IndexStore, RepositoryInfo, RepositoryRecord,
-    StoreError, SyncState, UnfinishedSync, SCHEMA_VERSION,
+    BulkWrites, FileOp, FileStamp, FileState, IndexStore, RepoState, RepositoryInfo,
+    RepositoryLock, RepositoryRecord, StoreError, SyncState, UnfinishedSync, WatchState,
+    SCHEMA_VERSION,
 };
 pub use sync::{
     RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,

@@ -149,7 +149,7 @@ impl PathFilter {
             .trim_start_matches("./")
             .trim_start_matches('/');
         if trimmed.is_empty() {
-            return Err(StoreError::Invalid(format!(
+            return Err(StoreError::BadQuery(format!(
                 "path filter `{pattern}` is empty: give a folder or a glob"
             )));
         }
@@ -161,7 +161,7 @@ impl PathFilter {
             .build()
             .map(|g| PathFilter::Glob(g.compile_matcher()))
             .map_err(|e| {
-                StoreError::Invalid(format!("invalid path glob `{pattern}`: {}", e.kind()))
+                StoreError::BadQuery(format!("invalid path glob `{pattern}`: {}", e.kind()))
             })
     }
 
@@ -191,7 +191,7 @@ impl Filters {
             values.push(Value::Integer(id));
         }
         if let Some(lang) = &req.language {
-            let lang = crate::lang::resolve_language(lang).map_err(StoreError::Invalid)?;
+            let lang = crate::lang::resolve_language(lang).map_err(StoreError::BadQuery)?;
             clause.push_str(" AND f.language = ?");
             values.push(Value::Text(lang.to_string()));
         }
@@ -220,7 +220,7 @@ impl IndexStore {
         };
         match self.find_repository(name)? {
             Some(rec) => Ok(Some(rec.id)),
-            None => Err(StoreError::Invalid(format!(
+            None => Err(StoreError::NotFound(format!(
                 "no indexed repository named `{name}`"
             ))),
         }
@@ -245,7 +245,7 @@ impl IndexStore {
             SearchMode::Lexical => lexical(conn, req, &filters, limit),
             SearchMode::Exact => {
                 if req.query.is_empty() {
-                    return Err(StoreError::Invalid("empty query".into()));
+                    return Err(StoreError::BadQuery("empty query".into()));
                 }
                 let query = req.query.clone();
                 let prefilter = exact_prefilter(&query);
@@ -255,25 +255,25 @@ impl IndexStore {
                 let re = regex::RegexBuilder::new(&req.query)
                     .size_limit(MAX_REGEX_SIZE)
                     .build()
-                    .map_err(|e| StoreError::Invalid(format!("invalid regular expression: {}", one_line(&e.to_string()))))?;
+                    .map_err(|e| StoreError::BadQuery(format!("invalid regular expression: {}", one_line(&e.to_string()))))?;
                 scan(conn, &filters, None, limit, |line| re.find(line).map(|m| m.start()))
             }
             SearchMode::Semantic | SearchMode::Hybrid => {
                 let embedder = embedder.ok_or_else(|| {
-                    StoreError::Invalid(
-                        "semantic search needs an embedding model: install one (scripts/setup-model.sh) or use --mode lexical".into(),
+                    StoreError::Unavailable(
+                        "semantic search needs an embedding model, and none is configured or installed (`codeintel model install` fetches one); search in lexical mode meanwhile".into(),
                     )
                 })?;
                 let model = embedder.model_id();
                 let Some(model_id) = semantic::model_with_vectors(conn, model)? else {
-                    return Err(StoreError::Invalid(format!(
-                        "no chunk has an embedding of model {model} yet: run `codeintel index` (or let the server embed in the background), or use --mode lexical"
+                    return Err(StoreError::Unavailable(format!(
+                        "no chunk has an embedding of model {model} yet: run `codeintel index` (or let the server embed in the background), or search in lexical mode"
                     )));
                 };
                 // Queries get the model's query prompt (e5's `query: `, bge's instruction).
                 let query = embedder
                     .embed_query(&req.query)
-                    .map_err(|e| StoreError::Invalid(format!("cannot embed the query: {e}")))?;
+                    .map_err(StoreError::Embedder)?;
                 let terms = text::search_terms(&req.query);
                 let nearest = semantic::nearest(conn, &self.vectors, &filters, model_id, &query, limit)?;
                 if req.mode == SearchMode::Semantic {
@@ -421,8 +421,9 @@ fn lexical(
 ) -> Result<Vec<SearchHit>> {
     let terms = text::search_terms(&req.query);
     if terms.is_empty() {
-        return Err(StoreError::Invalid(
-            "the query has no words to search for; use --mode exact or --mode regex for punctuation".into(),
+        return Err(StoreError::BadQuery(
+            "the query has no words to search for; search in exact or regex mode for punctuation"
+                .into(),
         ));
     }
     let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
@@ -816,13 +817,13 @@ impl IndexStore {
     ) -> Result<Vec<SymbolHit>> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(StoreError::Invalid("empty symbol name".into()));
+            return Err(StoreError::BadQuery("empty symbol name".into()));
         }
         let repo_id = self.repository_filter(repository)?;
         let kind = kind
             .map(|k| SymbolKind::parse_alias(k).map(SymbolKind::name))
             .transpose()
-            .map_err(StoreError::Invalid)?;
+            .map_err(StoreError::BadQuery)?;
         let escaped = name
             .replace('\\', "\\\\")
             .replace('%', "\\%")

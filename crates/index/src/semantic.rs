@@ -691,14 +691,14 @@ fn embed_by_length(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f3
 /// error, never a silent mix of dimensions in the store.
 fn check_vectors(vectors: &[Vec<f32>], texts: usize, dimension: usize) -> Result<()> {
     if vectors.len() != texts {
-        return Err(StoreError::Invalid(format!(
-            "embedding failed: the model returned {} vectors for {texts} texts",
+        return Err(StoreError::EmbedderAnswer(format!(
+            "the model returned {} vectors for {texts} texts",
             vectors.len()
         )));
     }
     if let Some(v) = vectors.iter().find(|v| v.len() != dimension) {
-        return Err(StoreError::Invalid(format!(
-            "embedding failed: the model returned a vector of dimension {}, expected {dimension}",
+        return Err(StoreError::EmbedderAnswer(format!(
+            "the model returned a vector of dimension {}, expected {dimension}",
             v.len()
         )));
     }
@@ -706,7 +706,7 @@ fn check_vectors(vectors: &[Vec<f32>], texts: usize, dimension: usize) -> Result
 }
 
 fn embed_error(e: EmbedError) -> StoreError {
-    StoreError::Invalid(format!("embedding failed: {e}"))
+    StoreError::Embedder(e)
 }
 
 #[cfg(test)]

@@ -152,8 +152,38 @@ pub enum StoreError {
     },
     #[error("index database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A query, filter or name that cannot be used as given: the caller's input.
     #[error("{0}")]
-    Invalid(String),
+    BadQuery(String),
+    /// Something the request names that the index does not hold (a repository).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request needs what is not there yet (an embedding model, vectors).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The embedder failed, or answered vectors that do not fit.
+    #[error("embedding failed: {0}")]
+    Embedder(#[from] codeintel_embed::EmbedError),
+    #[error("embedding failed: {0}")]
+    EmbedderAnswer(String),
+    /// A worker thread of the store (the index writer, a loader) panicked.
+    #[error("{0} panicked")]
+    Panicked(&'static str),
+    /// A write on an index opened read-only.
+    #[error("the index was opened read-only")]
+    ReadOnly,
+    #[error("{path}: {reason}")]
+    Path { path: String, reason: String },
+}
+
+impl StoreError {
+    /// Whether the error is the caller's input (a usage error), not a failure of the index.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            StoreError::BadQuery(_) | StoreError::NotFound(_) | StoreError::Unavailable(_)
+        )
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -189,18 +219,88 @@ pub struct UnfinishedSync {
     pub files: u64,
 }
 
+/// Where a repository is in auto-sync's cycle. Stored (and shown) as its lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepoState {
+    /// Found, never synced yet.
+    #[default]
+    New,
+    Queued,
+    Syncing,
+    Synced,
+    /// The last sync failed; retried with backoff.
+    Failed,
+    /// Its folder is gone; the index is kept for a grace period.
+    Missing,
+}
+
+impl RepoState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepoState::New => "new",
+            RepoState::Queued => "queued",
+            RepoState::Syncing => "syncing",
+            RepoState::Synced => "synced",
+            RepoState::Failed => "failed",
+            RepoState::Missing => "missing",
+        }
+    }
+
+    /// The state a stored name means; an unknown name (a newer program's) reads as `new`, so
+    /// the repository is synced again rather than forgotten.
+    pub fn parse(name: &str) -> RepoState {
+        match name {
+            "queued" => RepoState::Queued,
+            "syncing" => RepoState::Syncing,
+            "synced" => RepoState::Synced,
+            "failed" => RepoState::Failed,
+            "missing" => RepoState::Missing,
+            _ => RepoState::New,
+        }
+    }
+}
+
+/// Whether changes to a repository reach the index through a file watcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchState {
+    #[default]
+    Off,
+    Watching,
+    /// The OS watch limit was reached: re-checked every sync interval instead.
+    Polling,
+}
+
+impl WatchState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchState::Off => "off",
+            WatchState::Watching => "watching",
+            WatchState::Polling => "polling",
+        }
+    }
+
+    /// An unknown stored name reads as `off` (the repository is watched again if it should be).
+    pub fn parse(name: &str) -> WatchState {
+        match name {
+            "watching" => WatchState::Watching,
+            "polling" => WatchState::Polling,
+            _ => WatchState::Off,
+        }
+    }
+}
+
 /// Auto-sync bookkeeping of one repository. Kept in the store, not in a process's memory, so
 /// every process reports the truth and a restart resumes where the last one stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct SyncState {
-    /// `new`, `queued`, `syncing`, `synced`, `failed` or `missing`.
-    pub state: String,
+    pub state: RepoState,
     /// Failed syncs in a row.
     pub failures: u32,
     pub next_retry_ms: Option<i64>,
     pub missing_since_ms: Option<i64>,
-    /// `off`, `watching`, or `polling` (the OS watch limit was reached).
-    pub watch: String,
+    pub watch: WatchState,
     /// Code bytes and newest modification, as discovery last saw them.
     pub size: Option<u64>,
     pub last_modified_ms: Option<i64>,
@@ -259,6 +359,12 @@ pub enum FileOp {
 pub struct BatchCounts {
     pub chunks_new: u64,
     pub chunks_deleted: u64,
+}
+
+/// Held while one sync of a repository runs ([`IndexStore::lock_repository`]).
+#[derive(Debug)]
+pub struct RepositoryLock {
+    _file: Option<std::fs::File>,
 }
 
 /// The embedded index.
@@ -325,8 +431,9 @@ impl IndexStore {
             Err(StoreError::Foreign { .. }) if force => {
                 let aside = path.with_extension(format!("db.broken-{}", now_ns() / 1_000_000_000));
                 tracing::warn!(from = %path.display(), to = %aside.display(), "moving a broken index aside");
-                std::fs::rename(path, &aside).map_err(|e| {
-                    StoreError::Invalid(format!("cannot move {} aside: {e}", path.display()))
+                std::fs::rename(path, &aside).map_err(|e| StoreError::Path {
+                    path: path.display().to_string(),
+                    reason: format!("cannot move it aside: {e}"),
                 })?;
                 for suffix in ["-wal", "-shm"] {
                     let side = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -457,20 +564,25 @@ impl IndexStore {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        // Reading the header is the first thing that fails on a file that is not SQLite.
-        let app_id: i32 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(|e| Self::header_error(path, e))?;
-        let version: i32 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| Self::header_error(path, e))?;
-        if existed && app_id != APPLICATION_ID {
-            let tables: i64 = conn
-                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-                .map_err(|e| Self::header_error(path, e))?;
-            if tables > 0 || app_id != 0 {
-                return Err(Self::foreign(path, "another program's database"));
-            }
+        // Reading the header is the first thing that fails on a file that is not SQLite. The
+        // three reads share one snapshot: another process creating the index meanwhile would
+        // otherwise show its tables without the application id that commits with them, and
+        // this one would call its own index foreign.
+        let header = || -> rusqlite::Result<(i32, i32, i64)> {
+            conn.execute_batch("BEGIN")?;
+            let read = (|| {
+                Ok((
+                    conn.query_row("PRAGMA application_id", [], |r| r.get(0))?,
+                    conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+                    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?,
+                ))
+            })();
+            let _ = conn.execute_batch("COMMIT");
+            read
+        };
+        let (app_id, version, tables) = header().map_err(|e| Self::header_error(path, e))?;
+        if existed && app_id != APPLICATION_ID && (tables > 0 || app_id != 0) {
+            return Err(Self::foreign(path, "another program's database"));
         }
         if version > SCHEMA_VERSION {
             return Err(StoreError::TooNew {
@@ -513,10 +625,7 @@ impl IndexStore {
     }
 
     pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let writer = self
-            .writer
-            .as_ref()
-            .ok_or_else(|| StoreError::Invalid("the index was opened read-only".into()))?;
+        let writer = self.writer.as_ref().ok_or(StoreError::ReadOnly)?;
         let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut conn)
     }
@@ -580,6 +689,31 @@ impl IndexStore {
         })
     }
 
+    /// Waits until no other sync of repository `repo_id` runs, in this process or another, and
+    /// holds that until the lock is dropped: two syncs of one repository never run at once,
+    /// whoever started them (auto-sync, `codeintel index`, an MCP client). An OS file lock
+    /// beside the index, released by the kernel however its holder ends; where none can be
+    /// made (a read-only folder) syncs go unguarded, as SQLite still serializes their writes.
+    pub fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
+        let dir = self.path.parent().unwrap_or(Path::new(".")).join("locks");
+        let file = std::fs::create_dir_all(&dir).and_then(|()| {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(dir.join(format!("repository-{repo_id}.lock")))?;
+            file.lock()?;
+            Ok(file)
+        });
+        match file {
+            Ok(file) => RepositoryLock { _file: Some(file) },
+            Err(e) => {
+                tracing::debug!(%e, repo_id, "syncing without a repository lock");
+                RepositoryLock { _file: None }
+            }
+        }
+    }
+
     /// The indexed repository whose folder holds `path` (canonical) strictly inside it: indexing
     /// such a folder as a repository of its own would index its files twice.
     pub fn repository_containing(&self, path: &Path) -> Result<Option<RepositoryRecord>> {
@@ -610,9 +744,9 @@ impl IndexStore {
             if repo.last_sync.is_some() {
                 continue;
             }
-            let running = match repo.sync.state.as_str() {
-                "syncing" => true,
-                "new" | "queued" => false,
+            let running = match repo.sync.state {
+                RepoState::Syncing => true,
+                RepoState::New | RepoState::Queued => false,
                 _ => continue,
             };
             let files = if running {
@@ -670,11 +804,11 @@ impl IndexStore {
                     files: r.get::<_, i64>(7)? as u64,
                     chunks: r.get::<_, i64>(8)? as u64,
                     sync: SyncState {
-                        state: r.get(9)?,
+                        state: RepoState::parse(&r.get::<_, String>(9)?),
                         failures: r.get(10)?,
                         next_retry_ms: r.get(11)?,
                         missing_since_ms: r.get(12)?,
-                        watch: r.get(13)?,
+                        watch: WatchState::parse(&r.get::<_, String>(13)?),
                         size: r.get::<_, Option<i64>>(14)?.map(|s| s.max(0) as u64),
                         last_modified_ms: r.get(15)?,
                         auto: r.get(16)?,
@@ -787,11 +921,11 @@ impl IndexStore {
                         last_modified_ms = ?7, auto = ?8
                  WHERE id = ?9",
                 params![
-                    s.state,
+                    s.state.as_str(),
                     s.failures,
                     s.next_retry_ms,
                     s.missing_since_ms,
-                    s.watch,
+                    s.watch.as_str(),
                     s.size.map(|v| v as i64),
                     s.last_modified_ms,
                     s.auto,
@@ -900,7 +1034,10 @@ fn migrate(conn: &Connection, from: i32) -> Result<()> {
 fn path_text(path: &Path) -> Result<String> {
     path.to_str()
         .map(str::to_string)
-        .ok_or_else(|| StoreError::Invalid(format!("path is not UTF-8: {}", path.display())))
+        .ok_or_else(|| StoreError::Path {
+            path: path.display().to_string(),
+            reason: "the path is not UTF-8".into(),
+        })
 }
 
 fn repository_where(

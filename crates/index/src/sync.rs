@@ -322,6 +322,8 @@ impl<'a> RepositorySync<'a> {
             None,
             name.is_some(),
         )?;
+        // Another sync of this repository (another process, another client) finishes first.
+        let _one_at_a_time = self.store.lock_repository(repo.id);
         let outcome = self.sync_files(&repo, &root, incremental, scope);
         let mut result = match outcome {
             Ok(result) => result,
@@ -356,11 +358,8 @@ impl<'a> RepositorySync<'a> {
             };
             (known.join(), walked)
         });
-        let known = known.unwrap_or_else(|_| {
-            Err(store::StoreError::Invalid(
-                "file state loader panicked".into(),
-            ))
-        })?;
+        let known =
+            known.unwrap_or_else(|_| Err(store::StoreError::Panicked("the file state loader")))?;
         result.files_skipped = skipped;
         let language = main_language(&walked);
         if matches!(scope, Scope::All) && repo.language.as_deref() != language {
@@ -403,9 +402,9 @@ impl<'a> RepositorySync<'a> {
                 self.commit_all(repo.id, receiver, &known, &gate, total)
             });
             let produced = self.produce(&to_read, &known, &gone, &gate, sender);
-            let written = writer.join().unwrap_or_else(|_| {
-                Err(store::StoreError::Invalid("index writer panicked".into()))
-            });
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(store::StoreError::Panicked("the index writer")));
             // A failed writer stops the parsers: its error is the one to report.
             written
                 .map_err(SyncError::from)

@@ -6,10 +6,8 @@
 use crate::page::{self, PageRequest};
 use crate::paths;
 use codeintel_index::embed::EmbedderSlot;
-use codeintel_index::{
-    IndexStore, RepositorySync, SearchMode, SearchRequest, SyncError, SyncOptions, SyncProgress,
-};
-use codeintel_sync::{AutoSyncManager, ConfigUpdate};
+use codeintel_index::{IndexStore, SearchMode, SearchRequest, SyncError, SyncProgress};
+use codeintel_sync::{AutoSyncManager, ConfigUpdate, SyncNow, SyncNowError};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam};
@@ -505,33 +503,16 @@ impl CodeIntel {
             Ok(path) => path,
             Err(e) => return fail(e),
         };
-        // A folder inside an indexed repository is that repository: indexing it on its own
-        // would index its files twice (every hit inside would come back twice).
-        let store = self.store.clone();
-        let inner = path.clone();
-        let outer = match blocking(move || store.repository_containing(&inner)).await? {
-            Ok(outer) => outer,
-            Err(e) => return fail(e.to_string()),
-        };
-        let note = outer.as_ref().map(|repo| {
-            format!(
-                "{} is inside the indexed repository {}: synced that repository instead",
-                args.path, repo.name
-            )
-        });
-        let (path, name) = match outer {
-            Some(repo) => (repo.path, None),
-            None => (path, args.name.clone()),
-        };
         let cancel = Arc::new(AtomicBool::new(false));
         let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
         let store = self.store.clone();
         let config = self.manager.config();
         let flag = cancel.clone();
         let full = args.full.unwrap_or(false);
-        let synced = path.clone();
+        let name = args.name.clone();
+        // The same path as every other sync: a folder inside an indexed repository syncs that
+        // repository, and a sync of it already running finishes first.
         let mut job = tokio::task::spawn_blocking(move || {
-            let options = SyncOptions::with_extra_excludes(&config.exclude).unwrap_or_default();
             let report = move |p: SyncProgress| match p {
                 SyncProgress::Read { done, to_read }
                 | SyncProgress::Committed { done, to_read } => {
@@ -539,10 +520,10 @@ impl CodeIntel {
                 }
                 SyncProgress::Walked { .. } => {}
             };
-            RepositorySync::new(&store, &options)
+            SyncNow::new(&store, &config.exclude)?
                 .with_progress(&report)
                 .with_cancel(&flag)
-                .run(&path, name.as_deref(), !full)
+                .run_requested(&path, name.as_deref(), full)
         });
         let token = context.meta.get_progress_token();
         // MCP asks each notification's progress to be larger than the last one's.
@@ -589,21 +570,14 @@ impl CodeIntel {
             tokio::time::sleep(gap).await;
         }
         match outcome {
-            Ok(Ok(result)) => {
-                // Indexed by hand: auto-sync may find it again if it had been removed.
-                let store = self.store.clone();
-                if let Err(e) =
-                    blocking(move || codeintel_sync::forget_removal(&store, &synced)).await?
-                {
-                    tracing::warn!(%e, "cannot clear the removal of an indexed repository");
-                }
-                let mut out = json!(result);
-                if let Some(note) = note {
+            Ok(Ok(synced)) => {
+                let mut out = json!(synced.result);
+                if let Some(note) = synced.note {
                     out["note"] = json!(note);
                 }
                 answer(out)
             }
-            Ok(Err(SyncError::Cancelled)) => fail("cancelled"),
+            Ok(Err(SyncNowError::Sync(SyncError::Cancelled))) => fail("cancelled"),
             Ok(Err(e)) => fail(e.to_string()),
             Err(e) => Err(ErrorData::internal_error(
                 format!("index task failed: {e}"),
@@ -859,14 +833,14 @@ fn read_file(store: &IndexStore, args: &GetFileArgs) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use codeintel_index::SyncState;
+    use codeintel_index::{RepoState, SyncState};
 
-    fn repo(store: &IndexStore, root: &std::path::Path, name: &str, state: &str) {
+    fn repo(store: &IndexStore, root: &std::path::Path, name: &str, state: RepoState) {
         let path = root.join(name);
         std::fs::create_dir_all(&path).unwrap();
         let record = store.ensure_repository(&path, name, None, false).unwrap();
         let sync = SyncState {
-            state: state.into(),
+            state,
             ..SyncState::default()
         };
         store.set_sync_state(record.id, &sync).unwrap();
@@ -877,8 +851,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = IndexStore::open(&dir.path().join("index.db"), false).unwrap();
         assert_eq!(first_syncs(&store), None);
-        repo(&store, dir.path(), "big", "syncing");
-        repo(&store, dir.path(), "later", "queued");
+        repo(&store, dir.path(), "big", RepoState::Syncing);
+        repo(&store, dir.path(), "later", RepoState::Queued);
         let note = first_syncs(&store).unwrap();
         assert!(
             note.contains("first sync still running for big (0 files so far)"),

@@ -6,14 +6,15 @@ use crate::config::Config;
 use crate::output;
 use crate::UsageError;
 use anyhow::Context;
-use codeintel_index::{RepositorySync, SyncError, SyncOptions, SyncProgress};
+use codeintel_index::{SyncError, SyncProgress};
+use codeintel_sync::{SyncNow, SyncNowError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::process::ExitCode;
 
 pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(config, args.force)?;
-    let options = SyncOptions::with_extra_excludes(&config.auto_sync.exclude)
-        .map_err(|e| UsageError(e.to_string()))?;
+    let sync =
+        SyncNow::new(&store, &config.auto_sync.exclude).map_err(|e| UsageError(e.to_string()))?;
     let bar = progress_bar(args.json);
     let report = |p: SyncProgress| match p {
         SyncProgress::Walked { files, to_read } => {
@@ -24,33 +25,19 @@ pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
             bar.set_position(done)
         }
     };
-    // A folder inside an indexed repository is that repository: indexing it on its own would
-    // index its files twice.
-    let canonical = std::fs::canonicalize(&args.path).unwrap_or_else(|_| args.path.clone());
-    let outer = store.repository_containing(&canonical)?;
-    let (path, name) = match &outer {
-        Some(repo) => {
-            eprintln!(
-                "note: {} is inside the indexed repository {} ({}): syncing that instead",
-                args.path.display(),
-                repo.name,
-                repo.path.display()
-            );
-            (repo.path.clone(), None)
-        }
-        None => (args.path.clone(), args.name.as_deref()),
-    };
-    let result = RepositorySync::new(&store, &options)
-        .with_progress(&report)
-        .run(&path, name, !args.full);
+    let synced =
+        sync.with_progress(&report)
+            .run_requested(&args.path, args.name.as_deref(), args.full);
     bar.finish_and_clear();
-    let result = result.map_err(|e| match e {
-        SyncError::Missing(_) | SyncError::NotADirectory(_) => UsageError(e.to_string()).into(),
+    let synced = synced.map_err(|e| match e {
+        SyncNowError::Sync(SyncError::Missing(_) | SyncError::NotADirectory(_))
+        | SyncNowError::Excludes(_) => UsageError(e.to_string()).into(),
         other => anyhow::Error::from(other),
     })?;
-    // Indexed by hand: auto-sync may find it again if it had been removed.
-    let synced = std::fs::canonicalize(&path).unwrap_or(path);
-    codeintel_sync::forget_removal(&store, &synced)?;
+    if let Some(note) = &synced.note {
+        eprintln!("note: {note}");
+    }
+    let result = synced.result;
     let embedded = if args.no_embed {
         0
     } else {
@@ -60,12 +47,8 @@ pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut value = serde_json::to_value(&result)?;
         value["chunks_embedded"] = serde_json::json!(embedded);
-        if let Some(repo) = &outer {
-            value["note"] = serde_json::json!(format!(
-                "{} is inside the indexed repository {}: synced that instead",
-                args.path.display(),
-                repo.name
-            ));
+        if let Some(note) = &synced.note {
+            value["note"] = serde_json::json!(note);
         }
         output::print_json(&value)?;
     } else {

@@ -160,11 +160,13 @@ pub fn shared_embedder(config: &Config) -> ServiceEmbedder {
     }
 }
 
-/// Bad input reported by the index (an invalid query or filter) is a usage error.
+/// Bad input reported by the index (an invalid query or filter, an unknown repository, a mode
+/// the index cannot serve yet) is a usage error; a failure of the index or the embedder is not.
 pub fn usage_if_invalid(err: StoreError) -> anyhow::Error {
-    match err {
-        StoreError::Invalid(message) => crate::UsageError(message).into(),
-        other => other.into(),
+    if err.is_bad_input() {
+        crate::UsageError(err.to_string()).into()
+    } else {
+        err.into()
     }
 }
 

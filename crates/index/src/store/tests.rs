@@ -211,3 +211,29 @@ fn an_index_with_small_pages_keeps_them_and_counts_its_interval_in_bytes() {
         DEFAULT_CHECKPOINT_BYTES / 4096
     );
 }
+
+#[test]
+fn one_sync_of_a_repository_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(IndexStore::open(&dir.path().join("index.db"), false).unwrap());
+    let first = store.lock_repository(7);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let _second = store.lock_repository(7);
+            let _ = tx.send(());
+        })
+    };
+    // Another repository is not held up.
+    drop(store.lock_repository(8));
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(300))
+            .is_err(),
+        "the second sync waits for the first"
+    );
+    drop(first);
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the second sync runs once the first is done");
+    waiter.join().unwrap();
+}

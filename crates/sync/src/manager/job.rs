@@ -1,0 +1,42 @@
+//! One sync job on a blocking thread: the whole repository, or just the paths a watcher saw,
+//! through [`SyncNow`] like every other sync.
+
+use super::shared::Shared;
+use crate::queue::{Job, JobKind};
+use crate::sync_now::{SyncNow, SyncNowError};
+use codeintel_index::SyncResult;
+use std::sync::atomic::AtomicBool;
+
+pub(super) fn run(
+    shared: &Shared,
+    job: &Job,
+    cancel: &AtomicBool,
+) -> Result<SyncResult, SyncNowError> {
+    #[cfg(debug_assertions)]
+    if let Some(error) = injected_failure(&job.name) {
+        let _ = shared.store.record_sync(job.repo_id, None, Some(&error));
+        return Err(
+            codeintel_index::SyncError::Store(codeintel_index::StoreError::Unavailable(error))
+                .into(),
+        );
+    }
+    let sync = SyncNow::new(&shared.store, &shared.config().exclude)?.with_cancel(cancel);
+    Ok(match &job.kind {
+        JobKind::Sync => sync.run(&job.path, Some(&job.name))?,
+        JobKind::Paths(paths) => {
+            let paths: Vec<String> = paths.iter().cloned().collect();
+            sync.run_paths(&job.path, &paths)?
+        }
+    })
+}
+
+/// Test hook, in debug builds only: `CODEINTEL_TEST_FAIL_REPOS=name,...` makes syncs of those
+/// repositories fail, so retries and error reporting can be tested on real processes.
+#[cfg(debug_assertions)]
+fn injected_failure(name: &str) -> Option<String> {
+    let names = std::env::var("CODEINTEL_TEST_FAIL_REPOS").ok()?;
+    names
+        .split(',')
+        .any(|n| n.trim() == name)
+        .then(|| format!("injected failure for {name} (CODEINTEL_TEST_FAIL_REPOS)"))
+}

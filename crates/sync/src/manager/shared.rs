@@ -1,0 +1,259 @@
+//! What the control handle and the scheduler of one process share: the store, the
+//! configuration in effect, the metrics, the embedder, and how the status is put together from
+//! all of it (and from what the syncer published, when another process syncs).
+
+use super::state::StoredState;
+use super::supervisor::Coordination;
+use super::{Result, ScanCounts};
+use crate::config::AutoSyncConfig;
+use crate::status::{EmbeddingStatus, Metrics, RepositoryStatus, Status, StatusConfig};
+use codeintel_index::embed::EmbedderSlot;
+use codeintel_index::{IndexStore, RepoState, RepositoryInfo, SyncState, WatchState};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch};
+
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub(super) fn rfc3339_ms(ms: i64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+        .to_string()
+}
+
+/// Requests to the scheduler of this process.
+pub(super) enum Control {
+    Scan(tokio::sync::oneshot::Sender<ScanCounts>),
+    Wake,
+}
+
+pub(super) struct Shared {
+    pub(super) store: Arc<IndexStore>,
+    pub(super) coordination: Box<dyn Coordination>,
+    /// Flags, environment and env file: what overrides apply over.
+    pub(super) base: AutoSyncConfig,
+    pub(super) config: RwLock<AutoSyncConfig>,
+    pub(super) control: mpsc::UnboundedSender<Control>,
+    pub(super) control_rx: Mutex<Option<mpsc::UnboundedReceiver<Control>>>,
+    pub(super) shutdown: watch::Sender<bool>,
+    pub(super) metrics: Mutex<Metrics>,
+    /// This process holds the sync lock and runs the loop.
+    pub(super) syncing_here: AtomicBool,
+    /// Computes chunk vectors in the background when it holds an embedder (or gets one: a
+    /// provider down at start is retried).
+    pub(super) embedder: Arc<EmbedderSlot>,
+    /// The configured model when it could not be loaded (no embedder), for status.
+    pub(super) embed_wanted: Mutex<Option<String>>,
+    /// Why embedding fails: the model did not load, or the last pass failed (cleared by a pass
+    /// that succeeds).
+    pub(super) embed_error: Mutex<Option<String>>,
+    /// A manual foreground scan (`auto-sync-scan` without a server) syncs what it queued even
+    /// while auto-sync is paused: the person asked for it.
+    pub(super) ignore_pause: AtomicBool,
+}
+
+impl Shared {
+    pub(super) fn stored(&self) -> StoredState<'_> {
+        StoredState::new(&self.store)
+    }
+
+    pub(super) fn config(&self) -> AutoSyncConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(super) fn set_config(&self, config: AutoSyncConfig) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+
+    /// Whether this process's scheduler holds back new syncs.
+    pub(super) fn holds_back(&self) -> bool {
+        self.stored().paused() && !self.ignore_pause.load(Ordering::SeqCst)
+    }
+
+    /// Saves a repository's auto-sync state. A failure is logged and counted, never dropped
+    /// silently: the status would report a stale state.
+    pub(super) fn save_sync_state(&self, repo_id: i64, state: &SyncState) {
+        if let Err(e) = self.store.set_sync_state(repo_id, state) {
+            tracing::warn!(%e, repo_id, "cannot save a repository's sync state");
+            self.metrics(|m| m.errors += 1);
+        }
+    }
+
+    pub(super) fn status_config(&self) -> (bool, StatusConfig) {
+        let config = self.config();
+        let status_config = StatusConfig {
+            scan_interval: config.scan_interval.as_secs(),
+            sync_interval: config.sync_interval.as_secs(),
+            max_concurrent: config.max_concurrent,
+            scan_paths: config
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            exclude_patterns: config.exclude.clone(),
+            priority_languages: config
+                .priority_languages
+                .iter()
+                .map(|l| l.name().to_string())
+                .collect(),
+            size_threshold: config.size_threshold,
+            auto_watch: config.auto_watch,
+            removed_repositories: self.stored().removed().unwrap_or_default(),
+        };
+        (config.enabled, status_config)
+    }
+
+    pub(super) fn set_embed_error(&self, error: Option<String>) {
+        let mut slot = self.embed_error.lock().unwrap_or_else(|e| e.into_inner());
+        if *slot == error {
+            return;
+        }
+        slot.clone_from(&error);
+        drop(slot);
+        if self.syncing_here.load(Ordering::SeqCst) {
+            if let Err(e) = self.stored().set_embed_error(error.as_deref()) {
+                tracing::warn!(%e, "cannot publish the embedding error");
+            }
+        }
+    }
+
+    /// This process's embedding error, else (when another process syncs) the syncer's.
+    pub(super) fn embed_error(&self) -> Option<String> {
+        let local = self
+            .embed_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if local.is_some() || self.syncing_here.load(Ordering::SeqCst) {
+            return local;
+        }
+        self.coordination.holder()?;
+        self.stored().embed_error()
+    }
+
+    /// The model embeddings are (or would be) computed with.
+    pub(super) fn embed_model(&self) -> Option<String> {
+        match self.embedder.get() {
+            Some(e) => Some(e.model_id().to_string()),
+            None => self
+                .embed_wanted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    /// Publishes this syncer's configuration for the status other processes report.
+    pub(super) fn publish_config(&self) {
+        let stored = self.stored();
+        let (enabled, config) = self.status_config();
+        if let Err(e) = stored.publish_config(enabled, &config) {
+            tracing::warn!(%e, "cannot publish the auto-sync configuration");
+        }
+        if let Err(e) = stored.set_embed_model(self.embed_model().as_deref()) {
+            tracing::warn!(%e, "cannot publish the embedding model");
+        }
+        let error = self
+            .embed_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Err(e) = stored.set_embed_error(error.as_deref()) {
+            tracing::warn!(%e, "cannot publish the embedding error");
+        }
+    }
+
+    pub(super) fn status(&self) -> Result<Status> {
+        let stored = self.stored();
+        let syncer_pid = self.coordination.holder();
+        let here = self.syncing_here.load(Ordering::SeqCst);
+        // Another process syncs: report the configuration it runs with, not this one's.
+        let published = (syncer_pid.is_some() && !here)
+            .then(|| stored.published_config())
+            .flatten();
+        let (enabled, status_config) = published.unwrap_or_else(|| self.status_config());
+        let repos = self.store.repositories()?;
+        let count =
+            |state: RepoState| repos.iter().filter(|r| r.sync.state == state).count() as u64;
+        let last_scan = stored.last_scan_ms()?.map(rfc3339_ms);
+        let metrics = if here {
+            self.metrics
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        } else {
+            stored.metrics()?
+        };
+        // The model of this process, else the one the syncer published.
+        let embeddings = match self.embed_model().or_else(|| stored.embed_model()) {
+            Some(model) => Some(EmbeddingStatus {
+                embedded: self.store.embedded_chunks(Some(&model), None)?,
+                pending: self.store.chunks_to_embed(&model, None)?,
+                model,
+                error: self.embed_error(),
+                install: stored.model_install()?,
+            }),
+            None => None,
+        };
+        Ok(Status {
+            embeddings,
+            enabled,
+            running: syncer_pid.is_some(),
+            last_scan,
+            queued_repos: count(RepoState::Queued) + count(RepoState::New),
+            active_syncs: count(RepoState::Syncing),
+            synced_repos: count(RepoState::Synced),
+            config: status_config,
+            paused: stored.paused(),
+            syncer_pid,
+            repositories: repos.iter().map(repository_status).collect(),
+            metrics,
+        })
+    }
+
+    pub(super) fn save_metrics(&self) {
+        let metrics = self
+            .metrics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Err(e) = self.stored().set_metrics(&metrics) {
+            tracing::warn!(%e, "cannot save auto-sync metrics");
+        }
+    }
+
+    pub(super) fn metrics(&self, f: impl FnOnce(&mut Metrics)) {
+        f(&mut self.metrics.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+fn repository_status(r: &RepositoryInfo) -> RepositoryStatus {
+    let ms = |t: SystemTime| {
+        t.duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    };
+    RepositoryStatus {
+        path: r.record.path.display().to_string(),
+        name: r.record.name.clone(),
+        state: r.sync.state.as_str().to_string(),
+        language: r.record.language.clone(),
+        files: r.files,
+        chunks: r.chunks,
+        last_sync: r.last_sync.map(|t| rfc3339_ms(ms(t))),
+        watched: r.sync.watch == WatchState::Watching,
+        watch: r.sync.watch.as_str().to_string(),
+        last_error: r.last_error.clone(),
+        failures: r.sync.failures,
+        next_retry: r.sync.next_retry_ms.map(rfc3339_ms),
+        size: r.sync.size,
+    }
+}

@@ -1,0 +1,92 @@
+//! Which process syncs: the supervisor waits for the right to run auto-sync and runs the
+//! scheduler while it holds it. The right comes from a [`Coordination`]: for the embedded
+//! store an OS file lock in the data directory ([`FileLock`]), which the kernel releases however
+//! its holder dies; a shared team store will bring its own (leases in the store).
+
+use super::scheduler::Syncer;
+use super::shared::{Control, Shared};
+use super::ScanCounts;
+use crate::lock::SyncLock;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How often a process without the right asks for it again.
+const RETRY: Duration = Duration::from_millis(500);
+
+/// Held while this process may sync; dropping it gives the right up.
+pub trait Held: Send {
+    /// Where the right lives, for the log.
+    fn describe(&self) -> String;
+}
+
+/// Decides which one process runs auto-sync: at most one holds the right at a time, and the
+/// right of a process that dies goes to another.
+pub trait Coordination: Send + Sync {
+    /// Takes the right if nobody holds it; `None` while another process does.
+    fn try_acquire(&self) -> std::io::Result<Option<Box<dyn Held>>>;
+    /// The process holding the right (this one included), if any, and its pid when known
+    /// (0 when not).
+    fn holder(&self) -> Option<u32>;
+}
+
+/// The embedded store's coordination: `autosync.lock` in the data directory.
+pub struct FileLock {
+    data_dir: PathBuf,
+}
+
+impl FileLock {
+    pub fn new(data_dir: PathBuf) -> Self {
+        FileLock { data_dir }
+    }
+}
+
+impl Held for SyncLock {
+    fn describe(&self) -> String {
+        self.path().display().to_string()
+    }
+}
+
+impl Coordination for FileLock {
+    fn try_acquire(&self) -> std::io::Result<Option<Box<dyn Held>>> {
+        Ok(SyncLock::try_acquire(&self.data_dir)?.map(|lock| Box::new(lock) as Box<dyn Held>))
+    }
+
+    fn holder(&self) -> Option<u32> {
+        SyncLock::holder(&self.data_dir)
+    }
+}
+
+/// Waits for the right to sync (or shutdown), then runs the scheduler while holding it.
+pub(super) async fn supervise(shared: Arc<Shared>, mut control: mpsc::UnboundedReceiver<Control>) {
+    let mut shutdown = shared.shutdown.subscribe();
+    loop {
+        match shared.coordination.try_acquire() {
+            Ok(Some(held)) => {
+                tracing::info!(lock = %held.describe(), "this process runs auto-sync");
+                shared.syncing_here.store(true, Ordering::SeqCst);
+                Syncer::new(shared.clone())
+                    .run(&mut control, &mut shutdown)
+                    .await;
+                shared.syncing_here.store(false, Ordering::SeqCst);
+                shared.save_metrics();
+                drop(held);
+                return;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%e, "cannot open the sync lock"),
+        }
+        // Another process syncs; answer scan requests from here with store counts.
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            Some(msg) = control.recv() => {
+                if let Control::Scan(reply) = msg {
+                    let _ = reply.send(ScanCounts { queued: 0, active: 0, synced: 0 });
+                }
+            }
+            _ = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}
