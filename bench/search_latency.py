@@ -3,7 +3,7 @@
 
 rg gets each query as the alternation of its words (`-i -e w1 -e w2`), the nearest plain-grep
 equivalent of "chunks holding any of the terms"; both print JSON and results are discarded.
-Usage: search_latency.py CODEINTEL CORPUS
+Usage: search_latency.py CODEINTEL CORPUS [--no-rg]   (--no-rg: codeintel alone, for comparing builds)
 """
 import statistics, subprocess, sys, time
 
@@ -31,13 +31,20 @@ def median_ms(cmd, runs=5):
 
 def main():
     codeintel, corpus = sys.argv[1], sys.argv[2]
+    with_rg = "--no-rg" not in sys.argv[3:]
     excludes = [a for e in ["node_modules", ".git", "__pycache__", "venv", "env", "build", "dist",
                             "target", ".pytest_cache", ".tox"] for a in ("-g", f"!{e}")]
     ci, rg = [], []
     for q in QUERIES:
         ci.append(median_ms([codeintel, "search", "--json", "--limit", "10", q]))
+        if not with_rg:
+            continue
         words = [a for w in q.split() for a in ("-e", w)]
         rg.append(median_ms(["rg", "--json", "-i", "--no-ignore", *excludes, *words, corpus]))
+    if not with_rg:
+        print(f"cli search median {statistics.median(ci):.1f} ms (p90 "
+              f"{statistics.quantiles(ci, n=10)[-1]:.1f} ms) over {len(QUERIES)} queries")
+        return
     c, r = statistics.median(ci), statistics.median(rg)
     print(f"search median over {len(QUERIES)} queries: codeintel {c:.1f} ms (p90 "
           f"{statistics.quantiles(ci, n=10)[-1]:.1f} ms), rg {r:.0f} ms, rg/codeintel {r/c:.1f}x "

@@ -130,6 +130,19 @@ pub fn print_repository_table(repos: &[Repository]) -> anyhow::Result<()> {
 }
 
 /// Writes text to stdout; a closed pipe is not an error.
+/// A progress bar on stderr drawn with `template` (indicatif's), hidden when `quiet` (`--json`)
+/// and by indicatif itself when stderr is not a terminal.
+pub fn progress_bar(template: &str, quiet: bool) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if quiet {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
 pub fn write_stdout(text: &str) -> anyhow::Result<()> {
     ignore_broken_pipe(std::io::stdout().lock().write_all(text.as_bytes()))
 }

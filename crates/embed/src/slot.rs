@@ -77,6 +77,13 @@ impl EmbedderSlot {
         self.connect.is_some() && self.get().is_none()
     }
 
+    /// Fills an empty slot with `embedder` now (a model that just finished installing), whatever
+    /// the retry interval says; a slot that holds one keeps it.
+    pub fn fill(&self, embedder: Arc<dyn Embedder>) -> Arc<dyn Embedder> {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        current.get_or_insert(embedder).clone()
+    }
+
     /// The embedder, connecting first when the slot is empty and can be filled and the last
     /// attempt is at least the retry interval ago: blocks for as long as the attempt takes.
     /// `Ok(None)` when there is nothing to connect to, or it is too early to try again.

@@ -739,28 +739,25 @@ impl IndexStore {
     /// Repositories whose first sync has not finished (running, or queued and not started),
     /// with the files indexed so far: their files may be missing from any result.
     pub fn unfinished_first_syncs(&self) -> Result<Vec<UnfinishedSync>> {
-        let mut unfinished = Vec::new();
-        for repo in self.repository_states()? {
-            if repo.last_sync.is_some() {
-                continue;
-            }
-            let running = match repo.sync.state {
-                RepoState::Syncing => true,
-                RepoState::New | RepoState::Queued => false,
-                _ => continue,
-            };
-            let files = if running {
-                self.repository_info(repo.record.id)?.map_or(0, |r| r.files)
-            } else {
-                0
-            };
-            unfinished.push(UnfinishedSync {
-                name: repo.record.name,
-                running,
-                files,
-            });
-        }
-        Ok(unfinished)
+        // Every search asks: one indexed query that usually finds nothing, not a listing.
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT r.name, r.sync_state,
+                        CASE WHEN r.sync_state = 'syncing'
+                             THEN (SELECT count(*) FROM files f WHERE f.repo_id = r.id) ELSE 0 END
+                 FROM repositories r
+                 WHERE r.last_sync_at_ms IS NULL AND r.sync_state IN ('new', 'queued', 'syncing')
+                 ORDER BY r.name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(UnfinishedSync {
+                    name: r.get(0)?,
+                    running: RepoState::parse(&r.get::<_, String>(1)?) == RepoState::Syncing,
+                    files: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     /// One repository's row with its file and chunk counts.

@@ -8,7 +8,6 @@ use crate::UsageError;
 use anyhow::Context;
 use codeintel_index::{SyncError, SyncProgress};
 use codeintel_sync::{SyncNow, SyncNowError};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::process::ExitCode;
 
 pub fn run(config: &Config, args: IndexArgs) -> anyhow::Result<ExitCode> {
@@ -101,15 +100,6 @@ fn embed(
 }
 
 /// A bar on stderr when it is a terminal; hidden when piped or with `--json`.
-fn progress_bar(json: bool) -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    if json {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg} ({eta})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+fn progress_bar(json: bool) -> indicatif::ProgressBar {
+    output::progress_bar("{spinner} [{bar:30}] {pos}/{len} {msg} ({eta})", json)
 }

@@ -15,7 +15,6 @@ use crate::output;
 use codeintel_index::embed::install::{self, InstallError, InstallProgress, ModelSource};
 use codeintel_index::embed::{EmbedderSlot, LocalEmbedder};
 use codeintel_sync::AutoSyncManager;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -124,11 +123,14 @@ pub fn start_background_install(
             match outcome {
                 Ok(()) => {
                     manager.set_model_install("installed");
-                    match slot.connect() {
-                        Ok(_) => manager.embedder_arrived(),
+                    match LocalEmbedder::load(&wanted.dir) {
+                        Ok(embedder) => {
+                            slot.fill(Arc::new(embedder));
+                            manager.embedder_arrived();
+                            tracing::info!("embedding model installed; semantic search is on");
+                        }
                         Err(e) => tracing::warn!(%e, "the installed model does not load"),
                     }
-                    tracing::info!("embedding model installed; semantic search is on");
                 }
                 Err(e) => {
                     let state = describe(&e);
@@ -155,15 +157,7 @@ fn downloading(done: u64, total: Option<u64>) -> String {
 
 /// Installs the model in the foreground with a progress bar on a terminal (none when `quiet`).
 fn install_here(wanted: &ModelInstall, quiet: bool) -> Result<(), InstallError> {
-    let bar = ProgressBar::new(0);
-    if quiet {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} [{bar:30}] {bytes}/{total_bytes} {msg}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
+    let bar = output::progress_bar("{spinner} [{bar:30}] {bytes}/{total_bytes} {msg}", quiet);
     bar.set_message("embedding model");
     let outcome = install::install(&wanted.source, &wanted.dir, &|p| match p {
         InstallProgress::Downloading { done, total } => {

@@ -290,7 +290,7 @@ impl AutoSyncManager {
     pub fn embedder_arrived(&self) {
         self.shared.set_embed_error(None);
         self.shared.publish_config();
-        self.wake();
+        let _ = self.shared.control.send(Control::EmbedderReady);
     }
 
     /// Why embeddings fail in this process or in the syncer, if they do.

@@ -110,6 +110,7 @@ impl Syncer {
                         let _ = reply.send(counts);
                     }
                     Control::Wake => self.on_tick().await,
+                    Control::EmbedderReady => self.embed_not_before = None,
                 },
                 Some(batch) = self.watch_rx.recv() => self.on_watch(batch),
                 Some(done) = self.done_rx.recv() => self.on_done(done),

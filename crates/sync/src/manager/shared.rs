@@ -30,6 +30,8 @@ pub(super) fn rfc3339_ms(ms: i64) -> String {
 pub(super) enum Control {
     Scan(tokio::sync::oneshot::Sender<ScanCounts>),
     Wake,
+    /// An embedder arrived (a model finished installing): embed without waiting out a retry.
+    EmbedderReady,
 }
 
 pub(super) struct Shared {
