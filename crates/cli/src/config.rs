@@ -7,8 +7,8 @@
 use crate::envfile;
 use anyhow::Context;
 use codeintel_discovery::Language;
-use codeintel_index::embed::install::ModelSource;
-use codeintel_index::embed::RemoteProvider;
+use codeintel_embed::install::ModelSource;
+use codeintel_embed::RemoteProvider;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,29 +1,35 @@
-//! The index: chunking (tree-sitter), symbols, the [`IndexStore`] (SQLite), the incremental
-//! [`RepositorySync`], and search.
+//! The index of one store: what a repository's files become and how they are searched.
 //!
-//! Data flows one way: a sync walks a repository, chunks what changed in parallel and hands
-//! batches to the store's single writer; searches read the store through their own connections
-//! and never wait for a sync (SQLite WAL).
+//! Data flows one way: `ingest` walks a repository, chunks what changed in parallel and hands
+//! batches to the store's single writer; `search` and [`vectors`] read the store through their
+//! own connections and never wait for a sync (SQLite WAL).
+//!
+//! - [`chunk`]: a file's text cut into chunks that follow its syntax (tree-sitter grammars) and
+//!   its symbols; [`lang`]: which files are indexed and as what; [`text`]: identifier-aware terms;
+//! - `store`: the [`IndexStore`] (SQLite): schema and migrations, repositories, files,
+//!   batches, shared state;
+//! - `ingest`: [`RepositorySync`], bringing one repository's index up to date (walk, read,
+//!   the bounded pipeline);
+//! - `search`: lexical, exact and regex search, hybrid ranking, snippets, symbols; the
+//!   `filters` they share with [`vectors`]: embedding units, quantised vectors, the
+//!   nearest-neighbour search and the background embedding pass.
 
 pub mod chunk;
-pub use codeintel_embed as embed;
-mod grammar;
+mod filters;
+mod ingest;
 pub mod lang;
-
-pub use chunk::{chunk_file, Chunk, ChunkedFile, Symbol};
-pub use grammar::SymbolKind;
 mod search;
-pub mod semantic;
 mod store;
-mod sync;
 pub mod text;
+pub mod vectors;
 
+pub use chunk::{chunk_file, Chunk, ChunkedFile, Symbol, SymbolKind};
+pub use ingest::{
+    RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,
+};
 pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use store::{
     BulkWrites, FileOp, FileStamp, FileState, IndexStore, RepoState, RepositoryInfo,
     RepositoryLock, RepositoryRecord, StoreError, SyncState, UnfinishedSync, WatchState,
     SCHEMA_VERSION,
-};
-pub use sync::{
-    RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,
 };

@@ -5,7 +5,7 @@
 
 use crate::page::{self, PageRequest};
 use crate::paths;
-use codeintel_index::embed::EmbedderSlot;
+use codeintel_embed::EmbedderSlot;
 use codeintel_index::{IndexStore, SearchMode, SearchRequest, SyncError, SyncProgress};
 use codeintel_sync::{AutoSyncManager, ConfigUpdate, SyncNow, SyncNowError};
 use rmcp::handler::server::router::tool::ToolRouter;

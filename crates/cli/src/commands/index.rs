@@ -89,7 +89,7 @@ fn embed(
     let repo_id = store.find_repository(repository)?.map(|r| r.id);
     let bar = progress_bar(json);
     bar.set_message("embedding");
-    let report = |p: codeintel_index::semantic::EmbedProgress| {
+    let report = |p: codeintel_index::vectors::EmbedProgress| {
         bar.set_length(p.total);
         bar.set_position(p.done);
     };

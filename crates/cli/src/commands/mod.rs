@@ -11,7 +11,7 @@ mod serve;
 
 use crate::cli::{Cli, Command, ModelAction};
 use crate::config::{Config, Overrides};
-use codeintel_index::embed::{
+use codeintel_embed::{
     Embedder, EmbedderSlot, LocalEmbedder, RemoteEmbedder, RemoteProvider, RemoteSettings,
 };
 use codeintel_index::{IndexStore, StoreError};

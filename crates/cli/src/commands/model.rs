@@ -12,8 +12,8 @@
 use crate::cli::ModelArgs;
 use crate::config::{Config, EmbedProvider};
 use crate::output;
-use codeintel_index::embed::install::{self, InstallError, InstallProgress, ModelSource};
-use codeintel_index::embed::{EmbedderSlot, LocalEmbedder};
+use codeintel_embed::install::{self, InstallError, InstallProgress, ModelSource};
+use codeintel_embed::{EmbedderSlot, LocalEmbedder};
 use codeintel_sync::AutoSyncManager;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -81,7 +81,7 @@ pub fn pending_slot(dir: &Path) -> EmbedderSlot {
     let dir = dir.to_path_buf();
     EmbedderSlot::reconnecting(move || {
         let embedder = LocalEmbedder::load(&dir)?;
-        Ok(Arc::new(embedder) as Arc<dyn codeintel_index::embed::Embedder>)
+        Ok(Arc::new(embedder) as Arc<dyn codeintel_embed::Embedder>)
     })
 }
 
@@ -225,7 +225,7 @@ pub fn run(config: &Config, args: ModelArgs) -> anyhow::Result<ExitCode> {
     }
     // The model must load, or it is not installed in any useful sense.
     let embedder = LocalEmbedder::load(&dir)?;
-    let model = codeintel_index::embed::Embedder::model_id(&embedder).to_string();
+    let model = codeintel_embed::Embedder::model_id(&embedder).to_string();
     let value = serde_json::json!({
         "model_dir": dir.display().to_string(),
         "model": model,

@@ -1,3 +1,4 @@
+use super::schema::PAGE_SIZE;
 use super::*;
 
 fn stamp() -> FileStamp {

@@ -3,7 +3,7 @@
 //! scheduler runs a pass only when no sync waits, so embedding never slows the lexical index.
 
 use super::shared::Shared;
-use codeintel_index::embed::{Embedder, EmbedderSlot};
+use codeintel_embed::{Embedder, EmbedderSlot};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,7 @@ pub(super) fn pass(shared: &Shared, slot: &EmbedderSlot, cancel: &AtomicBool) ->
             0 => IDLE_RECHECK,
             _ => Duration::from_secs(1),
         },
-        None => codeintel_index::embed::slot::RETRY_INTERVAL,
+        None => codeintel_embed::slot::RETRY_INTERVAL,
     }
 }
 
@@ -48,7 +48,7 @@ fn connect(shared: &Shared, slot: &EmbedderSlot) -> Option<Arc<dyn Embedder>> {
 
 /// One pass over the chunks without vectors; returns how many got them.
 fn embed_pending(shared: &Shared, embedder: &dyn Embedder, cancel: &AtomicBool) -> u64 {
-    let progress = |p: codeintel_index::semantic::EmbedProgress| {
+    let progress = |p: codeintel_index::vectors::EmbedProgress| {
         tracing::debug!(done = p.done, total = p.total, "embedding");
     };
     match shared

@@ -31,7 +31,7 @@ pub use supervisor::{Coordination, FileLock, Held};
 
 use crate::config::{AutoSyncConfig, ConfigError, ConfigUpdate};
 use crate::status::Status;
-use codeintel_index::embed::EmbedderSlot;
+use codeintel_embed::EmbedderSlot;
 use codeintel_index::{IndexStore, StoreError};
 use shared::{now_ms, Control, Shared};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use super::supervisor::Coordination;
 use super::{Result, ScanCounts};
 use crate::config::AutoSyncConfig;
 use crate::status::{EmbeddingStatus, Metrics, RepositoryStatus, Status, StatusConfig};
-use codeintel_index::embed::EmbedderSlot;
+use codeintel_embed::EmbedderSlot;
 use codeintel_index::{IndexStore, RepoState, RepositoryInfo, SyncState, WatchState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

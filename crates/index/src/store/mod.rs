@@ -7,125 +7,21 @@
 //! search never waits for a sync, which commits in short batches.
 
 use crate::chunk::{Chunk, Symbol};
-use crate::text;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod batch;
+mod schema;
 
-/// `CIDX`: marks a SQLite file as a codeintel index.
-const APPLICATION_ID: i32 = 0x4349_4458;
-/// Bumped with each migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 4;
+pub use schema::SCHEMA_VERSION;
 
-const MIGRATIONS: &[&str] = &[
-    // 1: the initial schema.
-    r#"
-    CREATE TABLE repositories (
-        id INTEGER PRIMARY KEY,
-        path TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL UNIQUE,
-        language TEXT,
-        created_at_ms INTEGER NOT NULL,
-        last_sync_at_ms INTEGER,
-        last_result TEXT,
-        last_error TEXT
-    );
-    CREATE TABLE files (
-        id INTEGER PRIMARY KEY,
-        repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-        path TEXT NOT NULL,
-        language TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        mtime_ns INTEGER NOT NULL,
-        hash BLOB NOT NULL,
-        indexed_at_ns INTEGER NOT NULL,
-        chunk_count INTEGER NOT NULL,
-        UNIQUE (repo_id, path)
-    );
-    CREATE TABLE chunks (
-        id INTEGER PRIMARY KEY,
-        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-        start_line INTEGER NOT NULL,
-        end_line INTEGER NOT NULL,
-        symbol TEXT,
-        kind TEXT,
-        content TEXT NOT NULL
-    );
-    CREATE INDEX chunks_by_file ON chunks(file_id);
-    CREATE TABLE symbols (
-        id INTEGER PRIMARY KEY,
-        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        start_line INTEGER NOT NULL,
-        end_line INTEGER NOT NULL
-    );
-    CREATE INDEX symbols_by_name ON symbols(name COLLATE NOCASE);
-    CREATE INDEX symbols_by_file ON symbols(file_id);
-    CREATE VIRTUAL TABLE chunks_fts USING fts5(
-        symbols, body, path,
-        content = '', contentless_delete = 1,
-        tokenize = 'porter unicode61 remove_diacritics 2'
-    );
-    CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
-        DELETE FROM chunks_fts WHERE rowid = old.id;
-    END;
-    CREATE TABLE state (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    "#,
-    // 2: auto-sync bookkeeping per repository.
-    r#"
-    ALTER TABLE repositories ADD COLUMN sync_state TEXT NOT NULL DEFAULT 'synced';
-    ALTER TABLE repositories ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE repositories ADD COLUMN next_retry_at_ms INTEGER;
-    ALTER TABLE repositories ADD COLUMN missing_since_ms INTEGER;
-    ALTER TABLE repositories ADD COLUMN watch_state TEXT NOT NULL DEFAULT 'off';
-    ALTER TABLE repositories ADD COLUMN size_bytes INTEGER;
-    ALTER TABLE repositories ADD COLUMN last_modified_ms INTEGER;
-    ALTER TABLE repositories ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;
-    "#,
-    // 3: chunk embeddings, per model (vectors of another model are ignored and replaced).
-    r#"
-    CREATE TABLE embeddings (
-        chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
-        model TEXT NOT NULL,
-        vector BLOB NOT NULL
-    );
-    "#,
-    // 4: one vector per definition in a chunk ("unit"), quantized: sign bits for a first pass
-    // by Hamming distance, int8 for rescoring. Vectors of version 3 are recomputed.
-    r#"
-    DROP TABLE embeddings;
-    CREATE TABLE embedding_models (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE
-    );
-    CREATE TABLE embeddings (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
-        model_id INTEGER NOT NULL REFERENCES embedding_models(id),
-        line INTEGER NOT NULL,
-        bits BLOB NOT NULL
-    );
-    CREATE INDEX embeddings_by_chunk ON embeddings(chunk_id, model_id);
-    CREATE TABLE vectors (
-        id INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,
-        vector BLOB NOT NULL
-    );
-    "#,
-];
-
-/// Bytes per database page for new indexes: an FTS segment or a chunk spans fewer pages than
-/// with SQLite's 4 KB (index 15% smaller, first index 5% faster on the bench corpus).
-const PAGE_SIZE: i64 = 16384;
-/// Bytes of write-ahead log after which it is copied into the database: SQLite's default
-/// (1000 pages of 4 KB), and the interval while writing in bulk.
-const DEFAULT_CHECKPOINT_BYTES: i64 = 4 << 20;
-const BULK_CHECKPOINT_BYTES: i64 = 64 << 20;
+use batch::apply;
+use schema::{
+    configure, migrate, set_checkpoint_bytes, APPLICATION_ID, BULK_CHECKPOINT_BYTES,
+    DEFAULT_CHECKPOINT_BYTES,
+};
 
 /// Bulk writing in progress (see [`IndexStore::bulk_writes`]); dropping it, whether the
 /// writes succeeded or not, restores the default interval and checkpoints.
@@ -373,7 +269,7 @@ pub struct IndexStore {
     /// `None` when opened read-only.
     writer: Option<Mutex<Connection>>,
     readers: Mutex<Vec<Connection>>,
-    pub(crate) vectors: crate::semantic::VectorCache,
+    pub(crate) vectors: crate::vectors::VectorCache,
 }
 
 impl Drop for IndexStore {
@@ -975,57 +871,11 @@ impl IndexStore {
     }
 }
 
-fn configure(conn: &Connection) -> Result<()> {
-    // Only a new, empty file takes it (an existing index keeps its page size).
-    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
-    // WAL is a property of the file: switch only once (the switch needs an exclusive lock).
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-    }
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
-    Ok(())
-}
-
-/// SQLite counts the checkpoint interval in pages, and page sizes differ between indexes.
-fn set_checkpoint_bytes(conn: &Connection, bytes: i64) -> Result<()> {
-    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-    conn.pragma_update(None, "wal_autocheckpoint", (bytes / page.max(512)).max(1))?;
-    Ok(())
-}
-
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
-}
-
-fn migrate(conn: &Connection, from: i32) -> Result<()> {
-    if from >= SCHEMA_VERSION {
-        return Ok(());
-    }
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let run = || -> Result<()> {
-        // Another process may have migrated while this one waited for the lock.
-        let current: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
-            tracing::info!(version = i + 1, "migrating index schema");
-            conn.execute_batch(sql)?;
-        }
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
-        Ok(())
-    };
-    match run() {
-        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
 }
 
 fn path_text(path: &Path) -> Result<String> {
@@ -1080,178 +930,6 @@ fn unique_name(conn: &Connection, preferred: &str) -> Result<String> {
         }
     }
     unreachable!("an unbounded range always yields a free name")
-}
-
-/// The FTS columns of a chunk: symbol names (with humps), body (with humps), path words.
-fn fts_row(chunk_symbols: &str, content: &str, path: &str) -> (String, String, String) {
-    let symbols = format!("{chunk_symbols} {}", text::hump_terms(chunk_symbols));
-    let body = format!("{content}\n{}", text::hump_terms(content));
-    let path = format!("{path} {}", text::hump_terms(path));
-    (symbols, body, path)
-}
-
-/// Names a chunk's symbols column holds at most: a line of generated code can hold thousands
-/// of definitions, and every chunk cut from that line would otherwise list them all.
-const MAX_CHUNK_SYMBOL_NAMES: usize = 64;
-
-/// The names a chunk defines: its own symbol and the symbols that start inside it (`symbols`
-/// is in line order, as the chunker gives it).
-fn chunk_symbol_names(chunk: &Chunk, symbols: &[Symbol]) -> String {
-    let mut names: Vec<&str> = chunk.symbol.iter().map(String::as_str).collect();
-    let first = symbols.partition_point(|s| s.start_line < chunk.start_line);
-    for s in symbols[first..]
-        .iter()
-        .take_while(|s| s.start_line <= chunk.end_line)
-    {
-        if names.len() >= MAX_CHUNK_SYMBOL_NAMES {
-            break;
-        }
-        if !names.contains(&s.name.as_str()) {
-            names.push(&s.name);
-        }
-    }
-    names.join(" ")
-}
-
-fn file_id(tx: &Connection, repo_id: i64, path: &str) -> Result<Option<i64>> {
-    Ok(tx
-        .prepare_cached("SELECT id FROM files WHERE repo_id = ?1 AND path = ?2")?
-        .query_row(params![repo_id, path], |r| r.get(0))
-        .optional()?)
-}
-
-fn delete_file_rows(tx: &Connection, file_id: i64, counts: &mut BatchCounts) -> Result<()> {
-    let n = tx
-        .prepare_cached("DELETE FROM chunks WHERE file_id = ?1")?
-        .execute([file_id])?;
-    counts.chunks_deleted += n as u64;
-    tx.prepare_cached("DELETE FROM symbols WHERE file_id = ?1")?
-        .execute([file_id])?;
-    Ok(())
-}
-
-fn insert_chunks(
-    tx: &Connection,
-    file_id: i64,
-    path: &str,
-    chunks: &[Chunk],
-    symbols: &[Symbol],
-) -> Result<u64> {
-    let mut insert_chunk = tx.prepare_cached(
-        "INSERT INTO chunks (file_id, start_line, end_line, symbol, kind, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut insert_fts = tx.prepare_cached(
-        "INSERT INTO chunks_fts (rowid, symbols, body, path) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for chunk in chunks {
-        insert_chunk.execute(params![
-            file_id,
-            chunk.start_line,
-            chunk.end_line,
-            chunk.symbol,
-            chunk.kind,
-            chunk.content
-        ])?;
-        let id = tx.last_insert_rowid();
-        let (s, b, p) = fts_row(&chunk_symbol_names(chunk, symbols), &chunk.content, path);
-        insert_fts.execute(params![id, s, b, p])?;
-    }
-    let mut insert_symbol = tx.prepare_cached(
-        "INSERT INTO symbols (file_id, name, kind, start_line, end_line) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for s in symbols {
-        insert_symbol.execute(params![file_id, s.name, s.kind, s.start_line, s.end_line])?;
-    }
-    Ok(chunks.len() as u64)
-}
-
-fn apply(tx: &Connection, repo_id: i64, op: &FileOp, counts: &mut BatchCounts) -> Result<()> {
-    match op {
-        FileOp::Upsert {
-            path,
-            language,
-            stamp,
-            hash,
-            chunks,
-            symbols,
-        } => {
-            let id = match file_id(tx, repo_id, path)? {
-                Some(id) => {
-                    delete_file_rows(tx, id, counts)?;
-                    tx.prepare_cached(
-                        "UPDATE files SET language = ?1, size = ?2, mtime_ns = ?3, hash = ?4, indexed_at_ns = ?5, chunk_count = ?6 WHERE id = ?7",
-                    )?
-                    .execute(params![language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64, id])?;
-                    id
-                }
-                None => {
-                    tx.prepare_cached(
-                        "INSERT INTO files (repo_id, path, language, size, mtime_ns, hash, indexed_at_ns, chunk_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )?
-                    .execute(params![repo_id, path, language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64])?;
-                    tx.last_insert_rowid()
-                }
-            };
-            counts.chunks_new += insert_chunks(tx, id, path, chunks, symbols)?;
-        }
-        FileOp::Touch { path, stamp } => {
-            tx.prepare_cached("UPDATE files SET size = ?1, mtime_ns = ?2, indexed_at_ns = ?3 WHERE repo_id = ?4 AND path = ?5")?
-                .execute(params![stamp.size as i64, stamp.mtime_ns, stamp.indexed_at_ns, repo_id, path])?;
-        }
-        FileOp::Rename { from, to, stamp } => {
-            let Some(id) = file_id(tx, repo_id, from)? else {
-                return Ok(());
-            };
-            if let Some(existing) = file_id(tx, repo_id, to)? {
-                delete_file_rows(tx, existing, counts)?;
-                tx.execute("DELETE FROM files WHERE id = ?1", [existing])?;
-            }
-            tx.prepare_cached("UPDATE files SET path = ?1, size = ?2, mtime_ns = ?3, indexed_at_ns = ?4 WHERE id = ?5")?
-                .execute(params![to, stamp.size as i64, stamp.mtime_ns, stamp.indexed_at_ns, id])?;
-            // The path is part of the full-text row: rewrite the rows of this file's chunks.
-            let (chunks, symbols) = stored_chunks(tx, id)?;
-            delete_file_rows(tx, id, counts)?;
-            counts.chunks_deleted -= chunks.len() as u64;
-            insert_chunks(tx, id, to, &chunks, &symbols)?;
-        }
-        FileOp::Delete { path } => {
-            if let Some(id) = file_id(tx, repo_id, path)? {
-                delete_file_rows(tx, id, counts)?;
-                tx.prepare_cached("DELETE FROM files WHERE id = ?1")?
-                    .execute([id])?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn stored_chunks(tx: &Connection, file_id: i64) -> Result<(Vec<Chunk>, Vec<Symbol>)> {
-    let mut stmt = tx.prepare_cached("SELECT start_line, end_line, symbol, kind, content FROM chunks WHERE file_id = ?1 ORDER BY id")?;
-    let chunks = stmt
-        .query_map([file_id], |r| {
-            Ok(Chunk {
-                start_line: r.get(0)?,
-                end_line: r.get(1)?,
-                symbol: r.get(2)?,
-                kind: r.get::<_, Option<String>>(3)?.map(|k| intern_kind(&k)),
-                content: r.get(4)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = tx.prepare_cached(
-        "SELECT name, kind, start_line, end_line FROM symbols WHERE file_id = ?1 ORDER BY id",
-    )?;
-    let symbols = stmt
-        .query_map([file_id], |r| {
-            Ok(Symbol {
-                name: r.get(0)?,
-                kind: intern_kind(&r.get::<_, String>(1)?),
-                start_line: r.get(2)?,
-                end_line: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((chunks, symbols))
 }
 
 /// Kinds are a closed set of static names; map a stored one back to its `&'static str`.

@@ -6,16 +6,25 @@
 //! hashed and chunked in parallel, a batch at a time; each batch is committed by the single
 //! writer in one transaction. A kill at any moment leaves the last committed batch; the next
 //! run sees the remaining files as changed and completes the work.
+//!
+//! - [`walk`]: which files a sync looks at; [`read`]: reading and chunking one file;
+//! - [`gate`]: the byte gate that bounds memory between the parsers and the writer.
 
-use crate::chunk::chunk_file;
-use crate::lang::{self, FileKind};
-use crate::store::{self, FileOp, FileStamp, FileState, IndexStore, RepositoryRecord};
+mod gate;
+mod read;
+mod walk;
+
+use gate::ByteGate;
+use read::read_file;
+use walk::{stat_paths, walk, Scope, Walked};
+
+use crate::lang::FileKind;
+use crate::store::{self, FileOp, FileState, IndexStore, RepositoryRecord};
 use codeintel_discovery::{Excludes, Language};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -35,7 +44,7 @@ const FILES_PER_TASK: usize = 8;
 /// Files to read from which a sync writes in bulk (see `IndexStore::bulk_writes`).
 const BULK_FILES: usize = 1000;
 /// Bytes sniffed for a NUL to call a file binary.
-const BINARY_SNIFF: usize = 8192;
+pub(super) const BINARY_SNIFF: usize = 8192;
 /// A file whose mtime is within this of its last read may have changed since without a
 /// visible mtime change (coarse timestamps), so it is hashed instead of trusted.
 const MTIME_SLACK_NS: i64 = 2_000_000_000;
@@ -133,67 +142,12 @@ pub struct RepositorySync<'a> {
     cancel: Option<&'a AtomicBool>,
 }
 
-/// A file found by the walk.
-struct Walked {
-    rel: String,
-    abs: PathBuf,
-    kind: FileKind,
-    size: u64,
-    mtime_ns: i64,
-}
-
 /// What reading a file produced.
-enum Outcome {
+pub(super) enum Outcome {
     Op(FileOp, Change),
     Skipped,
     Failed,
     Vanished,
-}
-
-/// Bounds the bytes between the parsers and the writer: a parser waits before reading a file
-/// while the files read ahead exceed the limit (one file always passes, however large).
-struct ByteGate {
-    state: Mutex<(u64, bool)>,
-    changed: std::sync::Condvar,
-    limit: u64,
-}
-
-impl ByteGate {
-    fn new(limit: u64) -> Self {
-        ByteGate {
-            state: Mutex::new((0, false)),
-            changed: std::sync::Condvar::new(),
-            limit,
-        }
-    }
-
-    fn acquire(&self, bytes: u64) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while !state.1 && state.0 > 0 && state.0 + bytes > self.limit {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
-        state.0 += bytes;
-    }
-
-    fn release(&self, bytes: u64) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.0 = state.0.saturating_sub(bytes);
-        self.changed.notify_all();
-    }
-
-    /// Opens the gate for good when dropped: a writer that stopped must not leave parsers
-    /// waiting for bytes it will never take.
-    fn closer(&self) -> impl Drop + '_ {
-        struct Close<'g>(&'g ByteGate);
-        impl Drop for Close<'_> {
-            fn drop(&mut self) {
-                let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-                state.1 = true;
-                self.0.changed.notify_all();
-            }
-        }
-        Close(self)
-    }
 }
 
 /// Why the parsers stopped early.
@@ -258,7 +212,7 @@ impl Written {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(super) enum Change {
     Added,
     Updated,
     Unchanged,
@@ -542,344 +496,4 @@ fn unchanged(state: &FileState, w: &Walked) -> bool {
     state.size == w.size
         && state.mtime_ns == w.mtime_ns
         && w.mtime_ns < state.indexed_at_ns - MTIME_SLACK_NS
-}
-
-/// Walks the repository: indexable files with their stat facts, and the count of files left
-/// out by rule (secrets, too large).
-fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) {
-    let found = Mutex::new(Vec::new());
-    let skipped = std::sync::atomic::AtomicU64::new(0);
-    let excludes = options.excludes.clone();
-    let root_owned = root.to_path_buf();
-    walk_builder(start)
-        .filter_entry(move |entry| {
-            if entry.depth() == 0 {
-                return true;
-            }
-            let name = entry.file_name().to_string_lossy();
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            if is_dir && lang::is_secret_dir(&name) {
-                return false;
-            }
-            !excludes.is_excluded_at(&name, || {
-                entry
-                    .path()
-                    .strip_prefix(&root_owned)
-                    .unwrap_or(entry.path())
-            })
-        })
-        .build_parallel()
-        .run(|| {
-            let found = &found;
-            let skipped = &skipped;
-            Box::new(move |entry| {
-                let Ok(entry) = entry else {
-                    return ignore::WalkState::Continue;
-                };
-                if !entry.file_type().is_some_and(|t| t.is_file()) {
-                    return ignore::WalkState::Continue;
-                }
-                let Some(name) = entry.file_name().to_str() else {
-                    return ignore::WalkState::Continue;
-                };
-                let Some(kind) = lang::file_kind(name) else {
-                    return ignore::WalkState::Continue;
-                };
-                let Some(rel) = relative_str(entry.path(), root) else {
-                    return ignore::WalkState::Continue;
-                };
-                let Ok(meta) = entry.metadata() else {
-                    return ignore::WalkState::Continue;
-                };
-                if lang::is_secret_file(name) || meta.len() > options.max_file_size {
-                    skipped.fetch_add(1, Ordering::Relaxed);
-                    return ignore::WalkState::Continue;
-                }
-                let walked = Walked {
-                    rel: rel.to_string(),
-                    abs: entry.path().to_path_buf(),
-                    kind,
-                    size: meta.len(),
-                    mtime_ns: meta.modified().map(store::to_ns).unwrap_or(0),
-                };
-                found.lock().unwrap_or_else(|e| e.into_inner()).push(walked);
-                ignore::WalkState::Continue
-            })
-        });
-    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    (found, skipped.into_inner())
-}
-
-/// `path` relative to `root` as UTF-8. The walker's paths are `root` joined with more
-/// components, so a string prefix settles it; parsing both into components cost more than the
-/// rest of the per-file work of a no-change sync.
-fn relative_str<'p>(path: &'p Path, root: &Path) -> Option<&'p str> {
-    let rest = path.to_str()?.strip_prefix(root.to_str()?)?;
-    match rest.strip_prefix(std::path::MAIN_SEPARATOR) {
-        Some(rel) if !rel.is_empty() => Some(rel),
-        _ => path.strip_prefix(root).ok()?.to_str(),
-    }
-}
-
-/// The walker settings every sync uses: hidden files skipped, `.gitignore` (git or not),
-/// `.ignore`, git's excludes and global ignore honoured, symlinks never followed.
-fn walk_builder(start: &Path) -> ignore::WalkBuilder {
-    let mut builder = ignore::WalkBuilder::new(start);
-    builder
-        .hidden(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .git_global(true)
-        .ignore(true)
-        .parents(true)
-        .require_git(false)
-        .follow_links(false);
-    builder
-}
-
-/// Which files a sync looks at.
-enum Scope {
-    All,
-    /// These relative paths (files or folders) and everything below them.
-    Paths(Vec<String>),
-}
-
-impl Scope {
-    fn covers(&self, rel: &str) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Paths(paths) => paths.iter().any(|p| {
-                rel == p
-                    || (rel.starts_with(p.as_str()) && rel.as_bytes().get(p.len()) == Some(&b'/'))
-            }),
-        }
-    }
-}
-
-/// Stat facts of just `paths` (a watcher's report), with the same rules as a walk: hidden,
-/// ignored, excluded and secret paths are left out; folders are walked.
-fn stat_paths(root: &Path, paths: &[String], options: &SyncOptions) -> (Vec<Walked>, u64) {
-    let mut matcher = walk_builder(root).build_matchers().into_iter().next();
-    let mut found = Vec::new();
-    let mut skipped = 0;
-    for rel in paths {
-        let rel_path = Path::new(rel);
-        let clean = rel_path
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !clean || rel.is_empty() {
-            continue;
-        }
-        let hidden_or_secret = rel_path.components().any(|c| {
-            let name = c.as_os_str().to_string_lossy();
-            name.starts_with('.') || lang::is_secret_dir(&name)
-        });
-        if hidden_or_secret || options.excludes.excludes_path(rel_path) {
-            continue;
-        }
-        let abs = root.join(rel_path);
-        let Ok(meta) = std::fs::symlink_metadata(&abs) else {
-            continue;
-        };
-        if let Some(m) = matcher.as_mut() {
-            let ignored = rel_path
-                .ancestors()
-                .filter(|a| !a.as_os_str().is_empty())
-                .any(|a| m.matched(a, a != rel_path || meta.is_dir()).is_ignore());
-            if ignored {
-                continue;
-            }
-        }
-        if meta.is_dir() {
-            let (more, more_skipped) = walk(root, &abs, options);
-            found.extend(more);
-            skipped += more_skipped;
-            continue;
-        }
-        if !meta.is_file() {
-            continue;
-        }
-        let Some(name) = rel_path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let Some(kind) = lang::file_kind(name) else {
-            continue;
-        };
-        if lang::is_secret_file(name) || meta.len() > options.max_file_size {
-            skipped += 1;
-            continue;
-        }
-        found.push(Walked {
-            rel: rel.clone(),
-            abs,
-            kind,
-            size: meta.len(),
-            mtime_ns: meta.modified().map(store::to_ns).unwrap_or(0),
-        });
-    }
-    found.sort_by(|a, b| a.rel.cmp(&b.rel));
-    found.dedup_by(|a, b| a.rel == b.rel);
-    (found, skipped)
-}
-
-/// Reads, hashes and (when the content changed) chunks one file.
-fn read_file(
-    w: &Walked,
-    known: Option<&FileState>,
-    gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
-    max_size: u64,
-) -> Outcome {
-    let indexed_at_ns = store::now_ns();
-    let bytes = match read_capped(&w.abs, max_size) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return Outcome::Skipped,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Vanished,
-        Err(e) => {
-            tracing::debug!(path = %w.abs.display(), %e, "cannot read file");
-            return Outcome::Failed;
-        }
-    };
-    if bytes[..bytes.len().min(BINARY_SNIFF)].contains(&0) {
-        return Outcome::Skipped;
-    }
-    let hash = *blake3::hash(&bytes).as_bytes();
-    // The stat the walk saw may be older than what was read: keep the one matching the content.
-    let stamp = FileStamp {
-        size: bytes.len() as u64,
-        mtime_ns: fresh_mtime(&w.abs).unwrap_or(w.mtime_ns),
-        indexed_at_ns,
-    };
-    if let Some(state) = known {
-        if state.hash == hash {
-            return Outcome::Op(
-                FileOp::Touch {
-                    path: w.rel.clone(),
-                    stamp,
-                },
-                Change::Unchanged,
-            );
-        }
-    } else if let Some(from) = take_gone(gone, &hash) {
-        return Outcome::Op(
-            FileOp::Rename {
-                from,
-                to: w.rel.clone(),
-                stamp,
-            },
-            Change::Renamed,
-        );
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    let file_name = w.rel.rsplit('/').next().unwrap_or(&w.rel);
-    let chunked = chunk_file(w.kind, file_name, &text);
-    let op = FileOp::Upsert {
-        path: w.rel.clone(),
-        language: w.kind.language_name(),
-        stamp,
-        hash,
-        chunks: chunked.chunks,
-        symbols: chunked.symbols,
-    };
-    Outcome::Op(
-        op,
-        if known.is_some() {
-            Change::Updated
-        } else {
-            Change::Added
-        },
-    )
-}
-
-fn take_gone(gone: &Mutex<HashMap<[u8; 32], Vec<String>>>, hash: &[u8; 32]) -> Option<String> {
-    let mut gone = gone.lock().unwrap_or_else(|e| e.into_inner());
-    let paths = gone.get_mut(hash)?;
-    let from = paths.pop();
-    if paths.is_empty() {
-        gone.remove(hash);
-    }
-    from
-}
-
-fn fresh_mtime(path: &Path) -> Option<i64> {
-    std::fs::metadata(path)
-        .ok()?
-        .modified()
-        .ok()
-        .map(store::to_ns)
-}
-
-/// The file's bytes, or `None` when it grew past `max` since the walk.
-fn read_capped(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= max).then_some(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::mpsc;
-    use std::time::Duration;
-
-    /// Runs `acquire(bytes)` on a thread; the receiver hears when it got through.
-    fn acquire_on_thread<'s>(
-        scope: &'s std::thread::Scope<'s, '_>,
-        gate: &'s ByteGate,
-        bytes: u64,
-    ) -> mpsc::Receiver<()> {
-        let (done, passed) = mpsc::channel();
-        scope.spawn(move || {
-            gate.acquire(bytes);
-            let _ = done.send(());
-        });
-        passed
-    }
-
-    #[test]
-    fn the_byte_gate_holds_readers_back_until_bytes_are_taken() {
-        let gate = ByteGate::new(10);
-        gate.acquire(8);
-        std::thread::scope(|scope| {
-            let passed = acquire_on_thread(scope, &gate, 5);
-            assert!(passed.recv_timeout(Duration::from_millis(100)).is_err());
-            gate.release(8);
-            assert!(passed.recv_timeout(Duration::from_secs(10)).is_ok());
-        });
-        // One file always passes, however large.
-        let empty = ByteGate::new(10);
-        empty.acquire(1 << 30);
-    }
-
-    #[test]
-    fn relative_paths_by_prefix_match_strip_prefix() {
-        let cases = [
-            ("/r/repo", "/r/repo/src/main.rs", Some("src/main.rs")),
-            ("/r/repo", "/r/repo/a.py", Some("a.py")),
-            ("/r/repo", "/r/repository/a.py", None),
-            ("/", "/etc/x.py", Some("etc/x.py")),
-            ("/r/repo", "/r/repo", Some("")),
-        ];
-        for (root, path, want) in cases {
-            let got = relative_str(Path::new(path), Path::new(root));
-            assert_eq!(got, want, "{path} under {root}");
-            let by_components = Path::new(path)
-                .strip_prefix(root)
-                .ok()
-                .and_then(|p| p.to_str());
-            assert_eq!(got, by_components, "{path} under {root}");
-        }
-    }
-
-    #[test]
-    fn a_stopped_writer_opens_the_gate() {
-        let gate = ByteGate::new(10);
-        gate.acquire(8);
-        std::thread::scope(|scope| {
-            let passed = acquire_on_thread(scope, &gate, 5);
-            assert!(passed.recv_timeout(Duration::from_millis(100)).is_err());
-            drop(gate.closer());
-            assert!(passed.recv_timeout(Duration::from_secs(10)).is_ok());
-        });
-    }
 }

@@ -6,9 +6,12 @@
 //! neighbours (imports, statements) are merged up to the bound. Other text is cut into line
 //! windows. Every definition, nested or not, is also reported as a [`Symbol`].
 
-use crate::grammar::{self, Grammar, GrammarKey, SymbolKind};
+mod grammar;
+
 use crate::lang::FileKind;
 use codeintel_discovery::Language;
+pub use grammar::SymbolKind;
+use grammar::{Grammar, GrammarKey};
 use tree_sitter::Node;
 
 /// Upper bound on a chunk's size (a longer line is cut into pieces of this size).

@@ -5,13 +5,18 @@
 //! first. Queries are reduced to alphanumeric terms before they reach FTS5, so no query text
 //! can be FTS syntax (`"`, `*`, `NEAR`, `-`) or reach SQLite unescaped.
 
-use crate::grammar::SymbolKind;
-use crate::semantic;
+mod snippet;
+mod symbols;
+
+pub use symbols::SymbolHit;
+
+use crate::filters::Filters;
 use crate::store::{IndexStore, Result, StoreError};
 use crate::text;
-use globset::GlobMatcher;
+use crate::vectors as semantic;
 use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 use serde::Serialize;
+use snippet::{first_term_at, matching_lines, render_snippet, snippet_for_terms};
 use std::collections::{HashMap, HashSet};
 
 /// How a query is matched.
@@ -80,7 +85,6 @@ pub struct SearchHit {
 const MAX_REGEX_SIZE: usize = 1 << 20;
 /// Lexical candidates read at most to settle ties at the cut.
 const MAX_TIED_CANDIDATES: i64 = 100_000;
-const SNIPPET_LINE_CHARS: usize = 200;
 
 /// A row read back for a candidate chunk.
 struct Row {
@@ -134,84 +138,6 @@ fn by_place(a: &Row, b: &Row) -> std::cmp::Ordering {
     (&a.repository, &a.path, a.start_line).cmp(&(&b.repository, &b.path, b.start_line))
 }
 
-/// What a `path` filter means. A glob (`src/**/*.rs`, `*.py`) matches paths relative to the
-/// repository root; a plain path (`email/mime`, `/email/mime`, `email/mime/`) is a folder or
-/// file and means everything under it: assistants give folders far more often than globs.
-pub(crate) enum PathFilter {
-    Under(String),
-    Glob(GlobMatcher),
-}
-
-impl PathFilter {
-    fn new(pattern: &str) -> Result<Self> {
-        let trimmed = pattern
-            .trim()
-            .trim_start_matches("./")
-            .trim_start_matches('/');
-        if trimmed.is_empty() {
-            return Err(StoreError::BadQuery(format!(
-                "path filter `{pattern}` is empty: give a folder or a glob"
-            )));
-        }
-        if !trimmed.contains(['*', '?', '[', '{']) {
-            return Ok(PathFilter::Under(trimmed.trim_end_matches('/').to_string()));
-        }
-        globset::GlobBuilder::new(trimmed)
-            .literal_separator(false)
-            .build()
-            .map(|g| PathFilter::Glob(g.compile_matcher()))
-            .map_err(|e| {
-                StoreError::BadQuery(format!("invalid path glob `{pattern}`: {}", e.kind()))
-            })
-    }
-
-    fn is_match(&self, path: &str) -> bool {
-        match self {
-            PathFilter::Under(folder) => path
-                .strip_prefix(folder.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
-            PathFilter::Glob(glob) => glob.is_match(path),
-        }
-    }
-}
-
-/// Filters shared by every mode, as SQL over `r` (repositories) and `f` (files).
-pub(crate) struct Filters {
-    pub(crate) clause: String,
-    pub(crate) values: Vec<Value>,
-    pub(crate) glob: Option<PathFilter>,
-}
-
-impl Filters {
-    fn new(req: &SearchRequest, repo_id: Option<i64>) -> Result<Self> {
-        let mut clause = String::new();
-        let mut values = Vec::new();
-        if let Some(id) = repo_id {
-            clause.push_str(" AND f.repo_id = ?");
-            values.push(Value::Integer(id));
-        }
-        if let Some(lang) = &req.language {
-            let lang = crate::lang::resolve_language(lang).map_err(StoreError::BadQuery)?;
-            clause.push_str(" AND f.language = ?");
-            values.push(Value::Text(lang.to_string()));
-        }
-        let glob = req.path_glob.as_deref().map(PathFilter::new).transpose()?;
-        Ok(Filters {
-            clause,
-            values,
-            glob,
-        })
-    }
-
-    pub(crate) fn path_ok(&self, path: &str) -> bool {
-        self.glob.as_ref().is_none_or(|g| g.is_match(path))
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.clause.is_empty() && self.glob.is_none()
-    }
-}
-
 impl IndexStore {
     /// The id of the repository a filter names (name or path); an unknown one is an error.
     fn repository_filter(&self, repository: Option<&str>) -> Result<Option<i64>> {
@@ -236,11 +162,11 @@ impl IndexStore {
     pub fn search_with(
         &self,
         req: &SearchRequest,
-        embedder: Option<&dyn crate::embed::Embedder>,
+        embedder: Option<&dyn codeintel_embed::Embedder>,
     ) -> Result<Vec<SearchHit>> {
         let limit = req.limit.clamp(1, 1000);
         let repo_id = self.repository_filter(req.repository.as_deref())?;
-        let filters = Filters::new(req, repo_id)?;
+        let filters = Filters::new(repo_id, req.language.as_deref(), req.path_glob.as_deref())?;
         self.with_reader(|conn| match req.mode {
             SearchMode::Lexical => lexical(conn, req, &filters, limit),
             SearchMode::Exact => {
@@ -292,7 +218,10 @@ impl IndexStore {
 
     /// The mode a search without one uses: hybrid where the embedder's vectors exist, else
     /// lexical.
-    pub fn default_search_mode(&self, embedder: Option<&dyn crate::embed::Embedder>) -> SearchMode {
+    pub fn default_search_mode(
+        &self,
+        embedder: Option<&dyn codeintel_embed::Embedder>,
+    ) -> SearchMode {
         match embedder {
             Some(e) if self.has_embeddings(e.model_id()).unwrap_or(false) => SearchMode::Hybrid,
             _ => SearchMode::Lexical,
@@ -668,102 +597,9 @@ fn hit(
     })
 }
 
-/// How many query terms each line of `content` holds.
-fn terms_per_line<'a>(content: &'a str, terms: &'a [String]) -> impl Iterator<Item = usize> + 'a {
-    content.lines().map(move |line| {
-        let lower = line.to_lowercase();
-        terms.iter().filter(|t| lower.contains(t.as_str())).count()
-    })
-}
-
-/// The line holding the most query terms, with a little context.
-fn snippet_for_terms(content: &str, start_line: u32, terms: &[String]) -> (u32, String) {
-    let mut best = (0usize, 0usize);
-    let mut matching = Vec::new();
-    for (i, n) in terms_per_line(content, terms).enumerate() {
-        if n > 0 {
-            matching.push(start_line + i as u32);
-        }
-        if n > best.1 {
-            best = (i, n);
-        }
-    }
-    let line = start_line + best.0 as u32;
-    let snippet = render_snippet(content, start_line, line, &matching, |l| {
-        first_term_at(l, terms)
-    });
-    (line, snippet)
-}
-
-/// Lines holding any query term.
-fn matching_lines(content: &str, start_line: u32, terms: &[String]) -> Vec<u32> {
-    terms_per_line(content, terms)
-        .enumerate()
-        .filter(|(_, n)| *n > 0)
-        .map(|(i, _)| start_line + i as u32)
-        .collect()
-}
-
-/// `line` with one line before and two after, numbered; matching lines marked with `>`. A line
-/// longer than [`SNIPPET_LINE_CHARS`] is shown around where `focus` finds the match (a byte
-/// offset in the line), so a hit in a minified bundle shows the match, not the line's start.
-fn render_snippet(
-    content: &str,
-    start_line: u32,
-    line: u32,
-    matching: &[u32],
-    focus: impl Fn(&str) -> Option<usize>,
-) -> String {
-    let first = line.saturating_sub(1).max(start_line);
-    let last = line + 2;
-    let mut out = String::new();
-    for (i, text) in content.lines().enumerate() {
-        let n = start_line + i as u32;
-        if n < first {
-            continue;
-        }
-        if n > last {
-            break;
-        }
-        let marker = if matching.contains(&n) { '>' } else { ' ' };
-        let shown = clip_line(text, if marker == '>' { focus(text) } else { None });
-        out.push_str(&format!("{marker}{n:>5}: {shown}\n"));
-    }
-    out.truncate(out.trim_end().len());
-    out
-}
-
-/// At most [`SNIPPET_LINE_CHARS`] characters of `text`, starting a little before `at` when
-/// the line is longer than that; `…` marks what was left out.
-fn clip_line(text: &str, at: Option<usize>) -> String {
-    const BEFORE: usize = 60;
-    if text.chars().count() <= SNIPPET_LINE_CHARS {
-        return text.to_string();
-    }
-    let mut from = at.unwrap_or(0).saturating_sub(BEFORE).min(text.len());
-    while !text.is_char_boundary(from) {
-        from -= 1;
-    }
-    let rest = &text[from..];
-    let mut shown = String::new();
-    if from > 0 {
-        shown.push('…');
-    }
-    shown.extend(rest.chars().take(SNIPPET_LINE_CHARS));
-    if rest.chars().nth(SNIPPET_LINE_CHARS).is_some() {
-        shown.push('…');
-    }
-    shown
-}
-
-/// Where the first query term appears in `line` (byte offset).
-fn first_term_at(line: &str, terms: &[String]) -> Option<usize> {
-    let lower = line.to_ascii_lowercase();
-    terms.iter().filter_map(|t| lower.find(t.as_str())).min()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::snippet::*;
     use super::*;
 
     #[test]
@@ -790,73 +626,5 @@ mod tests {
         let (line, snip) = snippet_for_terms(content, 10, &["parse".to_string()]);
         assert_eq!(line, 11);
         assert_eq!(snip, "    10: a\n>   11: b parse\n    12: c\n    13: d");
-    }
-}
-
-/// A definition found by [`IndexStore::find_symbols`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SymbolHit {
-    pub repository: String,
-    pub path: String,
-    pub name: String,
-    pub kind: String,
-    pub language: String,
-    pub start_line: u32,
-    pub end_line: u32,
-}
-
-impl IndexStore {
-    /// Definitions named `name` (case-insensitive), then those whose name starts with it, then
-    /// those containing it; optionally of one kind and in one repository.
-    pub fn find_symbols(
-        &self,
-        name: &str,
-        kind: Option<&str>,
-        repository: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<SymbolHit>> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(StoreError::BadQuery("empty symbol name".into()));
-        }
-        let repo_id = self.repository_filter(repository)?;
-        let kind = kind
-            .map(|k| SymbolKind::parse_alias(k).map(SymbolKind::name))
-            .transpose()
-            .map_err(StoreError::BadQuery)?;
-        let escaped = name
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT r.name, f.path, s.name, s.kind, f.language, s.start_line, s.end_line,
-                        CASE WHEN s.name = ?1 COLLATE NOCASE THEN 0
-                             WHEN s.name LIKE ?2 || '%' ESCAPE '\\' THEN 1 ELSE 2 END AS tier
-                 FROM symbols s
-                 JOIN files f ON f.id = s.file_id
-                 JOIN repositories r ON r.id = f.repo_id
-                 WHERE s.name LIKE '%' || ?2 || '%' ESCAPE '\\'
-                   AND (?3 IS NULL OR s.kind = ?3)
-                   AND (?4 IS NULL OR f.repo_id = ?4)
-                 ORDER BY tier, length(s.name), r.name, f.path, s.start_line
-                 LIMIT ?5",
-            )?;
-            let rows = stmt.query_map(
-                rusqlite::params![name, escaped, kind, repo_id, limit.clamp(1, 1000) as i64],
-                |r| {
-                    Ok(SymbolHit {
-                        repository: r.get(0)?,
-                        path: r.get(1)?,
-                        name: r.get(2)?,
-                        kind: r.get(3)?,
-                        language: r.get(4)?,
-                        start_line: r.get(5)?,
-                        end_line: r.get(6)?,
-                    })
-                },
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
     }
 }

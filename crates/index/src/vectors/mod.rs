@@ -11,10 +11,10 @@
 //! Vectors belong to their chunk: a changed chunk is a new row and its old vectors go with it;
 //! vectors of another model are never compared and are replaced on the next pass.
 
-use crate::embed::{EmbedError, Embedder};
-use crate::search::Filters;
+use crate::filters::Filters;
 use crate::store::{IndexStore, Result, StoreError};
 use crate::text;
+use codeintel_embed::{EmbedError, Embedder};
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension};
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
