@@ -930,3 +930,77 @@ async fn overlapping_folders_and_removed_repositories() {
     assert_eq!(status["config"]["removed_repositories"], json!([]));
     client.cancel().await.ok();
 }
+
+/// Every progress notification of `index_repository` leaves before its result, read off the
+/// wire of a stdio server (no client library in between to reorder them), and progress grows
+/// with each one.
+#[test]
+fn progress_notifications_precede_the_result_on_the_wire() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new();
+    sb.mkdir("big/.git");
+    for i in 0..1500 {
+        sb.write(
+            &format!("big/pkg{}/m{i}.py", i % 15),
+            &format!("def function_{i}(x):\n    return x + {i}\n"),
+        );
+    }
+    let mut server = sb
+        .cmd()
+        .env("AUTO_SYNC_ENABLED", "false")
+        .args(["serve"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
+    let mut stdin = server.stdin.take().unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut send = |v: Value| writeln!(stdin, "{v}").expect("write");
+    send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "wire", "version": "1"}}}),
+    );
+    let reply: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(reply["id"], 1, "{reply}");
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let path = sb.tree().join("big");
+    for (id, full) in [(2, false), (3, true)] {
+        send(
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "index_repository",
+            "arguments": {"path": path.to_str().unwrap(), "full": full},
+            "_meta": {"progressToken": format!("t{id}")}}}),
+        );
+        let mut seen = Vec::new();
+        loop {
+            let line = lines.next().expect("a message").expect("read");
+            let msg: Value = serde_json::from_str(&line).unwrap();
+            if msg["method"] == "notifications/progress" {
+                assert_eq!(
+                    msg["params"]["progressToken"],
+                    format!("t{id}"),
+                    "progress for a call that already answered: {msg}"
+                );
+                seen.push(msg["params"]["progress"].as_f64().unwrap());
+            } else if msg["id"] == id {
+                assert_ne!(msg["result"]["isError"], true, "{msg}");
+                break;
+            }
+        }
+        assert!(!seen.is_empty(), "no progress for call {id}");
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "progress must grow: {seen:?}"
+        );
+        assert_eq!(seen.last(), Some(&1500.0), "{seen:?}");
+    }
+    // Nothing arrives for a finished call: the next message answers a new request.
+    send(json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}));
+    let next: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(next["id"], 9, "{next}");
+    drop(stdin);
+    let _ = server.kill();
+    let _ = server.wait();
+}
