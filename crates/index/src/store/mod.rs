@@ -37,7 +37,7 @@ impl Drop for BulkWrites<'_> {
 /// Errors from the store, each with a message fit for a person.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path} is not a codeintel index ({reason}); it was left untouched: pass --force to move it aside and start a new index")]
+    #[error("{path} is not a codeintel index ({reason}); it was left untouched: `codeintel index --force PATH` moves it aside and starts a new index")]
     Foreign { path: String, reason: String },
     #[error("{path} was written by a newer codeintel (schema {found}, this one knows {SCHEMA_VERSION}); upgrade codeintel")]
     TooNew { path: String, found: i32 },

@@ -47,6 +47,9 @@ pub enum ManagerError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A repository the request names that the index does not hold.
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     Other(String),
 }
@@ -163,7 +166,7 @@ impl AutoSyncManager {
     pub fn remove_repository(&self, name_or_path: &str) -> Result<RemovedRepository> {
         let store = &self.shared.store;
         let record = store.find_repository(name_or_path)?.ok_or_else(|| {
-            ManagerError::Other(format!(
+            ManagerError::NotFound(format!(
                 "no indexed repository named or at `{name_or_path}`"
             ))
         })?;
