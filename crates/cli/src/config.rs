@@ -6,41 +6,16 @@
 
 use crate::envfile;
 use anyhow::Context;
-use codeintel_discovery::Language;
 use codeintel_embed::install::ModelSource;
 use codeintel_embed::RemoteProvider;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-/// A configuration value that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {variable}={value:?}: {reason}")]
-pub struct ConfigError {
-    pub variable: String,
-    pub value: String,
-    pub reason: String,
-}
+/// A configuration value that cannot be used (one type for every setting, the sync crate's).
+pub use codeintel_sync::ConfigError;
 
 /// The settings of the auto-sync manager, validated (the sync crate's type).
 pub type AutoSyncSettings = codeintel_sync::AutoSyncConfig;
-
-/// Every auto-sync variable with its default, in the order `.env.example` documents them.
-pub const AUTO_SYNC_DEFAULTS: [(&str, &str); 10] = [
-    ("AUTO_SYNC_ENABLED", "true"),
-    ("AUTO_SYNC_PATHS", ""),
-    ("AUTO_SYNC_EXCLUDE", ""),
-    ("AUTO_SYNC_SCAN_INTERVAL", "3600"),
-    ("AUTO_SYNC_INTERVAL", "300"),
-    ("AUTO_SYNC_MAX_CONCURRENT", "3"),
-    (
-        "AUTO_SYNC_PRIORITY_LANGUAGES",
-        "python,javascript,typescript",
-    ),
-    ("AUTO_SYNC_SIZE_THRESHOLD", "104857600"),
-    ("AUTO_SYNC_AUTO_WATCH", "true"),
-    ("AUTO_SYNC_ON_STARTUP", "true"),
-];
 
 /// Which embedding provider to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,7 +234,7 @@ fn embed_from_sources(sources: &Sources, data_dir: &Path) -> Result<EmbedSetting
     let model = value("CODEINTEL_EMBED_MODEL");
     if let (EmbedProvider::Remote(remote), None) = (provider, &model) {
         return Err(ConfigError {
-            variable: "CODEINTEL_EMBED_MODEL".into(),
+            setting: "CODEINTEL_EMBED_MODEL".into(),
             value: String::new(),
             reason: format!(
                 "required with CODEINTEL_EMBED_PROVIDER={remote} (the server's model name, e.g. {})",
@@ -280,34 +255,12 @@ fn embed_from_sources(sources: &Sources, data_dir: &Path) -> Result<EmbedSetting
     })
 }
 
-/// Parses and validates every `AUTO_SYNC_*` variable.
+/// Parses and validates every `AUTO_SYNC_*` variable (the sync crate's one list of them).
 fn auto_sync_from_sources(sources: &Sources) -> Result<AutoSyncSettings, ConfigError> {
-    {
-        let get = |var: &'static str| -> (&'static str, &str) {
-            let default = AUTO_SYNC_DEFAULTS
-                .iter()
-                .find(|(k, _)| *k == var)
-                .map(|(_, d)| *d)
-                .unwrap_or("");
-            (var, sources.get(var).unwrap_or(default))
-        };
-        Ok(AutoSyncSettings {
-            enabled: parse_bool(get("AUTO_SYNC_ENABLED"))?,
-            paths: split_list(get("AUTO_SYNC_PATHS").1)
-                .map(|p| expand_tilde(p, &sources.process))
-                .collect(),
-            exclude: split_list(get("AUTO_SYNC_EXCLUDE").1)
-                .map(str::to_string)
-                .collect(),
-            scan_interval: parse_seconds(get("AUTO_SYNC_SCAN_INTERVAL"))?,
-            sync_interval: parse_seconds(get("AUTO_SYNC_INTERVAL"))?,
-            max_concurrent: parse_at_least_one(get("AUTO_SYNC_MAX_CONCURRENT"))?,
-            priority_languages: parse_languages(get("AUTO_SYNC_PRIORITY_LANGUAGES"))?,
-            size_threshold: parse_size(get("AUTO_SYNC_SIZE_THRESHOLD"))?,
-            auto_watch: parse_bool(get("AUTO_SYNC_AUTO_WATCH"))?,
-            on_startup: parse_bool(get("AUTO_SYNC_ON_STARTUP"))?,
-        })
-    }
+    AutoSyncSettings::from_variables(
+        |var| sources.get(var).map(str::to_string),
+        |path| expand_tilde(path, &sources.process),
+    )
 }
 
 /// `AUTO_SYNC_*` names in `sources` that codeintel does not know (likely typos).
@@ -317,7 +270,7 @@ pub fn unknown_auto_sync_variables(sources: &Sources) -> Vec<String> {
         .keys()
         .chain(sources.file.keys())
         .filter(|k| k.starts_with("AUTO_SYNC_"))
-        .filter(|k| !AUTO_SYNC_DEFAULTS.iter().any(|(known, _)| known == k))
+        .filter(|k| !codeintel_sync::SETTINGS.iter().any(|s| s.env == k.as_str()))
         .cloned()
         .collect();
     unknown.sort();
@@ -325,92 +278,15 @@ pub fn unknown_auto_sync_variables(sources: &Sources) -> Vec<String> {
     unknown
 }
 
-fn split_list(value: &str) -> impl Iterator<Item = &str> {
-    value.split(',').map(str::trim).filter(|s| !s.is_empty())
-}
-
 fn invalid((variable, value): (&str, &str), reason: &str) -> ConfigError {
-    ConfigError {
-        variable: variable.to_string(),
-        value: value.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-/// Accepts true/false, 1/0, yes/no and on/off, in any case.
-pub fn parse_bool(var: (&str, &str)) -> Result<bool, ConfigError> {
-    match var.1.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(invalid(var, "expected true/false, 1/0 or yes/no")),
-    }
-}
-
-fn parse_at_least_one(var: (&str, &str)) -> Result<usize, ConfigError> {
-    match var.1.trim().parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(invalid(var, "expected a whole number, at least 1")),
-    }
-}
-
-/// A whole number of seconds, at least 1.
-pub fn parse_seconds(var: (&str, &str)) -> Result<Duration, ConfigError> {
-    match var.1.trim().parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(Duration::from_secs(n)),
-        _ => Err(invalid(
-            var,
-            "expected a whole number of seconds, at least 1",
-        )),
-    }
-}
-
-/// A byte size: a plain number of bytes, or a number with a unit. Units are binary, as the
-/// default `104857600` = `100MB` shows: K/KB/KiB = 1024, M/MB/MiB = 1024², G, T likewise.
-pub fn parse_size(var: (&str, &str)) -> Result<u64, ConfigError> {
-    let text = var.1.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(invalid(var, "unknown size unit (use B, KB, MB, GB or TB)")),
-    };
-    let bad = || invalid(var, "expected a size such as 104857600 or 100MB");
-    if number.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(n) = number.parse::<u64>() {
-        return n.checked_mul(multiplier).ok_or_else(bad);
-    }
-    let n: f64 = number.parse().map_err(|_| bad())?;
-    let bytes = n * multiplier as f64;
-    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
-        return Err(bad());
-    }
-    Ok(bytes.round() as u64)
-}
-
-fn parse_languages(var: (&str, &str)) -> Result<Vec<Language>, ConfigError> {
-    let mut out = Vec::new();
-    for name in split_list(var.1) {
-        let lang = name
-            .parse::<Language>()
-            .map_err(|e| invalid(var, &e.to_string()))?;
-        if !out.contains(&lang) {
-            out.push(lang);
-        }
-    }
-    Ok(out)
+    ConfigError::new(variable, value, reason)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use codeintel_discovery::Language;
+    use std::time::Duration;
 
     fn sources(process: &[(&str, &str)], file: &[(&str, &str)]) -> Sources {
         let map = |kv: &[(&str, &str)]| {
@@ -495,7 +371,7 @@ mod tests {
 
     #[test]
     fn sizes_and_booleans() {
-        let size = |v| parse_size(("S", v));
+        let size = codeintel_sync::parse_size;
         assert_eq!(size("104857600"), Ok(104_857_600));
         assert_eq!(size("100MB"), Ok(104_857_600));
         assert_eq!(size("100 mb"), Ok(104_857_600));
@@ -504,7 +380,7 @@ mod tests {
         for bad in ["", "MB", "-1", "10XB", "1.2.3", "99999999999999999999"] {
             assert!(size(bad).is_err(), "{bad}");
         }
-        let b = |v| parse_bool(("B", v));
+        let b = codeintel_sync::parse_bool;
         for t in ["true", "TRUE", "1", "yes", "Yes"] {
             assert_eq!(b(t), Ok(true));
         }
@@ -528,7 +404,7 @@ mod tests {
         ];
         for (var, value) in cases {
             let err = resolve(&sources(&[], &[(var, value)])).unwrap_err();
-            assert_eq!((err.variable.as_str(), err.value.as_str()), (var, value));
+            assert_eq!((err.setting.as_str(), err.value.as_str()), (var, value));
             let text = err.to_string();
             assert!(
                 text.contains(var) && text.contains(&format!("{value:?}")),
@@ -606,7 +482,7 @@ mod tests {
         for (vars, variable, value) in cases {
             let err = resolve(&sources(vars, &[])).unwrap_err();
             assert_eq!(
-                (err.variable.as_str(), err.value.as_str()),
+                (err.setting.as_str(), err.value.as_str()),
                 (variable, value)
             );
             assert!(err.to_string().contains(variable), "{err}");

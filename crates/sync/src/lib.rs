@@ -15,7 +15,10 @@ mod status;
 mod sync_now;
 mod watcher;
 
-pub use config::{AutoSyncConfig, ConfigError, ConfigUpdate};
+pub use config::{
+    parse_bool, parse_size, split_list, AutoSyncConfig, ConfigError, ConfigUpdate, Setting,
+    SETTINGS,
+};
 pub use lock::SyncLock;
 pub use manager::{
     forget_removal, policy, AutoSyncManager, Coordination, FileLock, Held, ManagerError,
