@@ -8,7 +8,9 @@ use std::path::Path;
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("invalid exclude pattern `{pattern}`: {reason}")]
 pub struct ExcludeError {
+    /// The pattern as given.
     pub pattern: String,
+    /// What is wrong with it (the glob parser's words).
     pub reason: String,
 }
 
@@ -20,6 +22,8 @@ pub struct Excludes {
 }
 
 impl Excludes {
+    /// Compiles `patterns` (names, globs, or paths when they hold a `/`); the first invalid
+    /// one is the error.
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, ExcludeError> {
         let mut names = GlobSetBuilder::new();
         let mut paths = GlobSetBuilder::new();

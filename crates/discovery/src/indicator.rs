@@ -8,7 +8,9 @@ use std::fmt;
 pub enum Indicator {
     /// `.git` (folder, or file for worktrees and submodules).
     Git,
+    /// `.hg`.
     Mercurial,
+    /// `.svn`.
     Svn,
     /// A build, project or docs file or folder, by its actual name.
     Named(String),
@@ -46,6 +48,7 @@ impl Indicator {
         is_named.then(|| Indicator::Named(name.to_string()))
     }
 
+    /// The indicator as it appears in a repository (`.git`, `package.json`, ...).
     pub fn as_str(&self) -> &str {
         match self {
             Indicator::Git => ".git",

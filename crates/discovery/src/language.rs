@@ -9,16 +9,27 @@ use std::str::FromStr;
 /// have the same number of files in a repository, the one listed first wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {
+    /// `.py`, `.pyi`
     Python,
+    /// `.js`, `.jsx`, `.mjs`, `.cjs`
     JavaScript,
+    /// `.ts`, `.tsx`, `.mts`, `.cts`
     TypeScript,
+    /// `.java`
     Java,
+    /// `.go`
     Go,
+    /// `.rs`
     Rust,
+    /// `.rb`
     Ruby,
+    /// `.php`
     Php,
+    /// `.cs`
     CSharp,
+    /// `.cpp`, `.cc`, `.cxx`, `.hpp`, `.hh`, `.hxx`, `.h`
     Cpp,
+    /// `.c`
     C,
 }
 

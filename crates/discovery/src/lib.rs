@@ -15,6 +15,8 @@
 //!
 //! Discovery does no I/O beyond the walk and reading `.git` config files: it never writes.
 
+#![deny(missing_docs)]
+
 mod exclude;
 pub mod git;
 mod indicator;
@@ -41,7 +43,9 @@ pub const DEFAULT_EXCLUDES: [&str; 10] = [
     ".pytest_cache",
     ".tox",
 ];
+/// How many levels below a scan path a repository's folder may be.
 pub const DEFAULT_MAX_DEPTH: usize = 5;
+/// Code files a folder needs (besides an indicator) to count as a repository.
 pub const DEFAULT_MIN_FILES: usize = 3;
 
 /// What to look for and where to stop. Built once by the caller and passed in.
@@ -86,13 +90,18 @@ impl DiscoveryOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RepoKind {
+    /// Has `.git` (a folder, or a file for worktrees and submodules).
     Git,
+    /// Has `.hg`.
     Mercurial,
+    /// Has `.svn`.
     Svn,
+    /// No version control: found by a build, project or docs indicator.
     Unknown,
 }
 
 impl RepoKind {
+    /// The lowercase name used in JSON (`git`, `mercurial`, `svn`, `unknown`).
     pub fn name(self) -> &'static str {
         match self {
             RepoKind::Git => "git",
@@ -110,6 +119,7 @@ pub struct Repository {
     pub path: PathBuf,
     /// From the first git remote URL, else the directory name; unique within one report.
     pub name: String,
+    /// Its version control, if any.
     pub kind: RepoKind,
     /// The language with the most code files (ties go to the one listed first).
     pub language: Language,
@@ -126,7 +136,9 @@ pub struct Repository {
 /// A scan path that could not be walked, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanError {
+    /// The scan path (or folder) that could not be walked.
     pub path: PathBuf,
+    /// Why, for a person.
     pub message: String,
 }
 
@@ -140,7 +152,9 @@ impl std::fmt::Display for ScanError {
 /// paths that could not be used.
 #[derive(Debug, Clone, Default)]
 pub struct DiscoveryReport {
+    /// The repositories found, largest first.
     pub repositories: Vec<Repository>,
+    /// Scan paths that could not be walked (the others were still scanned).
     pub errors: Vec<ScanError>,
 }
 
@@ -158,6 +172,7 @@ impl Discovery {
         Ok(Discovery { options, excludes })
     }
 
+    /// The options this discovery runs with.
     pub fn options(&self) -> &DiscoveryOptions {
         &self.options
     }

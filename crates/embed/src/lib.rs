@@ -13,6 +13,8 @@
 //! later. [`install`] downloads and unpacks the default model where [`LocalEmbedder::load`]
 //! looks for it.
 
+#![deny(missing_docs)]
+
 pub mod install;
 pub mod remote;
 pub mod settings;
@@ -34,10 +36,18 @@ pub const MAX_TOKENS: usize = 256;
 /// Why embedding failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
+    /// The model folder cannot be used (a file missing or unreadable, a setting refused).
     #[error("model directory {dir}: {reason}")]
-    Model { dir: String, reason: String },
+    Model {
+        /// The model folder.
+        dir: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The tokenizer failed on a text.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// The forward pass failed.
     #[error("model: {0}")]
     Compute(String),
     /// A remote provider could not be reached, refused the request or answered nonsense; the
@@ -50,6 +60,7 @@ pub enum EmbedError {
 pub trait Embedder: Send + Sync {
     /// Identifies the model (and its weights): vectors of different models never mix.
     fn model_id(&self) -> &str;
+    /// Length of every vector.
     fn dimension(&self) -> usize;
     /// Vectors of texts to be found (chunks of code): one per text, in order.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;

@@ -87,6 +87,7 @@ impl std::str::FromStr for RemoteProvider {
 /// How to reach a remote embedder, with the defaults of [`RemoteSettings::new`].
 #[derive(Clone)]
 pub struct RemoteSettings {
+    /// Which API the server speaks.
     pub provider: RemoteProvider,
     /// The server's base URL; `None` means the provider's default.
     pub url: Option<String>,
@@ -96,6 +97,7 @@ pub struct RemoteSettings {
     pub api_key: Option<String>,
     /// Texts per request at most.
     pub batch_size: usize,
+    /// How long connecting may take.
     pub connect_timeout: Duration,
     /// Whole request, body included.
     pub timeout: Duration,

@@ -49,6 +49,7 @@ pub enum Pooling {
 /// The settings of one model folder that shape its vectors (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSettings {
+    /// How token vectors become one vector.
     pub pooling: Pooling,
     /// Put before every query ([`crate::Embedder::embed_query`]); empty for none.
     pub query_prompt: String,

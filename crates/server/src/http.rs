@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// Where `serve --http` listens when no address is given.
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7437";
 /// Largest request body accepted (JSON-RPC messages are small).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -24,6 +25,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// How to serve over HTTP.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
+    /// The address to listen on (port 0 picks a free one).
     pub addr: SocketAddr,
     /// Required as `Authorization: Bearer <token>` on every request when set.
     pub token: Option<String>,
@@ -49,17 +51,22 @@ impl HttpOptions {
 /// What `server.json` holds, for the CLI to find a running server.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ServerFile {
+    /// The MCP endpoint, `http://ADDR/mcp`.
     pub url: String,
+    /// The server's process id (a file whose process is gone is stale).
     pub pid: u32,
+    /// The bearer token the server requires, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }
 
 impl ServerFile {
+    /// Where the file lives in `data_dir`.
     pub fn path_in(data_dir: &Path) -> PathBuf {
         data_dir.join("server.json")
     }
 
+    /// The file in `data_dir`, if there is a readable one.
     pub fn read(data_dir: &Path) -> Option<ServerFile> {
         let text = std::fs::read_to_string(Self::path_in(data_dir)).ok()?;
         serde_json::from_str(&text).ok()

@@ -5,6 +5,8 @@
 //! at once; auto-sync is started by the caller after the transport is up, so the handshake
 //! never waits for indexing.
 
+#![deny(missing_docs)]
+
 mod http;
 mod page;
 mod paths;

@@ -288,6 +288,7 @@ pub struct NoArgs {}
 
 #[tool_router(vis = "pub(crate)")]
 impl CodeIntel {
+    /// The tools over `store`, with `manager` for auto-sync and `embedder` for queries.
     pub fn new(
         store: Arc<IndexStore>,
         manager: Arc<AutoSyncManager>,
