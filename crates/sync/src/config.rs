@@ -9,12 +9,16 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {setting}={value:?}: {reason}")]
 pub struct ConfigError {
+    /// The setting (a variable such as `AUTO_SYNC_SCAN_INTERVAL`, or a `configure` key).
     pub setting: String,
+    /// The value as given.
     pub value: String,
+    /// Why it cannot be used.
     pub reason: String,
 }
 
 impl ConfigError {
+    /// An error about `setting`'s `value`.
     pub fn new(setting: &str, value: impl ToString, reason: &str) -> Self {
         ConfigError {
             setting: setting.to_string(),
@@ -29,8 +33,11 @@ impl ConfigError {
 /// default as written in the env file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
+    /// The environment variable (and env file key).
     pub env: &'static str,
+    /// The name in `configure_auto_sync`, the stored overrides and the status.
     pub key: &'static str,
+    /// The default, as written in an env file.
     pub default: &'static str,
 }
 
@@ -205,18 +212,25 @@ impl AutoSyncConfig {
 /// through [`AutoSyncConfig::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutoSyncConfig {
+    /// Scan and sync on a schedule (manual scans work either way).
     pub enabled: bool,
+    /// Folders scanned for repositories.
     pub paths: Vec<PathBuf>,
     /// Excludes added to the built-in ones.
     pub exclude: Vec<String>,
+    /// Time between discovery scans.
     pub scan_interval: Duration,
     /// How often a synced repository is re-checked when no watcher covers it.
     pub sync_interval: Duration,
+    /// Repositories synced at once.
     pub max_concurrent: usize,
+    /// Languages whose repositories are synced first, in order.
     pub priority_languages: Vec<Language>,
     /// Repositories larger than this (bytes of code) are synced after all others.
     pub size_threshold: u64,
+    /// Watch synced repositories for changes.
     pub auto_watch: bool,
+    /// Scan and sync when the service starts.
     pub on_startup: bool,
 }
 
@@ -241,22 +255,31 @@ impl Default for AutoSyncConfig {
 /// env-file configuration) so a restart keeps it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigUpdate {
+    /// See [`AutoSyncConfig::enabled`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Absolute folders; replaces the list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_paths: Option<Vec<String>>,
+    /// Extra excludes; replaces the list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_patterns: Option<Vec<String>>,
+    /// Seconds, at least 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_interval: Option<i64>,
+    /// Seconds, at least 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_interval: Option<i64>,
+    /// 1 to 64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<i64>,
+    /// Language names, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_languages: Option<Vec<String>>,
+    /// Bytes, at least 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_threshold: Option<i64>,
+    /// See [`AutoSyncConfig::auto_watch`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_watch: Option<bool>,
 }
@@ -281,6 +304,7 @@ impl ConfigUpdate {
         self
     }
 
+    /// Whether the update changes nothing.
     pub fn is_empty(&self) -> bool {
         *self == ConfigUpdate::default()
     }

@@ -7,6 +7,8 @@
 //! restart resumes; a [`Coordination`] (for the embedded store an OS file lock, [`SyncLock`])
 //! makes exactly one process the syncer.
 
+#![deny(missing_docs)]
+
 mod config;
 mod lock;
 mod manager;

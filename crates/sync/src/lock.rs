@@ -13,6 +13,7 @@ pub struct SyncLock {
 }
 
 impl SyncLock {
+    /// Where the lock file lives in `data_dir`.
     pub fn path_in(data_dir: &Path) -> PathBuf {
         data_dir.join("autosync.lock")
     }
@@ -57,6 +58,7 @@ impl SyncLock {
         }
     }
 
+    /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
     }

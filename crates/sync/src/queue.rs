@@ -24,19 +24,30 @@ pub const MAX_PATHS_PER_JOB: usize = 2000;
 /// Sort key: smaller is sooner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Priority {
+    /// Asked for by a person (or a watcher): first.
     pub manual: Reverse<bool>,
+    /// Position in the priority languages (those not listed after all of them).
     pub language_rank: usize,
+    /// Over the size threshold: after the others.
     pub over_threshold: bool,
+    /// Most recently modified first.
     pub recency: Reverse<i64>,
+    /// Bytes of code, the last tie-break.
     pub size: u64,
 }
 
+/// A sync waiting in the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
+    /// The repository's id in the store.
     pub repo_id: i64,
+    /// Its folder.
     pub path: PathBuf,
+    /// Its name.
     pub name: String,
+    /// The whole repository, or some paths of it.
     pub kind: JobKind,
+    /// Its place in the queue.
     pub priority: Priority,
 }
 
@@ -86,18 +97,22 @@ impl SyncQueue {
         self.jobs.remove(&id).map(|(job, _)| job)
     }
 
+    /// Whether `repo_id` waits in the queue.
     pub fn contains(&self, repo_id: i64) -> bool {
         self.jobs.contains_key(&repo_id)
     }
 
+    /// Takes `repo_id`'s job out of the queue.
     pub fn remove(&mut self, repo_id: i64) -> Option<Job> {
         self.jobs.remove(&repo_id).map(|(job, _)| job)
     }
 
+    /// Jobs waiting.
     pub fn len(&self) -> usize {
         self.jobs.len()
     }
 
+    /// Whether no job waits.
     pub fn is_empty(&self) -> bool {
         self.jobs.is_empty()
     }

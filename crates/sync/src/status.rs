@@ -9,15 +9,23 @@ pub struct Status {
     pub enabled: bool,
     /// Whether a syncer process (this one or another) is alive and holds the sync lock.
     pub running: bool,
+    /// When the last scan ran (RFC 3339), if ever.
     pub last_scan: Option<String>,
+    /// Repositories waiting for a sync (new or queued).
     pub queued_repos: u64,
+    /// Syncs running.
     pub active_syncs: u64,
+    /// Repositories synced.
     pub synced_repos: u64,
+    /// The configuration the syncer runs with.
     pub config: StatusConfig,
+    /// Auto-sync is paused (`enabled` stays as configured).
     pub paused: bool,
     /// Process id of the syncer, when one runs.
     pub syncer_pid: Option<u32>,
+    /// Every repository's state.
     pub repositories: Vec<RepositoryStatus>,
+    /// The syncer's counters.
     pub metrics: Metrics,
     /// Embedding progress, when an embedding model is configured.
     #[serde(default)]
@@ -27,6 +35,7 @@ pub struct Status {
 /// How far the background embedding is.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EmbeddingStatus {
+    /// The model's id.
     pub model: String,
     /// Chunks with a vector of the model.
     pub embedded: u64,
@@ -42,57 +51,91 @@ pub struct EmbeddingStatus {
     pub install: Option<String>,
 }
 
+/// The configuration, as the status shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StatusConfig {
+    /// Seconds between scans.
     pub scan_interval: u64,
+    /// Seconds between re-checks of unwatched repositories.
     pub sync_interval: u64,
+    /// Repositories synced at once.
     pub max_concurrent: usize,
+    /// Folders scanned.
     pub scan_paths: Vec<String>,
+    /// Extra excludes.
     pub exclude_patterns: Vec<String>,
+    /// Languages synced first.
     pub priority_languages: Vec<String>,
+    /// Bytes above which a repository syncs last.
     pub size_threshold: u64,
+    /// Whether synced repositories are watched.
     pub auto_watch: bool,
     /// Repositories a person removed: scans leave them out until they are indexed again.
     #[serde(default)]
     pub removed_repositories: Vec<String>,
 }
 
+/// One repository's state in the status.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RepositoryStatus {
+    /// Its folder.
     pub path: String,
+    /// Its name.
     pub name: String,
     /// `new`, `queued`, `syncing`, `synced`, `failed` or `missing`.
     pub state: String,
+    /// Its main language.
     pub language: Option<String>,
+    /// Files indexed.
     pub files: u64,
+    /// Chunks indexed.
     pub chunks: u64,
     /// RFC 3339 with milliseconds.
     pub last_sync: Option<String>,
+    /// A watcher covers it.
     pub watched: bool,
     /// `off`, `watching` or `polling` (watch limit reached: periodic re-checks instead).
     pub watch: String,
+    /// The last sync's error, if it failed.
     pub last_error: Option<String>,
+    /// Failed syncs in a row.
     pub failures: u32,
+    /// When a failed sync is retried (RFC 3339).
     pub next_retry: Option<String>,
+    /// Bytes of code, as discovery last saw them.
     pub size: Option<u64>,
 }
 
 /// Counters of the syncer, persisted so any process can report them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Metrics {
+    /// Repositories the last scan found.
     pub repos_found: u64,
+    /// Scans run.
     pub scans: u64,
+    /// Syncs that succeeded.
     pub syncs_succeeded: u64,
+    /// Syncs that failed.
     pub syncs_failed: u64,
+    /// Files added or updated by syncs.
     pub files_indexed: u64,
+    /// Chunks written by syncs.
     pub chunks_indexed: u64,
+    /// Duration of the last sync (ms).
     pub sync_ms_last: u64,
+    /// Longest sync (ms).
     pub sync_ms_max: u64,
+    /// All syncs together (ms).
     pub sync_ms_total: u64,
+    /// File events the watcher reported.
     pub watcher_events: u64,
+    /// Batches those events became.
     pub watcher_batches: u64,
+    /// Repositories re-checked by time because the OS refused a watch.
     pub watch_fallbacks: u64,
+    /// Errors of any kind (failed syncs, scans, embedding passes, state writes).
     pub errors: u64,
+    /// Chunks the background worker embedded.
     #[serde(default)]
     pub chunks_embedded: u64,
 }

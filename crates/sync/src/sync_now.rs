@@ -16,8 +16,10 @@ use std::sync::atomic::AtomicBool;
 /// Why a requested sync could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncNowError {
+    /// An exclude pattern that cannot be compiled.
     #[error("invalid exclude pattern: {0}")]
     Excludes(#[from] ExcludeError),
+    /// The sync failed.
     #[error(transparent)]
     Sync(#[from] SyncError),
 }
@@ -25,6 +27,7 @@ pub enum SyncNowError {
 /// What a requested sync did.
 #[derive(Debug, Clone)]
 pub struct SyncedNow {
+    /// What the sync did.
     pub result: SyncResult,
     /// The folder synced (canonical): the repository holding the one asked for, if any.
     pub path: PathBuf,
@@ -41,6 +44,7 @@ pub struct SyncNow<'a> {
 }
 
 impl<'a> SyncNow<'a> {
+    /// A sync over `store` with the built-in excludes and `excludes`; an invalid pattern is an error.
     pub fn new(store: &'a IndexStore, excludes: &[String]) -> Result<Self, SyncNowError> {
         Ok(SyncNow {
             store,
@@ -50,11 +54,13 @@ impl<'a> SyncNow<'a> {
         })
     }
 
+    /// Reports progress to `progress`.
     pub fn with_progress(mut self, progress: &'a (dyn Fn(SyncProgress) + Sync)) -> Self {
         self.progress = Some(progress);
         self
     }
 
+    /// Stops after the batch in flight once `cancel` is set.
     pub fn with_cancel(mut self, cancel: &'a AtomicBool) -> Self {
         self.cancel = Some(cancel);
         self

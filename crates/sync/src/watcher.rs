@@ -16,7 +16,9 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// Changed paths (relative to the root) of one repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchBatch {
+    /// The repository the events are about.
     pub repo_id: i64,
+    /// Changed paths, relative to its root.
     pub paths: BTreeSet<String>,
     /// Raw events behind the batch, for metrics.
     pub events: u64,
@@ -31,6 +33,7 @@ pub enum WatchError {
     /// The OS limit on watches is reached: fall back to periodic re-checks.
     #[error("the OS file-watch limit is reached")]
     LimitReached,
+    /// Any other watcher error.
     #[error("cannot watch: {0}")]
     Other(String),
 }
@@ -44,6 +47,7 @@ pub struct RepoWatcher {
 }
 
 impl RepoWatcher {
+    /// A watcher that sends its batches to `sender`.
     pub fn new(sender: UnboundedSender<WatchBatch>) -> Result<Self, WatchError> {
         let roots: Roots = Arc::default();
         let lookup = roots.clone();
@@ -81,6 +85,7 @@ impl RepoWatcher {
         Ok(())
     }
 
+    /// Stops watching `repo_id`.
     pub fn unwatch(&mut self, repo_id: i64) {
         let mut roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(pos) = roots.iter().position(|(_, id)| *id == repo_id) {
@@ -89,6 +94,7 @@ impl RepoWatcher {
         }
     }
 
+    /// Whether `repo_id` is watched.
     pub fn is_watching(&self, repo_id: i64) -> bool {
         self.roots
             .lock()

@@ -43,13 +43,16 @@ use tokio::task::JoinHandle;
 /// Errors of the manager's control operations.
 #[derive(Debug, thiserror::Error)]
 pub enum ManagerError {
+    /// A configuration value that cannot be used.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A repository the request names that the index does not hold.
     #[error("{0}")]
     NotFound(String),
+    /// Anything else (discovery could not start).
     #[error("{0}")]
     Other(String),
 }
@@ -59,17 +62,24 @@ pub type Result<T, E = ManagerError> = std::result::Result<T, E>;
 /// What `remove_repository` dropped.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemovedRepository {
+    /// Its name.
     pub repository: String,
+    /// Its folder.
     pub path: String,
+    /// Files it had indexed.
     pub files: u64,
+    /// Chunks it had indexed.
     pub chunks: u64,
 }
 
 /// What a scan request returns: the queue and its neighbours right after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScanCounts {
+    /// Repositories waiting for a sync.
     pub queued: u64,
+    /// Syncs running.
     pub active: u64,
+    /// Repositories synced.
     pub synced: u64,
 }
 
@@ -205,6 +215,7 @@ impl AutoSyncManager {
         }
     }
 
+    /// The configuration in effect (base and overrides).
     pub fn config(&self) -> AutoSyncConfig {
         self.shared.config()
     }

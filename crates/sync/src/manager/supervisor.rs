@@ -38,6 +38,7 @@ pub struct FileLock {
 }
 
 impl FileLock {
+    /// The lock in `data_dir`.
     pub fn new(data_dir: PathBuf) -> Self {
         FileLock { data_dir }
     }
