@@ -13,6 +13,7 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    /// The stored language name: a code language's, or the text format's.
     pub fn language_name(self) -> &'static str {
         match self {
             FileKind::Code(lang) => lang.name(),
@@ -146,6 +147,7 @@ pub fn resolve_language(input: &str) -> Result<&'static str, String> {
     ))
 }
 
+/// Whether a file name is a secret's (`.env*`, keys, credentials): never read or stored.
 pub fn is_secret_file(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.starts_with(".env")

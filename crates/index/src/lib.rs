@@ -14,6 +14,8 @@
 //!   `filters` they share with [`vectors`]: embedding units, quantised vectors, the
 //!   nearest-neighbour search and the background embedding pass.
 
+#![deny(missing_docs)]
+
 pub mod chunk;
 mod filters;
 mod ingest;

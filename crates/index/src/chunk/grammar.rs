@@ -8,20 +8,32 @@ use std::rc::Rc;
 /// What a definition is. Stored as its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SymbolKind {
+    /// A free function.
     Function,
+    /// A function inside a class, struct, impl, trait or interface.
     Method,
+    /// A class.
     Class,
+    /// A struct (or record, or union).
     Struct,
+    /// An interface (or protocol).
     Interface,
+    /// A trait.
     Trait,
+    /// An enum.
     Enum,
+    /// A Rust `impl` block.
     Impl,
+    /// A module or namespace.
     Module,
+    /// A type alias or definition.
     Type,
+    /// A macro.
     Macro,
 }
 
 impl SymbolKind {
+    /// The lowercase name stored and shown (`function`, `class`, ...).
     pub fn name(self) -> &'static str {
         match self {
             SymbolKind::Function => "function",

@@ -29,26 +29,35 @@ pub const MINIFIED_LINE_BYTES: usize = 300;
 pub struct Chunk {
     /// 1-based, inclusive.
     pub start_line: u32,
+    /// 1-based, inclusive.
     pub end_line: u32,
     /// The definition this chunk is (or is inside of), if any.
     pub symbol: Option<String>,
+    /// Its kind (`function`, `class`, ...), with `symbol`.
     pub kind: Option<&'static str>,
+    /// The text.
     pub content: String,
 }
 
 /// A definition found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Symbol {
+    /// The defined name.
     pub name: String,
+    /// What it is (`function`, `method`, `class`, ...).
     pub kind: &'static str,
+    /// 1-based first line.
     pub start_line: u32,
+    /// 1-based last line, inclusive.
     pub end_line: u32,
 }
 
 /// Chunks and symbols of one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChunkedFile {
+    /// The file's chunks, in order.
     pub chunks: Vec<Chunk>,
+    /// Every definition in the file, nested ones too, in line order.
     pub symbols: Vec<Symbol>,
 }
 

@@ -52,6 +52,7 @@ const MTIME_SLACK_NS: i64 = 2_000_000_000;
 /// How to sync. Built once and passed down.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
+    /// Files larger than this are skipped.
     pub max_file_size: u64,
     /// Exclude patterns (the discovery ones: components, globs, relative paths).
     pub excludes: Excludes,
@@ -87,21 +88,29 @@ impl SyncOptions {
 /// The outcome of one sync, as the index contract names its fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SyncResult {
+    /// The repository's name.
     pub repository: String,
     /// Indexable files examined (unchanged ones included).
     pub files_processed: u64,
+    /// New files indexed.
     pub files_added: u64,
+    /// Changed files re-indexed.
     pub files_updated: u64,
+    /// Files gone from the repository, dropped from the index.
     pub files_deleted: u64,
     /// Left out: binary, over the size limit, secrets.
     pub files_skipped: u64,
+    /// Files moved without re-chunking (same content, new path).
     pub files_renamed: u64,
     /// Could not be read.
     pub files_failed: u64,
+    /// Chunks written.
     pub chunks_new: u64,
+    /// Chunks dropped.
     pub chunks_deleted: u64,
     /// Percent of processed files that did not fail.
     pub success_rate: f64,
+    /// How long the sync took.
     pub duration_ms: u64,
 }
 
@@ -109,13 +118,28 @@ pub struct SyncResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncProgress {
     /// The walk found this many indexable files, of which `to_read` need reading.
-    Walked { files: u64, to_read: u64 },
+    Walked {
+        /// Indexable files found.
+        files: u64,
+        /// Of which need reading.
+        to_read: u64,
+    },
     /// `done` of `to_read` files read and chunked, not all committed yet: sent between
     /// commits, at most every [`PROGRESS_INTERVAL`], so a batch of large files still shows
     /// movement.
-    Read { done: u64, to_read: u64 },
+    Read {
+        /// Files read and chunked.
+        done: u64,
+        /// Files to read in all.
+        to_read: u64,
+    },
     /// `done` of `to_read` files read and committed.
-    Committed { done: u64, to_read: u64 },
+    Committed {
+        /// Files read and committed.
+        done: u64,
+        /// Files to read in all.
+        to_read: u64,
+    },
 }
 
 /// How often progress is reported between commits.
@@ -124,12 +148,16 @@ pub const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_mil
 /// Errors that stop a sync.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
+    /// The repository's folder is gone.
     #[error("{0}: repository folder does not exist")]
     Missing(String),
+    /// The path is a file, not a folder.
     #[error("{0}: not a directory")]
     NotADirectory(String),
+    /// The cancel flag was set; what was committed stays.
     #[error("sync cancelled")]
     Cancelled,
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -220,6 +248,7 @@ pub(super) enum Change {
 }
 
 impl<'a> RepositorySync<'a> {
+    /// A sync into `store` with `options`.
     pub fn new(store: &'a IndexStore, options: &'a SyncOptions) -> Self {
         RepositorySync {
             store,
@@ -229,6 +258,7 @@ impl<'a> RepositorySync<'a> {
         }
     }
 
+    /// Reports progress to `progress`.
     pub fn with_progress(mut self, progress: &'a (dyn Fn(SyncProgress) + Sync)) -> Self {
         self.progress = Some(progress);
         self

@@ -23,11 +23,16 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
+    /// BM25 over identifier-aware terms.
     #[default]
     Lexical,
+    /// By meaning: the nearest vectors.
     Semantic,
+    /// Lexical and semantic candidates ranked together.
     Hybrid,
+    /// A literal substring.
     Exact,
+    /// A regular expression.
     Regex,
 }
 
@@ -52,26 +57,38 @@ impl std::str::FromStr for SearchMode {
 /// A search, with its filters.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
+    /// Words, a literal or a pattern, as `mode` reads it.
     pub query: String,
     /// Repository name (or path).
     pub repository: Option<String>,
+    /// A language name, extension or alias.
     pub language: Option<String>,
     /// Glob over the path relative to the repository root (`src/**/*.rs`).
     pub path_glob: Option<String>,
+    /// Most hits to return.
     pub limit: usize,
+    /// How the query is matched.
     pub mode: SearchMode,
 }
 
 /// One result, as the search contract names its fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
+    /// The repository's name.
     pub repository: String,
+    /// Relative to the repository root.
     pub path: String,
+    /// The chunk's first line (1-based).
     pub start_line: u32,
+    /// The chunk's last line.
     pub end_line: u32,
+    /// The file's language.
     pub language: String,
+    /// The innermost definition around `line`, if any.
     pub symbol: Option<String>,
+    /// That definition's kind.
     pub kind: Option<String>,
+    /// Higher is better; comparable within one search.
     pub score: f64,
     /// The matched lines with their numbers (`  42: text`).
     pub snippet: String,

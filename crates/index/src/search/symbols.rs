@@ -7,12 +7,19 @@ use serde::Serialize;
 /// A definition found by [`IndexStore::find_symbols`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SymbolHit {
+    /// The repository's name.
     pub repository: String,
+    /// Relative to the repository root.
     pub path: String,
+    /// The defined name.
     pub name: String,
+    /// What it is (`function`, `class`, ...).
     pub kind: String,
+    /// The file's language.
     pub language: String,
+    /// 1-based first line.
     pub start_line: u32,
+    /// Last line, inclusive.
     pub end_line: u32,
 }
 

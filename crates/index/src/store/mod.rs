@@ -37,15 +37,31 @@ impl Drop for BulkWrites<'_> {
 /// Errors from the store, each with a message fit for a person.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The index file is another program's (or not SQLite at all): left untouched.
     #[error("{path} is not a codeintel index ({reason}); it was left untouched: `codeintel index --force PATH` moves it aside and starts a new index")]
-    Foreign { path: String, reason: String },
+    Foreign {
+        /// The file.
+        path: String,
+        /// What it is instead.
+        reason: String,
+    },
+    /// The index was written by a newer codeintel.
     #[error("{path} was written by a newer codeintel (schema {found}, this one knows {SCHEMA_VERSION}); upgrade codeintel")]
-    TooNew { path: String, found: i32 },
+    TooNew {
+        /// The file.
+        path: String,
+        /// Its schema version.
+        found: i32,
+    },
+    /// The data directory could not be created.
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
+        /// The directory.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// SQLite failed.
     #[error("index database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A query, filter or name that cannot be used as given: the caller's input.
@@ -60,6 +76,7 @@ pub enum StoreError {
     /// The embedder failed, or answered vectors that do not fit.
     #[error("embedding failed: {0}")]
     Embedder(#[from] codeintel_embed::EmbedError),
+    /// The embedder's vectors do not fit (count or dimension).
     #[error("embedding failed: {0}")]
     EmbedderAnswer(String),
     /// A worker thread of the store (the index writer, a loader) panicked.
@@ -68,8 +85,14 @@ pub enum StoreError {
     /// A write on an index opened read-only.
     #[error("the index was opened read-only")]
     ReadOnly,
+    /// A path that cannot be used.
     #[error("{path}: {reason}")]
-    Path { path: String, reason: String },
+    Path {
+        /// The path.
+        path: String,
+        /// What went wrong with it.
+        reason: String,
+    },
 }
 
 impl StoreError {
@@ -87,27 +110,39 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A repository row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositoryRecord {
+    /// The store's id.
     pub id: i64,
+    /// Its folder (canonical): the identity.
     pub path: PathBuf,
+    /// Its name, unique in the store.
     pub name: String,
+    /// Its main language, once known.
     pub language: Option<String>,
 }
 
 /// A repository with its counts and last sync, for listings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepositoryInfo {
+    /// The repository.
     pub record: RepositoryRecord,
+    /// Files indexed (0 from the listings that skip counting).
     pub files: u64,
+    /// Chunks indexed (likewise).
     pub chunks: u64,
+    /// When it last synced.
     pub last_sync: Option<SystemTime>,
+    /// The last sync's result, as JSON.
     pub last_result: Option<serde_json::Value>,
+    /// The last sync's error, if it failed.
     pub last_error: Option<String>,
+    /// Auto-sync's bookkeeping.
     pub sync: SyncState,
 }
 
 /// A repository whose first sync has not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnfinishedSync {
+    /// The repository's name.
     pub name: String,
     /// Syncing now (else queued).
     pub running: bool,
@@ -122,8 +157,11 @@ pub enum RepoState {
     /// Found, never synced yet.
     #[default]
     New,
+    /// Waiting for a sync.
     Queued,
+    /// A sync runs.
     Syncing,
+    /// Up to date as of its last sync.
     Synced,
     /// The last sync failed; retried with backoff.
     Failed,
@@ -132,6 +170,7 @@ pub enum RepoState {
 }
 
 impl RepoState {
+    /// The stored (and shown) name.
     pub fn as_str(self) -> &'static str {
         match self {
             RepoState::New => "new",
@@ -161,14 +200,17 @@ impl RepoState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WatchState {
+    /// Not watched.
     #[default]
     Off,
+    /// Watched: changes are synced within about a second.
     Watching,
     /// The OS watch limit was reached: re-checked every sync interval instead.
     Polling,
 }
 
 impl WatchState {
+    /// The stored (and shown) name.
     pub fn as_str(self) -> &'static str {
         match self {
             WatchState::Off => "off",
@@ -191,14 +233,19 @@ impl WatchState {
 /// every process reports the truth and a restart resumes where the last one stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct SyncState {
+    /// Where it is in the cycle.
     pub state: RepoState,
     /// Failed syncs in a row.
     pub failures: u32,
+    /// When a failed sync is retried (ms since the epoch).
     pub next_retry_ms: Option<i64>,
+    /// Since when its folder is gone (ms since the epoch).
     pub missing_since_ms: Option<i64>,
+    /// Whether a watcher covers it.
     pub watch: WatchState,
     /// Code bytes and newest modification, as discovery last saw them.
     pub size: Option<u64>,
+    /// Newest modification of its code files (ms since the epoch).
     pub last_modified_ms: Option<i64>,
     /// Found by auto-sync's discovery (not only indexed by hand).
     pub auto: bool,
@@ -207,16 +254,22 @@ pub struct SyncState {
 /// What the store knows of one file, to decide whether it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileState {
+    /// Bytes, when indexed.
     pub size: u64,
+    /// Modification time (ns since the epoch), when indexed.
     pub mtime_ns: i64,
+    /// blake3 of the content.
     pub hash: [u8; 32],
+    /// When it was read (ns since the epoch).
     pub indexed_at_ns: i64,
 }
 
 /// Stat facts of a file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStamp {
+    /// Bytes.
     pub size: u64,
+    /// Modification time (ns since the epoch).
     pub mtime_ns: i64,
     /// When the content was read (for the same-second mtime rule).
     pub indexed_at_ns: i64,
@@ -227,25 +280,38 @@ pub struct FileStamp {
 pub enum FileOp {
     /// New or changed content.
     Upsert {
+        /// Relative to the repository root.
         path: String,
+        /// Its language name.
         language: &'static str,
+        /// Its stat facts.
         stamp: FileStamp,
+        /// blake3 of the content.
         hash: [u8; 32],
+        /// Its chunks.
         chunks: Vec<Chunk>,
+        /// Its definitions.
         symbols: Vec<Symbol>,
     },
     /// Same content, new stat (touched, or copied back).
     Touch {
+        /// Relative to the repository root.
         path: String,
+        /// Its new stat facts.
         stamp: FileStamp,
     },
     /// Same content under a new path.
     Rename {
+        /// The old path.
         from: String,
+        /// The new path.
         to: String,
+        /// Its stat facts.
         stamp: FileStamp,
     },
+    /// A file gone from the repository.
     Delete {
+        /// Relative to the repository root.
         path: String,
     },
 }
@@ -412,6 +478,7 @@ impl IndexStore {
         Self::open(path, false).map(Some)
     }
 
+    /// The index file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -859,6 +926,7 @@ impl IndexStore {
         })
     }
 
+    /// Stores a shared state value (see [`IndexStore::state`]).
     pub fn set_state(&self, key: &str, value: &str) -> Result<()> {
         self.with_writer(|conn| {
             conn.execute(

@@ -40,7 +40,9 @@ const MIN_CANDIDATES: usize = 200;
 /// Progress of an embedding pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EmbedProgress {
+    /// Chunks embedded so far.
     pub done: u64,
+    /// Chunks to embed in this pass.
     pub total: u64,
 }
 
@@ -72,8 +74,11 @@ pub fn embedding_text(symbol: Option<&str>, path: &str, content: &str) -> String
 /// A definition recorded in the symbols table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
+    /// The defined name.
     pub name: String,
+    /// 1-based first line.
     pub start_line: u32,
+    /// Last line, inclusive.
     pub end_line: u32,
 }
 
