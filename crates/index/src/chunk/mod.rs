@@ -64,7 +64,7 @@ pub struct ChunkedFile {
 /// Cuts `text` (the content of a file named `file_name`) into chunks and finds its symbols.
 pub fn chunk_file(kind: FileKind, file_name: &str, text: &str) -> ChunkedFile {
     let lines = LineIndex::new(text);
-    if let (FileKind::Code(lang), false) = (kind, looks_minified(text)) {
+    if let (FileKind::Code(lang), false) = (kind, lines.minified(text)) {
         if let Some((tree, grammar)) = grammar::parse(GrammarKey::for_file(lang, file_name), text) {
             let mut chunker = Chunker {
                 text,
@@ -95,6 +95,14 @@ impl LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex { starts }
+    }
+
+    /// Whether `text` (the text this index is of) reads as minified or generated (bundles,
+    /// source maps, data tables): lines averaging over [`MINIFIED_LINE_BYTES`]. Such files are
+    /// indexed as text windows: parsing them finds thousands of definitions on one line that no
+    /// one searches for by name.
+    fn minified(&self, text: &str) -> bool {
+        text.len() / self.starts.len() > MINIFIED_LINE_BYTES
     }
 
     /// Byte offset where the line holding `offset` starts.
@@ -402,7 +410,7 @@ fn line_windows(
         }
     };
     while pos < end {
-        let line_end = line_end_at(text, pos, end);
+        let line_end = text[pos..end].find('\n').map_or(end, |i| pos + i + 1);
         if line_end - pos > MAX_CHUNK_BYTES {
             if pos > chunk_start {
                 push(chunk_start, pos);
@@ -437,14 +445,6 @@ fn line_windows(
     chunks
 }
 
-/// The end of the line starting at `pos` (after its newline), or `end`.
-fn line_end_at(text: &str, pos: usize, end: usize) -> usize {
-    text.as_bytes()[pos..end]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(end, |i| pos + i + 1)
-}
-
 /// Where the piece of a long line that starts at `from` ends: at most [`MAX_CHUNK_BYTES`]
 /// later, after the last space or punctuation in the piece's last quarter when there is one
 /// (so identifiers are not cut in two), always on a character boundary and always past `from`.
@@ -463,14 +463,6 @@ fn split_long_line(text: &str, from: usize, line_end: usize) -> usize {
         .find(|&i| !bytes[i].is_ascii_alphanumeric() && bytes[i] != b'_' && bytes[i].is_ascii())
         .map_or(limit, |i| i + 1)
         .max(from + 1)
-}
-
-/// Whether a file reads as minified or generated (bundles, source maps, data tables): lines
-/// averaging over [`MINIFIED_LINE_BYTES`]. Such files are indexed as text windows: parsing
-/// them finds thousands of definitions on one line that no one searches for by name.
-pub fn looks_minified(text: &str) -> bool {
-    let lines = text.as_bytes().iter().filter(|&&b| b == b'\n').count() + 1;
-    text.len() / lines > MINIFIED_LINE_BYTES
 }
 
 #[cfg(test)]

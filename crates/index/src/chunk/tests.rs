@@ -217,6 +217,10 @@ fn broken_code_still_chunks() {
     assert!(c.chunks.is_empty());
 }
 
+fn looks_minified(text: &str) -> bool {
+    LineIndex::new(text).minified(text)
+}
+
 /// A minified bundle: one line of many small functions.
 fn minified_js(bytes: usize) -> String {
     let mut s = String::new();
