@@ -1,16 +1,16 @@
 //! Search filters shared by the lexical scans and the vector search: repository, language
-//! (names, extensions, aliases) and path (a folder, or a glob), as SQL over `r` (repositories)
-//! and `f` (files) plus a path check for what SQL cannot say.
+//! (names, extensions, aliases) and path (a folder, or a glob).
 
 use crate::store::{Result, StoreError};
 use globset::GlobMatcher;
-use rusqlite::types::Value;
 
 /// What a `path` filter means. A glob (`src/**/*.rs`, `*.py`) matches paths relative to the
 /// repository root; a plain path (`email/mime`, `/email/mime`, `email/mime/`) is a folder or
 /// file and means everything under it: assistants give folders far more often than globs.
-pub(crate) enum PathFilter {
+pub enum PathFilter {
+    /// Everything under this folder (or this file).
     Under(String),
+    /// Paths the glob matches.
     Glob(GlobMatcher),
 }
 
@@ -37,7 +37,8 @@ impl PathFilter {
             })
     }
 
-    fn is_match(&self, path: &str) -> bool {
+    /// Whether `path` (relative to the repository root) passes.
+    pub fn is_match(&self, path: &str) -> bool {
         match self {
             PathFilter::Under(folder) => path
                 .strip_prefix(folder.as_str())
@@ -47,11 +48,14 @@ impl PathFilter {
     }
 }
 
-/// Filters shared by every mode, as SQL over `r` (repositories) and `f` (files).
-pub(crate) struct Filters {
-    pub(crate) clause: String,
-    pub(crate) values: Vec<Value>,
-    pub(crate) glob: Option<PathFilter>,
+/// Filters shared by every mode: plain data each backend turns into its own query.
+pub struct Filters {
+    /// Only this repository.
+    pub repo_id: Option<i64>,
+    /// Only files of this language (a canonical name).
+    pub language: Option<&'static str>,
+    /// Only paths this matches; backends check it with [`Filters::path_ok`].
+    pub path: Option<PathFilter>,
 }
 
 impl Filters {
@@ -62,30 +66,24 @@ impl Filters {
         language: Option<&str>,
         path: Option<&str>,
     ) -> Result<Self> {
-        let mut clause = String::new();
-        let mut values = Vec::new();
-        if let Some(id) = repo_id {
-            clause.push_str(" AND f.repo_id = ?");
-            values.push(Value::Integer(id));
-        }
-        if let Some(lang) = language {
-            let lang = crate::lang::resolve_language(lang).map_err(StoreError::BadQuery)?;
-            clause.push_str(" AND f.language = ?");
-            values.push(Value::Text(lang.to_string()));
-        }
-        let glob = path.map(PathFilter::new).transpose()?;
+        let language = language
+            .map(|l| crate::lang::resolve_language(l).map_err(StoreError::BadQuery))
+            .transpose()?;
+        let path = path.map(PathFilter::new).transpose()?;
         Ok(Filters {
-            clause,
-            values,
-            glob,
+            repo_id,
+            language,
+            path,
         })
     }
 
-    pub(crate) fn path_ok(&self, path: &str) -> bool {
-        self.glob.as_ref().is_none_or(|g| g.is_match(path))
+    /// Whether a relative path passes the path filter.
+    pub fn path_ok(&self, path: &str) -> bool {
+        self.path.as_ref().is_none_or(|g| g.is_match(path))
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.clause.is_empty() && self.glob.is_none()
+    /// Whether nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        self.repo_id.is_none() && self.language.is_none() && self.path.is_none()
     }
 }

@@ -6,8 +6,10 @@
 //!
 //! - [`chunk`]: a file's text cut into chunks that follow its syntax (tree-sitter grammars) and
 //!   its symbols; [`lang`]: which files are indexed and as what; [`text`]: identifier-aware terms;
-//! - `store`: the [`IndexStore`] (SQLite): schema and migrations, repositories, files,
-//!   batches, shared state;
+//! - `store`: the [`IndexStore`] over the storage seam ([`Storage`], [`Snapshot`]): the one
+//!   interface to where an index lives, with the data types it passes;
+//! - `sqlite`: the SQLite backend ([`SqliteStorage`]), every SQL statement: schema and
+//!   migrations, batches, the queries of search and vectors;
 //! - `ingest`: [`RepositorySync`], bringing one repository's index up to date (walk, read,
 //!   the bounded pipeline);
 //! - `search`: lexical, exact and regex search, hybrid ranking, snippets, symbols; the
@@ -21,17 +23,20 @@ mod filters;
 mod ingest;
 pub mod lang;
 mod search;
+mod sqlite;
 mod store;
 pub mod text;
 pub mod vectors;
 
 pub use chunk::{chunk_file, Chunk, ChunkedFile, Symbol, SymbolKind};
+pub use filters::{Filters, PathFilter};
 pub use ingest::{
     RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,
 };
 pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
+pub use sqlite::{SqliteStorage, SCHEMA_VERSION};
 pub use store::{
-    BulkWrites, FileOp, FileStamp, FileState, IndexStore, RepoState, RepositoryInfo,
-    RepositoryLock, RepositoryRecord, StoreError, SyncState, UnfinishedSync, WatchState,
-    SCHEMA_VERSION,
+    BatchCounts, BulkWrites, ChunkRow, Definition, FileOp, FileStamp, FileState, IndexStore,
+    PendingChunk, RepoState, RepositoryInfo, RepositoryLock, RepositoryRecord, Snapshot, Storage,
+    StoreError, StoredUnit, SymbolQuery, SyncState, UnfinishedSync, WatchState,
 };

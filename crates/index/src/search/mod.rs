@@ -2,8 +2,9 @@
 //! exact substring and regular expression.
 //!
 //! A lexical query matches chunks holding any of its terms; those holding all of them come
-//! first. Queries are reduced to alphanumeric terms before they reach FTS5, so no query text
-//! can be FTS syntax (`"`, `*`, `NEAR`, `-`) or reach SQLite unescaped.
+//! first. Queries reach the backend only as alphanumeric terms (`text::search_terms`).
+//! Ranking, ties, snippets and hybrid fusion are here, the same for every backend; the
+//! candidates come from the store's [`Snapshot`].
 
 mod snippet;
 mod symbols;
@@ -11,10 +12,9 @@ mod symbols;
 pub use symbols::SymbolHit;
 
 use crate::filters::Filters;
-use crate::store::{IndexStore, Result, StoreError};
+use crate::store::{ChunkRow as Row, IndexStore, Result, Snapshot, StoreError};
 use crate::text;
 use crate::vectors as semantic;
-use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 use serde::Serialize;
 use snippet::{first_term_at, matching_lines, render_snippet, snippet_for_terms};
 use std::collections::{HashMap, HashSet};
@@ -100,54 +100,6 @@ pub struct SearchHit {
 }
 
 const MAX_REGEX_SIZE: usize = 1 << 20;
-/// Lexical candidates read at most to settle ties at the cut.
-const MAX_TIED_CANDIDATES: i64 = 100_000;
-
-/// A row read back for a candidate chunk.
-struct Row {
-    repository: String,
-    path: String,
-    language: String,
-    start_line: u32,
-    end_line: u32,
-    symbol: Option<String>,
-    kind: Option<String>,
-    content: String,
-    file_id: i64,
-    id: i64,
-    rank: f64,
-}
-
-const ROW_COLUMNS: &str =
-    "r.name, f.path, f.language, c.start_line, c.end_line, c.symbol, c.kind, c.content, c.file_id, c.id";
-
-fn read_row(r: &rusqlite::Row, rank: f64) -> rusqlite::Result<Row> {
-    Ok(Row {
-        repository: r.get(0)?,
-        path: r.get(1)?,
-        language: r.get(2)?,
-        start_line: r.get(3)?,
-        end_line: r.get(4)?,
-        symbol: r.get(5)?,
-        kind: r.get(6)?,
-        content: r.get(7)?,
-        file_id: r.get(8)?,
-        id: r.get(9)?,
-        rank,
-    })
-}
-
-/// One chunk's row, with `rank` attached; `None` when the chunk is gone.
-fn row_by_id(conn: &Connection, chunk_id: i64, rank: f64) -> Result<Option<Row>> {
-    let sql = format!(
-        "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
-         JOIN repositories r ON r.id = f.repo_id WHERE c.id = ?1"
-    );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([chunk_id], |r| read_row(r, rank))
-        .optional()?)
-}
 
 /// Rows in repository, path and line order: how ties are broken, so results never depend on
 /// row ids (that is, on the order files were written).
@@ -184,7 +136,9 @@ impl IndexStore {
         let limit = req.limit.clamp(1, 1000);
         let repo_id = self.repository_filter(req.repository.as_deref())?;
         let filters = Filters::new(repo_id, req.language.as_deref(), req.path_glob.as_deref())?;
-        self.with_reader(|conn| match req.mode {
+        let snapshot = self.read()?;
+        let conn = snapshot.as_ref();
+        match req.mode {
             SearchMode::Lexical => lexical(conn, req, &filters, limit),
             SearchMode::Exact => {
                 if req.query.is_empty() {
@@ -192,14 +146,23 @@ impl IndexStore {
                 }
                 let query = req.query.clone();
                 let prefilter = exact_prefilter(&query);
-                scan(conn, &filters, prefilter.as_deref(), limit, |line| line.find(query.as_str()))
+                scan(conn, &filters, prefilter.as_deref(), limit, |line| {
+                    line.find(query.as_str())
+                })
             }
             SearchMode::Regex => {
                 let re = regex::RegexBuilder::new(&req.query)
                     .size_limit(MAX_REGEX_SIZE)
                     .build()
-                    .map_err(|e| StoreError::BadQuery(format!("invalid regular expression: {}", one_line(&e.to_string()))))?;
-                scan(conn, &filters, None, limit, |line| re.find(line).map(|m| m.start()))
+                    .map_err(|e| {
+                        StoreError::BadQuery(format!(
+                            "invalid regular expression: {}",
+                            one_line(&e.to_string())
+                        ))
+                    })?;
+                scan(conn, &filters, None, limit, |line| {
+                    re.find(line).map(|m| m.start())
+                })
             }
             SearchMode::Semantic | SearchMode::Hybrid => {
                 let embedder = embedder.ok_or_else(|| {
@@ -208,7 +171,7 @@ impl IndexStore {
                     )
                 })?;
                 let model = embedder.model_id();
-                let Some(model_id) = semantic::model_with_vectors(conn, model)? else {
+                let Some(model_id) = conn.model_with_vectors(model)? else {
                     return Err(StoreError::Unavailable(format!(
                         "no chunk has an embedding of model {model} yet: run `codeintel index` (or let the server embed in the background), or search in lexical mode"
                     )));
@@ -218,7 +181,8 @@ impl IndexStore {
                     .embed_query(&req.query)
                     .map_err(StoreError::Embedder)?;
                 let terms = text::search_terms(&req.query);
-                let nearest = semantic::nearest(conn, &self.vectors, &filters, model_id, &query, limit)?;
+                let nearest =
+                    semantic::nearest(conn, &self.vectors, &filters, model_id, &query, limit)?;
                 if req.mode == SearchMode::Semantic {
                     let scored = nearest.iter().map(|n| (n, f64::from(n.similarity)));
                     return nearest_hits(conn, scored, &terms);
@@ -230,7 +194,7 @@ impl IndexStore {
                 };
                 hybrid(conn, lexical_hits, nearest, model_id, &query, &terms, limit)
             }
-        })
+        }
     }
 
     /// The mode a search without one uses: hybrid where the embedder's vectors exist, else
@@ -247,7 +211,7 @@ impl IndexStore {
 
     /// Whether any chunk has a vector of `model`.
     pub fn has_embeddings(&self, model: &str) -> Result<bool> {
-        self.with_reader(|conn| Ok(semantic::model_with_vectors(conn, model)?.is_some()))
+        Ok(self.read()?.model_with_vectors(model)?.is_some())
     }
 }
 
@@ -265,7 +229,7 @@ const LEXICAL_WEIGHT: f32 = 0.3;
 /// its vectors; a chunk with none yet (embedding runs behind the lexical index) gets the
 /// median similarity of the others, so fresh code is neither buried nor favoured.
 fn hybrid(
-    conn: &Connection,
+    conn: &dyn Snapshot,
     lexical: Vec<SearchHit>,
     nearest: Vec<semantic::Nearest>,
     model_id: i64,
@@ -333,13 +297,13 @@ fn round_score(score: f64) -> f64 {
 
 /// Hits for chunks found by their vectors, the snippet at the best unit's first line.
 fn nearest_hits<'a>(
-    conn: &Connection,
+    conn: &dyn Snapshot,
     scored: impl Iterator<Item = (&'a semantic::Nearest, f64)>,
     terms: &[String],
 ) -> Result<Vec<SearchHit>> {
     let mut hits = Vec::new();
     for (n, score) in scored {
-        let Some(row) = row_by_id(conn, n.chunk_id, 0.0)? else {
+        let Some(row) = conn.chunk(n.chunk_id, 0.0)? else {
             continue;
         };
         let matching = matching_lines(&row.content, row.start_line, terms);
@@ -360,7 +324,7 @@ fn one_line(s: &str) -> String {
 }
 
 fn lexical(
-    conn: &Connection,
+    conn: &dyn Snapshot,
     req: &SearchRequest,
     filters: &Filters,
     limit: usize,
@@ -372,18 +336,11 @@ fn lexical(
                 .into(),
         ));
     }
-    let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
     let mut seen = HashSet::new();
-    let all_terms = fts_candidates(conn, &quoted.join(" "), filters, limit, &mut seen)?;
+    let all_terms = candidates(conn, &terms, true, filters, limit, &mut seen)?;
     let mut hits = rank(conn, all_terms, &terms, limit)?;
     if hits.len() < limit && terms.len() > 1 {
-        let any_term = fts_candidates(
-            conn,
-            &quoted.join(" OR "),
-            filters,
-            limit - hits.len(),
-            &mut seen,
-        )?;
+        let any_term = candidates(conn, &terms, false, filters, limit - hits.len(), &mut seen)?;
         hits.extend(rank(conn, any_term, &terms, limit - hits.len())?);
     }
     Ok(hits)
@@ -392,7 +349,7 @@ fn lexical(
 /// Scores candidates (BM25, boosted when the chunk's symbol is the query or holds all its
 /// terms) and keeps the best `limit`.
 fn rank(
-    conn: &Connection,
+    conn: &dyn Snapshot,
     rows: Vec<Row>,
     terms: &[String],
     limit: usize,
@@ -427,72 +384,19 @@ fn rank(
 /// Matching chunks, best BM25 first (ties by place), at least `limit * 4 + 20` of them when
 /// there are (more than asked for, so the symbol boost can reorder within the candidates)
 /// plus any tied with the last one, so the cut never depends on row ids.
-///
-/// Two steps: ids and ranks from the full-text index alone (joined with files only when a
-/// filter needs them), then the rows of the chosen few. Reading every match's chunk row
-/// to sort them doubled the cost of a common query (`error handling`: 2,210 matches, 7.7 ms
-/// joined, 3.1 ms from the index alone).
-fn fts_candidates(
-    conn: &Connection,
-    expr: &str,
+fn candidates(
+    conn: &dyn Snapshot,
+    terms: &[String],
+    all: bool,
     filters: &Filters,
     limit: usize,
     seen: &mut HashSet<i64>,
 ) -> Result<Vec<Row>> {
     let want = limit * 4 + 20;
-    let sql = if filters.is_empty() {
-        "SELECT rowid, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank, NULL FROM chunks_fts
-         WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
-            .to_string()
-    } else {
-        format!(
-            "SELECT c.id, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank, f.path
-             FROM chunks_fts
-             JOIN chunks c ON c.id = chunks_fts.rowid
-             JOIN files f ON f.id = c.file_id
-             JOIN repositories r ON r.id = f.repo_id
-             WHERE chunks_fts MATCH ?{} ORDER BY rank LIMIT ?",
-            filters.clause
-        )
-    };
-    // A LIMIT lets SQLite keep only the best rows instead of sorting every match (`HashMap`
-    // matches tens of thousands of chunks); when the rows tied with the last one wanted run
-    // past it, ask again for more. A path glob filters afterwards, so it reads them all.
-    let mut fetch_limit = if filters.glob.is_some() {
-        i64::MAX
-    } else {
-        want as i64 + 1
-    };
-    let chosen = loop {
-        let mut values = vec![Value::Text(expr.to_string())];
-        values.extend(filters.values.iter().cloned());
-        values.push(Value::Integer(fetch_limit));
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(values))?;
-        let (mut chosen, mut read, mut cut) = (Vec::<(i64, f64)>::new(), 0i64, false);
-        while let Some(r) = rows.next()? {
-            read += 1;
-            let id: i64 = r.get(0)?;
-            let rank: f64 = r.get(1)?;
-            if chosen.len() >= want && chosen.last().is_some_and(|(_, last)| rank > *last) {
-                cut = true;
-                break;
-            }
-            if filters.glob.is_some() && !filters.path_ok(r.get_ref(2)?.as_str().unwrap_or("")) {
-                continue;
-            }
-            if !seen.contains(&id) {
-                chosen.push((id, rank));
-            }
-        }
-        if cut || read < fetch_limit || fetch_limit >= MAX_TIED_CANDIDATES {
-            break chosen;
-        }
-        fetch_limit *= 4;
-    };
+    let chosen = conn.lexical_candidates(terms, all, filters, want, seen)?;
     let mut out = Vec::with_capacity(chosen.len());
     for (id, rank) in chosen {
-        out.extend(row_by_id(conn, id, rank)?);
+        out.extend(conn.chunk(id, rank)?);
     }
     out.sort_by(|a, b| a.rank.total_cmp(&b.rank).then_with(|| by_place(a, b)));
     out.truncate(want);
@@ -500,9 +404,9 @@ fn fts_candidates(
     Ok(out)
 }
 
-/// FTS words that every chunk containing `literal` must hold: the words strictly inside it
-/// (its first and last words may be cut off mid-word).
-fn exact_prefilter(literal: &str) -> Option<String> {
+/// Words that every chunk containing `literal` must hold: the words strictly inside it (its
+/// first and last words may be cut off mid-word), lowercase.
+fn exact_prefilter(literal: &str) -> Option<Vec<String>> {
     let words: Vec<&str> = text::words(literal).collect();
     let starts_mid = literal.chars().next().is_some_and(|c| c.is_alphanumeric());
     let ends_mid = literal.chars().last().is_some_and(|c| c.is_alphanumeric());
@@ -511,49 +415,22 @@ fn exact_prefilter(literal: &str) -> Option<String> {
     let inner: Vec<String> = words
         .get(lo..hi)?
         .iter()
-        .map(|w| format!("\"{}\"", w.to_lowercase()))
+        .map(|w| w.to_lowercase())
         .collect();
-    (!inner.is_empty()).then(|| inner.join(" "))
+    (!inner.is_empty()).then_some(inner)
 }
 
-/// Line-by-line matching over chunks (narrowed by an FTS expression when one is known), in
+/// Line-by-line matching over chunks (narrowed to those holding `words` when known), in
 /// repository and path order.
 fn scan(
-    conn: &Connection,
+    conn: &dyn Snapshot,
     filters: &Filters,
-    fts: Option<&str>,
+    words: Option<&[String]>,
     limit: usize,
     matches: impl Fn(&str) -> Option<usize>,
 ) -> Result<Vec<SearchHit>> {
-    let (from, mut values) = match fts {
-        Some(expr) => (
-            "chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid".to_string(),
-            vec![Value::Text(expr.to_string())],
-        ),
-        None => ("chunks c".to_string(), Vec::new()),
-    };
-    let where_fts = if fts.is_some() {
-        "chunks_fts MATCH ?"
-    } else {
-        "1"
-    };
-    let sql = format!(
-        "SELECT {ROW_COLUMNS} FROM {from}
-         JOIN files f ON f.id = c.file_id
-         JOIN repositories r ON r.id = f.repo_id
-         WHERE {where_fts}{}
-         ORDER BY r.name, f.path, c.start_line",
-        filters.clause
-    );
-    values.extend(filters.values.iter().cloned());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(values))?;
     let mut hits = Vec::new();
-    while let Some(r) = rows.next()? {
-        let row = read_row(r, 0.0)?;
-        if !filters.path_ok(&row.path) {
-            continue;
-        }
+    conn.scan_chunks(filters, words, &mut |row| {
         let matching: Vec<u32> = row
             .content
             .lines()
@@ -562,40 +439,25 @@ fn scan(
             .map(|(i, _)| row.start_line + i as u32)
             .collect();
         let Some(&first) = matching.first() else {
-            continue;
+            return Ok(true);
         };
         let snippet = render_snippet(&row.content, row.start_line, first, &matching, &matches);
         hits.push(hit(conn, row, matching.len() as f64, first, snippet)?);
-        if hits.len() >= limit {
-            break;
-        }
-    }
+        Ok(hits.len() < limit)
+    })?;
     Ok(hits)
 }
 
 /// The innermost definition around `line` that starts inside the chunk: a hit on a method of a
 /// small class (kept whole as one chunk) names the method, not the class.
-fn innermost_symbol(conn: &Connection, row: &Row, line: u32) -> Result<Option<(String, String)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, kind FROM symbols
-         WHERE file_id = ?1 AND start_line <= ?2 AND end_line >= ?2 AND start_line >= ?3
-         ORDER BY start_line DESC, end_line ASC LIMIT 1",
-    )?;
-    Ok(stmt
-        .query_row(rusqlite::params![row.file_id, line, row.start_line], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?)
-}
-
 fn hit(
-    conn: &Connection,
+    conn: &dyn Snapshot,
     mut row: Row,
     score: f64,
     line: u32,
     snippet: String,
 ) -> Result<SearchHit> {
-    if let Some((name, kind)) = innermost_symbol(conn, &row, line)? {
+    if let Some((name, kind)) = conn.innermost_symbol(row.file_id, line, row.start_line)? {
         row.symbol = Some(name);
         row.kind = Some(kind);
     }
@@ -631,10 +493,13 @@ mod tests {
 
     #[test]
     fn exact_prefilter_uses_only_whole_words() {
-        assert_eq!(exact_prefilter("onfig.parse(x"), Some("\"parse\"".into()));
+        assert_eq!(exact_prefilter("onfig.parse(x"), Some(vec!["parse".into()]));
         assert_eq!(exact_prefilter("foo"), None);
         assert_eq!(exact_prefilter("->"), None);
-        assert_eq!(exact_prefilter(" foo.bar "), Some("\"foo\" \"bar\"".into()));
+        assert_eq!(
+            exact_prefilter(" foo.bar "),
+            Some(vec!["foo".into(), "bar".into()])
+        );
     }
 
     #[test]

@@ -1,7 +1,57 @@
-use super::schema::PAGE_SIZE;
-use super::*;
+//! The suite every backend passes, through [`IndexStore`] alone. A backend runs it with one
+//! line in its own tests: `crate::store::tests::storage_suite!(|dir: &Path| open it in dir);`
+//! (the opener may be called twice on one folder: reopening must find the data).
 
-fn stamp() -> FileStamp {
+use super::*;
+use crate::chunk::{Chunk, Symbol};
+use crate::{SearchMode, SearchRequest};
+use std::path::Path;
+
+/// One `#[test]` per suite function below, over the backend `open` opens.
+macro_rules! storage_suite {
+    ($open:expr) => {
+        mod storage_suite {
+            use super::*;
+            use crate::store::tests as suite;
+            use std::path::Path;
+
+            fn open(dir: &Path) -> crate::store::IndexStore {
+                let open: fn(&Path) -> crate::store::IndexStore = $open;
+                open(dir)
+            }
+
+            #[test]
+            fn reopening_keeps_the_data() {
+                suite::reopening_keeps_the_data(open);
+            }
+            #[test]
+            fn names_are_unique_and_paths_are_identity() {
+                suite::names_are_unique_and_paths_are_identity(open);
+            }
+            #[test]
+            fn replacing_renaming_and_deleting_change_what_is_found() {
+                suite::replacing_renaming_and_deleting_change_what_is_found(open);
+            }
+            #[test]
+            fn state_values_round_trip() {
+                suite::state_values_round_trip(open);
+            }
+            #[test]
+            fn sync_state_round_trips() {
+                suite::sync_state_round_trips(open);
+            }
+            #[test]
+            fn one_sync_of_a_repository_at_a_time() {
+                suite::one_sync_of_a_repository_at_a_time(open);
+            }
+        }
+    };
+}
+pub(crate) use storage_suite;
+
+type Open = fn(&Path) -> IndexStore;
+
+pub(crate) fn stamp() -> FileStamp {
     FileStamp {
         size: 10,
         mtime_ns: 1,
@@ -9,7 +59,8 @@ fn stamp() -> FileStamp {
     }
 }
 
-fn upsert(path: &str, body: &str) -> FileOp {
+/// A Python file of one chunk that defines `f`.
+pub(crate) fn upsert(path: &str, body: &str) -> FileOp {
     FileOp::Upsert {
         path: path.into(),
         language: "python",
@@ -31,24 +82,26 @@ fn upsert(path: &str, body: &str) -> FileOp {
     }
 }
 
-fn fts_rows(store: &IndexStore) -> i64 {
-    store
-        .with_reader(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'body'",
-                [],
-                |r| r.get(0),
-            )?)
+fn found(store: &IndexStore, query: &str, mode: SearchMode) -> Vec<String> {
+    let mut paths: Vec<String> = store
+        .search(&SearchRequest {
+            query: query.into(),
+            limit: 100,
+            mode,
+            ..Default::default()
         })
         .unwrap()
+        .into_iter()
+        .map(|h| h.path)
+        .collect();
+    paths.sort();
+    paths
 }
 
-#[test]
-fn reopening_keeps_data_and_schema_version() {
+pub(crate) fn reopening_keeps_the_data(open: Open) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("index.db");
     {
-        let store = IndexStore::open(&path, false).unwrap();
+        let store = open(dir.path());
         let repo = store
             .ensure_repository(Path::new("/r/a"), "a", None, false)
             .unwrap();
@@ -56,35 +109,16 @@ fn reopening_keeps_data_and_schema_version() {
             .write_batch(repo.id, &[upsert("x.py", "body one")])
             .unwrap();
     }
-    let store = IndexStore::open(&path, false).unwrap();
+    let store = open(dir.path());
     let repos = store.repositories().unwrap();
     assert_eq!(repos.len(), 1);
     assert_eq!((repos[0].files, repos[0].chunks), (1, 1));
-    let version: i32 = store
-        .with_reader(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(found(&store, "one", SearchMode::Lexical), ["x.py"]);
 }
 
-#[test]
-fn a_newer_schema_is_refused() {
+pub(crate) fn names_are_unique_and_paths_are_identity(open: Open) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("index.db");
-    drop(IndexStore::open(&path, false).unwrap());
-    let conn = Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-        .unwrap();
-    drop(conn);
-    assert!(matches!(
-        IndexStore::open(&path, false),
-        Err(StoreError::TooNew { .. })
-    ));
-}
-
-#[test]
-fn names_are_unique_and_paths_are_identity() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = IndexStore::open(&dir.path().join("i.db"), false).unwrap();
+    let store = open(dir.path());
     let a = store
         .ensure_repository(Path::new("/x/app"), "app", None, false)
         .unwrap();
@@ -104,12 +138,13 @@ fn names_are_unique_and_paths_are_identity() {
         .ensure_repository(Path::new("/y/app"), "app", None, true)
         .unwrap();
     assert_eq!(b2.name, "app-2");
+    assert_eq!(store.find_repository("app-2").unwrap(), Some(b2));
+    assert_eq!(store.find_repository("/x/app").unwrap(), Some(a));
 }
 
-#[test]
-fn replacing_renaming_and_deleting_keep_fts_in_step() {
+pub(crate) fn replacing_renaming_and_deleting_change_what_is_found(open: Open) {
     let dir = tempfile::tempdir().unwrap();
-    let store = IndexStore::open(&dir.path().join("i.db"), false).unwrap();
+    let store = open(dir.path());
     let repo = store
         .ensure_repository(Path::new("/r"), "r", None, false)
         .unwrap();
@@ -120,12 +155,13 @@ fn replacing_renaming_and_deleting_keep_fts_in_step() {
         )
         .unwrap();
     assert_eq!((c.chunks_new, c.chunks_deleted), (2, 0));
-    assert_eq!(fts_rows(&store), 2);
+    assert_eq!(found(&store, "body", SearchMode::Lexical), ["a.py", "b.py"]);
     let c = store
         .write_batch(repo.id, &[upsert("a.py", "body gamma")])
         .unwrap();
     assert_eq!((c.chunks_new, c.chunks_deleted), (1, 1));
-    assert_eq!(fts_rows(&store), 2);
+    assert!(found(&store, "alpha", SearchMode::Lexical).is_empty());
+    assert_eq!(found(&store, "gamma", SearchMode::Exact), ["a.py"]);
     let c = store
         .write_batch(
             repo.id,
@@ -141,6 +177,7 @@ fn replacing_renaming_and_deleting_keep_fts_in_step() {
     let mut names: Vec<_> = states.keys().cloned().collect();
     names.sort();
     assert_eq!(names, ["a.py", "c.py"]);
+    assert_eq!(found(&store, "beta", SearchMode::Lexical), ["c.py"]);
     let c = store
         .write_batch(
             repo.id,
@@ -150,73 +187,57 @@ fn replacing_renaming_and_deleting_keep_fts_in_step() {
         )
         .unwrap();
     assert_eq!(c.chunks_deleted, 1);
-    assert_eq!(fts_rows(&store), 1);
+    assert_eq!(found(&store, "body", SearchMode::Regex), ["c.py"]);
     store.remove_repository(repo.id).unwrap();
-    assert_eq!(fts_rows(&store), 0);
-    let leftovers: i64 = store.with_reader(|c| Ok(c.query_row("SELECT (SELECT count(*) FROM files) + (SELECT count(*) FROM chunks) + (SELECT count(*) FROM symbols)", [], |r| r.get(0))?)).unwrap();
-    assert_eq!(leftovers, 0);
+    assert!(found(&store, "body", SearchMode::Lexical).is_empty());
+    assert!(store.repositories().unwrap().is_empty());
 }
 
-#[test]
-fn state_values_round_trip() {
+pub(crate) fn state_values_round_trip(open: Open) {
     let dir = tempfile::tempdir().unwrap();
-    let store = IndexStore::open(&dir.path().join("i.db"), false).unwrap();
+    let store = open(dir.path());
     assert_eq!(store.state("paused").unwrap(), None);
     store.set_state("paused", "true").unwrap();
     store.set_state("paused", "false").unwrap();
     assert_eq!(store.state("paused").unwrap().as_deref(), Some("false"));
 }
 
-fn pragma(store: &IndexStore, name: &str) -> i64 {
-    store
-        .with_writer(|c| Ok(c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?))
-        .unwrap()
-}
-
-#[test]
-fn bulk_writes_end_with_the_default_checkpoint_interval() {
+pub(crate) fn sync_state_round_trips(open: Open) {
     let dir = tempfile::tempdir().unwrap();
-    let store = IndexStore::open(&dir.path().join("index.db"), false).unwrap();
-    let pages = |bytes: i64| bytes / PAGE_SIZE;
-    assert_eq!(pragma(&store, "page_size"), PAGE_SIZE);
-    assert_eq!(
-        pragma(&store, "wal_autocheckpoint"),
-        pages(DEFAULT_CHECKPOINT_BYTES)
-    );
-    {
-        let _bulk = store.bulk_writes();
-        assert_eq!(
-            pragma(&store, "wal_autocheckpoint"),
-            pages(BULK_CHECKPOINT_BYTES)
-        );
-    }
-    assert_eq!(
-        pragma(&store, "wal_autocheckpoint"),
-        pages(DEFAULT_CHECKPOINT_BYTES)
-    );
-}
-
-#[test]
-fn an_index_with_small_pages_keeps_them_and_counts_its_interval_in_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("index.db");
-    // An index created before the page size was raised.
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;")
+    let store = open(dir.path());
+    let repo = store
+        .ensure_repository(Path::new("/r"), "r", None, false)
         .unwrap();
-    let store = IndexStore::open(&path, false).unwrap();
-    assert_eq!(pragma(&store, "page_size"), 4096);
-    assert_eq!(
-        pragma(&store, "wal_autocheckpoint"),
-        DEFAULT_CHECKPOINT_BYTES / 4096
-    );
+    let state = SyncState {
+        state: RepoState::Failed,
+        failures: 2,
+        next_retry_ms: Some(5),
+        missing_since_ms: None,
+        watch: WatchState::Polling,
+        size: Some(1234),
+        last_modified_ms: Some(9),
+        auto: true,
+    };
+    store.set_sync_state(repo.id, &state).unwrap();
+    store
+        .record_sync(repo.id, None, Some("disk on fire"))
+        .unwrap();
+    let info = store.repository_state(repo.id).unwrap().unwrap();
+    assert_eq!(info.sync, state);
+    assert_eq!(info.last_error.as_deref(), Some("disk on fire"));
+    assert_eq!(info.last_sync, None);
+    let unfinished = store.unfinished_first_syncs().unwrap();
+    assert!(unfinished.is_empty(), "a failed repository is not waiting");
+    let result = serde_json::json!({"files": 1});
+    store.record_sync(repo.id, Some(&result), None).unwrap();
+    let info = store.repository_state(repo.id).unwrap().unwrap();
+    assert_eq!((info.last_result, info.last_error), (Some(result), None));
+    assert!(info.last_sync.is_some());
 }
 
-#[test]
-fn one_sync_of_a_repository_at_a_time() {
+pub(crate) fn one_sync_of_a_repository_at_a_time(open: Open) {
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(IndexStore::open(&dir.path().join("index.db"), false).unwrap());
+    let store = std::sync::Arc::new(open(dir.path()));
     let first = store.lock_repository(7);
     let (tx, rx) = std::sync::mpsc::channel();
     let waiter = {

@@ -12,10 +12,9 @@
 //! vectors of another model are never compared and are replaced on the next pass.
 
 use crate::filters::Filters;
-use crate::store::{IndexStore, Result, StoreError};
+use crate::store::{IndexStore, Result, Snapshot, StoreError, StoredUnit};
 use crate::text;
 use codeintel_embed::{EmbedError, Embedder};
-use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension};
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -71,16 +70,7 @@ pub fn embedding_text(symbol: Option<&str>, path: &str, content: &str) -> String
     text
 }
 
-/// A definition recorded in the symbols table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Definition {
-    /// The defined name.
-    pub name: String,
-    /// 1-based first line.
-    pub start_line: u32,
-    /// Last line, inclusive.
-    pub end_line: u32,
-}
+pub use crate::store::Definition;
 
 /// The texts a chunk is embedded as, each with the line it starts at (see the module docs).
 /// `definitions` are the file's definitions starting inside the chunk, in line order.
@@ -189,31 +179,6 @@ pub(crate) struct Nearest {
     pub line: u32,
 }
 
-/// The store's key for a model that has vectors, if any.
-pub(crate) fn model_with_vectors(conn: &Connection, model: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT m.id FROM embedding_models m
-             WHERE m.name = ?1 AND EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = m.id)",
-            [model],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
-fn model_key(conn: &Connection, model: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM embedding_models WHERE name = ?1",
-            [model],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
-/// State key counting embedding commits: a cached first pass older than it is reloaded.
-const GENERATION_KEY: &str = "vectors.generation";
-
 /// Every unit's sign bits of one model, in memory, so the first pass reads ~56 bytes per unit
 /// from RAM instead of scanning a table (1M units: 56 MB). When an embedding commit moves the
 /// generation, only units newer than the snapshot are read (ids only grow: the table is
@@ -243,20 +208,17 @@ impl BitsSnapshot {
     }
 
     /// Reads the units newer than the snapshot.
-    fn catch_up(&mut self, conn: &Connection, generation: i64) -> Result<()> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, bits FROM embeddings WHERE model_id = ?1 AND id > ?2 ORDER BY id",
-        )?;
-        let mut rows = stmt.query(params![self.model_id, self.max_id])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let bits = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            if bits.len() == self.width {
-                self.ids.push(id);
-                self.bits.extend_from_slice(bits);
+    fn catch_up(&mut self, conn: &dyn Snapshot, generation: i64) -> Result<()> {
+        let (width, mut max_id) = (self.width, self.max_id);
+        let (ids, bits) = (&mut self.ids, &mut self.bits);
+        conn.units_after(self.model_id, self.max_id, &mut |id, unit| {
+            if unit.len() == width {
+                ids.push(id);
+                bits.extend_from_slice(unit);
             }
-            self.max_id = self.max_id.max(id);
-        }
+            max_id = max_id.max(id);
+        })?;
+        self.max_id = max_id;
         self.generation = generation;
         Ok(())
     }
@@ -272,11 +234,11 @@ pub(crate) struct VectorCache(Mutex<Option<Arc<BitsSnapshot>>>);
 impl VectorCache {
     fn snapshot(
         &self,
-        conn: &Connection,
+        conn: &dyn Snapshot,
         model_id: i64,
         width: usize,
     ) -> Result<Arc<BitsSnapshot>> {
-        let generation = generation(conn)?;
+        let generation = conn.vector_generation()?;
         let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let mut snapshot = match slot.take() {
             Some(s) if s.model_id == model_id && s.width == width => s,
@@ -298,17 +260,6 @@ impl VectorCache {
     }
 }
 
-fn generation(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .query_row(
-            "SELECT CAST(value AS INTEGER) FROM state WHERE key = ?1",
-            [GENERATION_KEY],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0))
-}
-
 /// The best `capacity` (distance, unit id) pairs seen.
 struct Candidates {
     capacity: usize,
@@ -323,14 +274,13 @@ impl Candidates {
         }
     }
 
-    fn offer(&mut self, distance: u32, id: impl FnOnce() -> rusqlite::Result<i64>) -> Result<()> {
+    fn offer(&mut self, distance: u32, id: i64) {
         if self.heap.len() < self.capacity {
-            self.heap.push((distance, id()?));
+            self.heap.push((distance, id));
         } else if self.heap.peek().is_some_and(|(d, _)| distance < *d) {
             self.heap.pop();
-            self.heap.push((distance, id()?));
+            self.heap.push((distance, id));
         }
-        Ok(())
     }
 }
 
@@ -338,7 +288,7 @@ impl Candidates {
 /// (from the cache, or a table scan when filters narrow the search), the best candidates
 /// rescored with their int8 vectors.
 pub(crate) fn nearest(
-    conn: &Connection,
+    conn: &dyn Snapshot,
     cache: &VectorCache,
     filters: &Filters,
     model_id: i64,
@@ -354,28 +304,20 @@ pub(crate) fn nearest(
             .chunks_exact(snapshot.width.max(1))
             .enumerate()
         {
-            best.offer(hamming(bits, &query_bits), || Ok(snapshot.ids[i]))?;
+            best.offer(hamming(bits, &query_bits), snapshot.ids[i]);
         }
     } else {
-        scan_filtered(conn, filters, model_id, &query_bits, &mut best)?;
+        // The first pass over the units that pass the filters, read from the store.
+        conn.units_filtered(model_id, filters, &mut |id, bits| {
+            if bits.len() == query_bits.len() {
+                best.offer(hamming(bits, &query_bits), id);
+            }
+        })?;
     }
     let mut by_chunk: HashMap<i64, Nearest> = HashMap::new();
     let (candidates, mut stale) = (best.heap.len(), 0);
-    let mut rescore = conn.prepare_cached(
-        "SELECT e.chunk_id, e.line, v.vector FROM embeddings e JOIN vectors v ON v.id = e.id
-         WHERE e.id = ?1",
-    )?;
     for (_, id) in best.heap {
-        let row = rescore
-            .query_row([id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, u32>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                ))
-            })
-            .optional()?;
-        let Some((chunk_id, line, vector)) = row else {
+        let Some((chunk_id, line, vector)) = conn.unit_vector(id)? else {
             stale += 1;
             continue;
         };
@@ -404,38 +346,6 @@ pub(crate) fn nearest(
     Ok(ranked)
 }
 
-/// The first pass over the units that pass the filters, read from the tables.
-fn scan_filtered(
-    conn: &Connection,
-    filters: &Filters,
-    model_id: i64,
-    query_bits: &[u8],
-    best: &mut Candidates,
-) -> Result<()> {
-    let sql = format!(
-        "SELECT e.id, e.bits, f.path FROM embeddings e
-         JOIN chunks c ON c.id = e.chunk_id
-         JOIN files f ON f.id = c.file_id
-         JOIN repositories r ON r.id = f.repo_id
-         WHERE e.model_id = ?{}",
-        filters.clause
-    );
-    let mut values = vec![Value::Integer(model_id)];
-    values.extend(filters.values.iter().cloned());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(values))?;
-    while let Some(r) = rows.next()? {
-        if filters.glob.is_some() && !filters.path_ok(r.get_ref(2)?.as_str().unwrap_or("")) {
-            continue;
-        }
-        let bits = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        if bits.len() == query_bits.len() {
-            best.offer(hamming(bits, query_bits), || r.get(0))?;
-        }
-    }
-    Ok(())
-}
-
 fn keep_best(by_chunk: &mut HashMap<i64, Nearest>, candidate: Nearest) {
     by_chunk
         .entry(candidate.chunk_id)
@@ -449,20 +359,13 @@ fn keep_best(by_chunk: &mut HashMap<i64, Nearest>, candidate: Nearest) {
 
 /// The similarity of one chunk (its best unit) to the query, if it has vectors of the model.
 pub(crate) fn chunk_similarity(
-    conn: &Connection,
+    conn: &dyn Snapshot,
     model_id: i64,
     query: &[f32],
     chunk_id: i64,
 ) -> Result<Option<Nearest>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.line, v.vector FROM embeddings e JOIN vectors v ON v.id = e.id
-         WHERE e.chunk_id = ?1 AND e.model_id = ?2",
-    )?;
-    let mut rows = stmt.query(params![chunk_id, model_id])?;
     let mut best: Option<Nearest> = None;
-    while let Some(r) = rows.next()? {
-        let line: u32 = r.get(0)?;
-        let blob = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+    conn.chunk_vectors(model_id, chunk_id, &mut |line, blob| {
         if let Some(similarity) = dot_quantized(blob, query) {
             if best.is_none_or(|b| similarity > b.similarity) {
                 best = Some(Nearest {
@@ -472,7 +375,7 @@ pub(crate) fn chunk_similarity(
                 });
             }
         }
-    }
+    })?;
     Ok(best)
 }
 
@@ -481,50 +384,24 @@ type ChunkUnits = (i64, Vec<(u32, String)>);
 /// A chunk's unit vectors: (first line, vector).
 type ChunkVectors = (i64, Vec<(u32, Vec<f32>)>);
 
-/// A chunk waiting for its vectors.
-struct PendingChunk {
-    id: i64,
-    file_id: i64,
-    symbol: Option<String>,
-    path: String,
-    content: String,
-    start_line: u32,
-    end_line: u32,
-}
-
 impl IndexStore {
     /// Chunks (of one repository, or all) without vectors of `model`.
     pub fn chunks_to_embed(&self, model: &str, repo_id: Option<i64>) -> Result<u64> {
-        self.with_reader(|conn| {
-            let model_id = model_key(conn, model)?;
-            Ok(conn.query_row(
-                "SELECT count(*) FROM chunks c JOIN files f ON f.id = c.file_id
-                 WHERE (?2 IS NULL OR f.repo_id = ?2) AND NOT EXISTS
-                   (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id IS ?1)",
-                params![model_id, repo_id],
-                |r| r.get::<_, i64>(0),
-            )? as u64)
-        })
+        let snapshot = self.read()?;
+        snapshot.count_to_embed(snapshot.model_key(model)?, repo_id)
     }
 
     /// Chunks with vectors of `model` (of any model when `None`), of one repository or all.
     pub fn embedded_chunks(&self, model: Option<&str>, repo_id: Option<i64>) -> Result<u64> {
-        self.with_reader(|conn| {
-            let model_id = match model {
-                Some(name) => match model_key(conn, name)? {
-                    Some(id) => Some(id),
-                    None => return Ok(0),
-                },
-                None => None,
-            };
-            Ok(conn.query_row(
-                "SELECT count(DISTINCT e.chunk_id) FROM embeddings e
-                 JOIN chunks c ON c.id = e.chunk_id JOIN files f ON f.id = c.file_id
-                 WHERE (?1 IS NULL OR e.model_id = ?1) AND (?2 IS NULL OR f.repo_id = ?2)",
-                params![model_id, repo_id],
-                |r| r.get::<_, i64>(0),
-            )? as u64)
-        })
+        let snapshot = self.read()?;
+        let model_id = match model {
+            Some(name) => match snapshot.model_key(name)? {
+                Some(id) => Some(id),
+                None => return Ok(0),
+            },
+            None => None,
+        };
+        snapshot.count_embedded(model_id, repo_id)
     }
 
     /// Embeds every chunk (of one repository, or all) that has no vectors of the embedder's
@@ -580,97 +457,42 @@ impl IndexStore {
         repo_id: Option<i64>,
         batch: usize,
     ) -> Result<Vec<ChunkUnits>> {
-        self.with_reader(|conn| {
-            let model_id = model_key(conn, model)?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT c.id, c.file_id, c.symbol, f.path, c.content, c.start_line, c.end_line
-                 FROM chunks c JOIN files f ON f.id = c.file_id
-                 WHERE (?2 IS NULL OR f.repo_id = ?2) AND NOT EXISTS
-                   (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model_id IS ?1)
-                 ORDER BY c.id LIMIT ?3",
-            )?;
-            let chunks = stmt
-                .query_map(params![model_id, repo_id, batch as i64], |r| {
-                    Ok(PendingChunk {
-                        id: r.get(0)?,
-                        file_id: r.get(1)?,
-                        symbol: r.get(2)?,
-                        path: r.get(3)?,
-                        content: r.get(4)?,
-                        start_line: r.get(5)?,
-                        end_line: r.get(6)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut defs = conn.prepare_cached(
-                "SELECT name, start_line, end_line FROM symbols
-                 WHERE file_id = ?1 AND start_line BETWEEN ?2 AND ?3
-                 ORDER BY start_line, end_line DESC",
-            )?;
-            let mut out = Vec::with_capacity(chunks.len());
-            for c in chunks {
-                let definitions = defs
-                    .query_map(params![c.file_id, c.start_line, c.end_line], |r| {
-                        Ok(Definition {
-                            name: r.get(0)?,
-                            start_line: r.get(1)?,
-                            end_line: r.get(2)?,
-                        })
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
+        let snapshot = self.read()?;
+        let model_id = snapshot.model_key(model)?;
+        let chunks = snapshot.pending_chunks(model_id, repo_id, batch)?;
+        Ok(chunks
+            .into_iter()
+            .map(|c| {
                 let units = embedding_units(
                     c.symbol.as_deref(),
                     &c.path,
                     &c.content,
                     c.start_line,
-                    &definitions,
+                    &c.definitions,
                 );
-                out.push((c.id, units));
-            }
-            Ok(out)
-        })
+                (c.id, units)
+            })
+            .collect())
     }
 
-    /// Replaces the vectors of each chunk (a chunk deleted meanwhile by a sync is skipped).
+    /// Replaces the vectors of each chunk (a chunk deleted meanwhile by a sync is skipped),
+    /// each stored quantised twice (see the module docs).
     fn store_vectors(&self, model: &str, rows: Vec<ChunkVectors>) -> Result<()> {
-        self.with_writer(|conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.execute(
-                "INSERT INTO embedding_models (name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
-                [model],
-            )?;
-            tx.execute(
-                "INSERT INTO state (key, value) VALUES (?1, '1')
-                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-                [GENERATION_KEY],
-            )?;
-            let model_id: i64 = tx.query_row(
-                "SELECT id FROM embedding_models WHERE name = ?1",
-                [model],
-                |r| r.get(0),
-            )?;
-            {
-                let mut exists = tx.prepare_cached("SELECT 1 FROM chunks WHERE id = ?1")?;
-                let mut clear = tx.prepare_cached("DELETE FROM embeddings WHERE chunk_id = ?1")?;
-                let mut unit = tx.prepare_cached(
-                    "INSERT INTO embeddings (chunk_id, model_id, line, bits) VALUES (?1, ?2, ?3, ?4)",
-                )?;
-                let mut vector =
-                    tx.prepare_cached("INSERT INTO vectors (id, vector) VALUES (?1, ?2)")?;
-                for (chunk_id, units) in rows {
-                    if !exists.exists([chunk_id])? {
-                        continue;
-                    }
-                    clear.execute([chunk_id])?;
-                    for (line, v) in units {
-                        unit.execute(params![chunk_id, model_id, line, sign_bits(&v)])?;
-                        vector.execute(params![tx.last_insert_rowid(), quantize(&v)])?;
-                    }
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
+        let stored: Vec<(i64, Vec<StoredUnit>)> = rows
+            .into_iter()
+            .map(|(chunk_id, units)| {
+                let units = units
+                    .iter()
+                    .map(|(line, v)| StoredUnit {
+                        line: *line,
+                        bits: sign_bits(v),
+                        vector: quantize(v),
+                    })
+                    .collect();
+                (chunk_id, units)
+            })
+            .collect();
+        self.storage().store_vectors(model, &stored)
     }
 }
 
@@ -715,7 +537,7 @@ fn embed_error(e: EmbedError) -> StoreError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn def(name: &str, start_line: u32, end_line: u32) -> Definition {
@@ -788,8 +610,8 @@ mod tests {
     }
 
     /// Words hashed into 64 dimensions: texts sharing words point the same way.
-    struct BagOfWords {
-        dimension: usize,
+    pub(crate) struct BagOfWords {
+        pub(crate) dimension: usize,
     }
 
     impl Embedder for BagOfWords {
@@ -815,7 +637,7 @@ mod tests {
         }
     }
 
-    fn python_file(path: &str, functions: &[(&str, &str)]) -> crate::store::FileOp {
+    pub(crate) fn python_file(path: &str, functions: &[(&str, &str)]) -> crate::store::FileOp {
         let mut content = String::new();
         let mut symbols = Vec::new();
         for (i, (name, body)) in functions.iter().enumerate() {
@@ -869,7 +691,10 @@ mod tests {
     }
 
     /// A new store at `path` holding repository `a` with one file, `a.py`, of `functions`.
-    fn store_with(path: &std::path::Path, functions: &[(&str, &str)]) -> (IndexStore, i64) {
+    pub(crate) fn store_with(
+        path: &std::path::Path,
+        functions: &[(&str, &str)],
+    ) -> (IndexStore, i64) {
         let store = IndexStore::open(path, false).unwrap();
         let repo = store
             .ensure_repository(std::path::Path::new("/r/a"), "a", None, false)
@@ -880,7 +705,7 @@ mod tests {
         (store, repo.id)
     }
 
-    fn embed_all(store: &IndexStore, embedder: &dyn Embedder) -> Result<u64> {
+    pub(crate) fn embed_all(store: &IndexStore, embedder: &dyn Embedder) -> Result<u64> {
         let cancel = std::sync::atomic::AtomicBool::new(false);
         store.embed_pending(embedder, None, &cancel, &|_| {})
     }
@@ -967,34 +792,6 @@ mod tests {
         assert!(err.contains("dimension 32, expected 64"), "{err}");
         assert_eq!(store.embedded_chunks(None, None).unwrap(), 0);
         assert_eq!(store.chunks_to_embed("test:wrong", None).unwrap(), 1);
-    }
-
-    #[test]
-    fn vectors_of_schema_3_are_dropped_and_recomputed() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("index.db");
-        drop(store_with(&path, &[("f", "x")]));
-        {
-            // Turn the file back into a version-3 index holding one old-style vector.
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(
-                "DROP TABLE vectors; DROP TABLE embeddings; DROP TABLE embedding_models;
-                 CREATE TABLE embeddings (chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id)
-                     ON DELETE CASCADE, model TEXT NOT NULL, vector BLOB NOT NULL);
-                 INSERT INTO embeddings SELECT id, 'test:bag-of-words', x'00' FROM chunks;
-                 PRAGMA user_version = 3;",
-            )
-            .unwrap();
-        }
-        let store = IndexStore::open(&path, false).unwrap();
-        let model = BagOfWords { dimension: 64 };
-        assert_eq!(store.embedded_chunks(None, None).unwrap(), 0);
-        assert_eq!(store.chunks_to_embed(model.model_id(), None).unwrap(), 1);
-        assert_eq!(embed_all(&store, &model).unwrap(), 1);
-        assert_eq!(
-            store.embedded_chunks(Some(model.model_id()), None).unwrap(),
-            1
-        );
     }
 
     #[test]

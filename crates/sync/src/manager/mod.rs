@@ -52,9 +52,9 @@ pub enum ManagerError {
     /// A repository the request names that the index does not hold.
     #[error("{0}")]
     NotFound(String),
-    /// Anything else (discovery could not start).
-    #[error("{0}")]
-    Other(String),
+    /// An exclude pattern that does not compile: discovery cannot start.
+    #[error(transparent)]
+    Exclude(#[from] codeintel_discovery::ExcludeError),
 }
 
 pub type Result<T, E = ManagerError> = std::result::Result<T, E>;

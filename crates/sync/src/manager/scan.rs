@@ -16,7 +16,7 @@ use std::time::UNIX_EPOCH;
 pub(super) fn scan_blocking(shared: &Shared) -> Result<Vec<RepositoryInfo>> {
     let config = shared.config();
     let options = DiscoveryOptions::default().with_extra_excludes(config.exclude.clone());
-    let discovery = Discovery::new(options).map_err(|e| ManagerError::Other(e.to_string()))?;
+    let discovery = Discovery::new(options)?;
     let report = discovery.run(&config.paths);
     for error in &report.errors {
         tracing::warn!(%error, "scan path skipped");
