@@ -266,9 +266,9 @@ pub struct RepositoryArgs {
     pub repository: String,
 }
 
-/// The settings `configure_auto_sync` changes, named by their keys in the sync crate's
-/// settings table, which also gives each its description and bounds in the schema
-/// ([`crate::schemas::settings`]) and validates the values.
+// The settings `configure_auto_sync` changes, named by their keys in the sync crate's settings
+// table, which also gives each its description and bounds in the schema (`schemas::settings`)
+// and validates the values (through `ConfigUpdate`). Doc comments here would end up in the schema.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(transform = crate::schemas::settings)]
 pub struct ConfigureArgs {
