@@ -1,6 +1,8 @@
 //! Command-line syntax (clap). Each subcommand's arguments are plain data handed to `commands`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::ValueParser;
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+use codeintel_sync::{Flag, Kind, Setting, SETTINGS};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -193,59 +195,134 @@ pub struct RemoveArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Args)]
+/// `auto-sync-config`'s flags: one per setting of the sync crate's table
+/// ([`codeintel_sync::SETTINGS`]), whose help, value name and value check come from there too
+/// (a value a flag accepts is one the environment accepts), plus `--force` and `--json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutoSyncConfigArgs {
-    /// A folder to scan (repeatable; replaces AUTO_SYNC_PATHS).
-    #[arg(short = 'p', long = "path", value_name = "P")]
-    pub paths: Vec<String>,
-
-    /// A pattern to exclude (repeatable; replaces AUTO_SYNC_EXCLUDE).
-    #[arg(short = 'e', long = "exclude", value_name = "P")]
-    pub excludes: Vec<String>,
-
-    /// Seconds between discovery scans.
-    #[arg(long, value_name = "N")]
-    pub scan_interval: Option<u64>,
-
-    /// Seconds between re-checks of repositories no watcher covers.
-    #[arg(long, value_name = "N")]
-    pub sync_interval: Option<u64>,
-
-    /// Repositories synced at once.
-    #[arg(long, value_name = "N")]
-    pub max_concurrent: Option<u64>,
-
-    /// Languages synced first, comma-separated (python,go,...).
-    #[arg(long, value_name = "LIST")]
-    pub priority_languages: Option<String>,
-
-    /// Repositories larger than this sync last (bytes, or 100MB).
-    #[arg(long, value_name = "SIZE")]
-    pub size_threshold: Option<String>,
-
-    /// Turn auto-sync on.
-    #[arg(long, conflicts_with = "disabled")]
-    pub enabled: bool,
-
-    /// Turn auto-sync off (manual scans still work).
-    #[arg(long)]
-    pub disabled: bool,
-
-    /// Watch synced repositories for changes.
-    #[arg(long, conflicts_with = "no_auto_watch")]
-    pub auto_watch: bool,
-
-    /// Do not watch; re-check periodically instead.
-    #[arg(long)]
-    pub no_auto_watch: bool,
-
+    /// The settings given, in table order, each with its value as the env file will hold it
+    /// (repeated values joined with commas, switches as `true`/`false`).
+    pub values: Vec<(&'static Setting, String)>,
     /// Store paths even if they do not exist (yet).
-    #[arg(long)]
     pub force: bool,
-
     /// Print the resulting configuration as JSON.
-    #[arg(long)]
     pub json: bool,
+}
+
+impl AutoSyncConfigArgs {
+    /// The value given for `setting`, if any.
+    pub fn value(&self, setting: &Setting) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(s, _)| s.key == setting.key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Args for AutoSyncConfigArgs {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for setting in &SETTINGS {
+            let setting: &'static Setting = setting;
+            match setting.flag {
+                Flag::None => {}
+                Flag::Value {
+                    long,
+                    short,
+                    value_name,
+                } => {
+                    let repeatable = matches!(setting.kind, Kind::Paths | Kind::Patterns);
+                    let check = move |text: &str| setting.check(text).map(|()| text.to_string());
+                    let mut arg = Arg::new(setting.key)
+                        .long(long)
+                        .value_name(value_name)
+                        .help(setting.flag_help())
+                        .value_parser(ValueParser::new(check))
+                        .action(if repeatable {
+                            ArgAction::Append
+                        } else {
+                            ArgAction::Set
+                        });
+                    if let Some(short) = short {
+                        arg = arg.short(short);
+                    }
+                    cmd = cmd.arg(arg);
+                }
+                Flag::Switch {
+                    on,
+                    on_help,
+                    off,
+                    off_help,
+                } => {
+                    cmd = cmd
+                        .arg(
+                            Arg::new(on)
+                                .long(on)
+                                .help(on_help)
+                                .action(ArgAction::SetTrue)
+                                .conflicts_with(off),
+                        )
+                        .arg(
+                            Arg::new(off)
+                                .long(off)
+                                .help(off_help)
+                                .action(ArgAction::SetTrue),
+                        );
+                }
+            }
+        }
+        cmd.arg(
+            Arg::new("force")
+                .long("force")
+                .help("Store paths even if they do not exist (yet)")
+                .action(ArgAction::SetTrue),
+        )
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .help("Print the resulting configuration as JSON")
+                .action(ArgAction::SetTrue),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for AutoSyncConfigArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut values = Vec::new();
+        for setting in &SETTINGS {
+            let value = match setting.flag {
+                Flag::None => None,
+                Flag::Value { .. } => matches
+                    .get_many::<String>(setting.key)
+                    .map(|v| v.cloned().collect::<Vec<_>>().join(",")),
+                Flag::Switch { on, off, .. } => {
+                    if matches.get_flag(on) {
+                        Some("true".to_string())
+                    } else if matches.get_flag(off) {
+                        Some("false".to_string())
+                    } else {
+                        None
+                    }
+                }
+            };
+            if let Some(value) = value {
+                values.push((setting, value));
+            }
+        }
+        Ok(AutoSyncConfigArgs {
+            values,
+            force: matches.get_flag("force"),
+            json: matches.get_flag("json"),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -361,4 +438,107 @@ pub struct DiscoverArgs {
     /// Print a JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use codeintel_sync::AutoSyncConfig;
+
+    fn parse(args: &[&str]) -> Result<AutoSyncConfigArgs, clap::Error> {
+        let argv = ["codeintel", "auto-sync-config"].iter().chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::AutoSyncConfig(args) => Ok(args),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn env_error(setting: &Setting, value: &str) -> codeintel_sync::ConfigError {
+        AutoSyncConfig::from_variables(
+            |v: &str| (v == setting.env).then(|| value.to_string()),
+            |p: &str| PathBuf::from(p),
+        )
+        .unwrap_err()
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_refuse_what_the_environment_refuses_with_the_same_reason() {
+        let cases = [
+            (&Setting::MAX_CONCURRENT, "0"),
+            (&Setting::MAX_CONCURRENT, "65"),
+            (&Setting::SCAN_INTERVAL, "0"),
+            (&Setting::SYNC_INTERVAL, "soon"),
+            (&Setting::SIZE_THRESHOLD, "lots"),
+            (&Setting::PRIORITY_LANGUAGES, "python,cobol"),
+            (&Setting::EXCLUDE, "a["),
+        ];
+        for (setting, value) in cases {
+            let Flag::Value { long, .. } = setting.flag else {
+                panic!("{} has no value flag", setting.key)
+            };
+            let reason = env_error(setting, value).reason;
+            let err = parse(&[&format!("--{long}"), value]).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.to_string().contains(&reason), "{err} vs {reason}");
+        }
+    }
+
+    #[test]
+    fn flags_accept_what_the_environment_accepts() {
+        for setting in &SETTINGS {
+            if let Flag::Value { long, .. } = setting.flag {
+                let value = if setting.default.is_empty() {
+                    "x"
+                } else {
+                    setting.default
+                };
+                let args = parse(&[&format!("--{long}"), value]).unwrap();
+                assert_eq!(args.values, [(setting, value.to_string())], "--{long}");
+            }
+        }
+        let args = parse(&[
+            "-p",
+            "/a",
+            "--path",
+            "/b",
+            "-e",
+            "vendor",
+            "--max-concurrent",
+            "64",
+            "--disabled",
+            "--auto-watch",
+            "--force",
+            "--json",
+        ])
+        .unwrap();
+        let values: Vec<(&str, &str)> = args
+            .values
+            .iter()
+            .map(|(s, v)| (s.env, v.as_str()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("AUTO_SYNC_PATHS", "/a,/b"),
+                ("AUTO_SYNC_EXCLUDE", "vendor"),
+                ("AUTO_SYNC_MAX_CONCURRENT", "64"),
+                ("AUTO_SYNC_ENABLED", "false"),
+                ("AUTO_SYNC_AUTO_WATCH", "true"),
+            ]
+        );
+        assert!(args.force && args.json);
+        assert_eq!(parse(&[]).unwrap().values, []);
+        for pair in [
+            ["--enabled", "--disabled"],
+            ["--auto-watch", "--no-auto-watch"],
+        ] {
+            assert!(parse(&pair).is_err(), "{pair:?}");
+        }
+    }
 }

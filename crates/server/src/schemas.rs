@@ -6,6 +6,7 @@
 //! Tool errors carry no structured content: their text is the message, and no schema
 //! constrains it.
 
+use codeintel_sync::{Kind, Setting};
 use rmcp::model::JsonObject;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -44,6 +45,28 @@ pub fn plain_optionals(schema: &mut schemars::Schema) {
         }
         if map.get("default") == Some(&Value::Null) {
             map.remove("default");
+        }
+    }
+}
+
+/// The arguments of a tool that sets auto-sync settings: optional arguments kept plain (see
+/// [`plain_optionals`]), and each property named by a setting's key described, and bounded
+/// when it is a number, as the sync crate's settings table says.
+pub fn settings(schema: &mut schemars::Schema) {
+    plain_optionals(schema);
+    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+        return;
+    };
+    for (key, property) in properties.iter_mut() {
+        let (Some(setting), Value::Object(map)) = (Setting::by_key(key), property) else {
+            continue;
+        };
+        map.insert("description".into(), json!(setting.description()));
+        if let Kind::Number { min, max, .. } = setting.kind {
+            map.insert("minimum".into(), json!(min));
+            if max != u64::MAX {
+                map.insert("maximum".into(), json!(max));
+            }
         }
     }
 }
@@ -240,6 +263,32 @@ mod tests {
         query: String,
         limit: Option<i64>,
         paths: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn configure_arguments_are_described_and_bounded_by_the_settings_table() {
+        let schema = schemars::schema_for!(crate::tools::ConfigureArgs);
+        let props = schema.as_value()["properties"].as_object().unwrap();
+        assert_eq!(props.len(), 5, "{props:?}");
+        for (key, property) in props {
+            let setting = Setting::by_key(key).expect("a setting's key");
+            assert!(setting.configurable(), "{key}");
+            assert_eq!(
+                property["description"],
+                json!(setting.description()),
+                "{key}"
+            );
+        }
+        assert_eq!(props["max_concurrent"]["minimum"], 1);
+        assert_eq!(props["max_concurrent"]["maximum"], 64);
+        assert_eq!(props["scan_interval"]["minimum"], 1);
+        assert!(props["scan_interval"].get("maximum").is_none());
+        assert_eq!(props["max_concurrent"]["type"], "integer");
+        assert!(!schema.as_value().to_string().contains("null"), "{props:?}");
+        assert!(schema
+            .as_value()
+            .get("required")
+            .is_none_or(|r| r == &json!([])));
     }
 
     #[test]

@@ -266,19 +266,16 @@ pub struct RepositoryArgs {
     pub repository: String,
 }
 
+// The settings `configure_auto_sync` changes, named by their keys in the sync crate's settings
+// table, which also gives each its description and bounds in the schema (`schemas::settings`)
+// and validates the values (through `ConfigUpdate`). Doc comments here would end up in the schema.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(transform = crate::schemas::plain_optionals)]
+#[schemars(transform = crate::schemas::settings)]
 pub struct ConfigureArgs {
-    /// Folders to scan for repositories (absolute paths; replaces the current list).
     pub scan_paths: Option<Vec<String>>,
-    /// Folder names, globs or relative paths to skip, added to the built-in excludes
-    /// (replaces the current extra list).
     pub exclude_patterns: Option<Vec<String>>,
-    /// Seconds between discovery scans (at least 1).
     pub scan_interval: Option<i64>,
-    /// Repositories synced at the same time (1 to 64).
     pub max_concurrent: Option<i64>,
-    /// Languages whose repositories are synced first, in order.
     pub priority_languages: Option<Vec<String>>,
 }
 

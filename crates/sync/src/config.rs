@@ -1,4 +1,11 @@
-//! The auto-sync configuration: validated values, and partial updates from `configure`.
+//! The auto-sync configuration: every setting defined once ([`SETTINGS`]), validated values,
+//! and partial updates from `configure`.
+//!
+//! Each [`Setting`] row holds a setting's environment variable, its key (in
+//! `configure_auto_sync`, the stored overrides and the status), its default, its help text, the
+//! kind of value it takes (which is how its text is parsed and validated) and its
+//! `auto-sync-config` flag. The environment, the CLI flags, the MCP schema and the status are
+//! all read against that table, so a setting means and accepts the same everywhere.
 
 use codeintel_discovery::Language;
 use serde::{Deserialize, Serialize};
@@ -28,9 +35,71 @@ impl ConfigError {
     }
 }
 
-/// One auto-sync setting as people and programs name it: its environment variable (and env
-/// file key), its name in `configure_auto_sync`, the stored overrides and the status, and its
-/// default as written in the env file.
+/// The kind of value a setting takes: how its text is parsed and validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// true/false, 1/0, yes/no or on/off.
+    Bool,
+    /// Folders, comma-separated.
+    Paths,
+    /// Exclude patterns (names, globs, relative paths), comma-separated; each must compile.
+    Patterns,
+    /// A whole number from `min` to `max`, in `unit` (`""` for a plain count).
+    Number {
+        /// What is counted, as in "a whole number of seconds" (`""` for a plain count).
+        unit: &'static str,
+        /// The smallest value accepted.
+        min: u64,
+        /// The largest value accepted (`u64::MAX` for no upper bound).
+        max: u64,
+    },
+    /// A byte size: a number of bytes, or a number with a unit (`100MB`).
+    Size,
+    /// Language names, comma-separated, in order.
+    Languages,
+}
+
+/// How `codeintel auto-sync-config` sets a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// It has no flag.
+    None,
+    /// `--long VALUE` (or `-short VALUE`), the value as the env file holds it. Folder and
+    /// pattern flags are repeatable; their values are joined with commas.
+    Value {
+        /// The long name, without `--`.
+        long: &'static str,
+        /// The short name, if any.
+        short: Option<char>,
+        /// The placeholder in the help (`N`, `LIST`).
+        value_name: &'static str,
+    },
+    /// A pair of switches: `--on` sets it to true, `--off` to false; they conflict.
+    Switch {
+        /// The switch that turns it on, without `--`.
+        on: &'static str,
+        /// Its help.
+        on_help: &'static str,
+        /// The switch that turns it off, without `--`.
+        off: &'static str,
+        /// Its help.
+        off_help: &'static str,
+    },
+}
+
+/// Where a setting can be changed and shown besides the environment and the env file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Only the environment and the env file.
+    EnvOnly,
+    /// Also a [`ConfigUpdate`] field and a key of the status's `config` object.
+    Config,
+    /// Also a [`ConfigUpdate`] field; the status shows it at the top level.
+    TopLevel,
+}
+
+/// One auto-sync setting: every name it goes by, its default, what it means and which values
+/// it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
     /// The environment variable (and env file key).
@@ -39,61 +108,314 @@ pub struct Setting {
     pub key: &'static str,
     /// The default, as written in an env file.
     pub default: &'static str,
+    /// What it is, without a final period: the flag's help and the MCP schema's description,
+    /// both with the accepted range (or how lists are given) added.
+    pub help: &'static str,
+    /// The values it accepts.
+    pub kind: Kind,
+    /// Its `auto-sync-config` flag.
+    pub flag: Flag,
+    /// Where else it appears.
+    pub scope: Scope,
 }
 
-/// Every auto-sync setting, in the order `.env.example` documents them: the one list the
-/// environment, the env file and the overrides are read against.
-pub const SETTINGS: [Setting; 10] = [
-    Setting {
+impl Setting {
+    /// `AUTO_SYNC_ENABLED`.
+    pub const ENABLED: Setting = Setting {
         env: "AUTO_SYNC_ENABLED",
         key: "enabled",
         default: "true",
-    },
-    Setting {
+        help: "Scan and sync on a schedule (manual scans work either way)",
+        kind: Kind::Bool,
+        flag: Flag::Switch {
+            on: "enabled",
+            on_help: "Turn auto-sync on",
+            off: "disabled",
+            off_help: "Turn auto-sync off (manual scans still work)",
+        },
+        scope: Scope::TopLevel,
+    };
+    /// `AUTO_SYNC_PATHS`.
+    pub const PATHS: Setting = Setting {
         env: "AUTO_SYNC_PATHS",
         key: "scan_paths",
         default: "",
-    },
-    Setting {
+        help: "Folders to scan for repositories",
+        kind: Kind::Paths,
+        flag: Flag::Value {
+            long: "path",
+            short: Some('p'),
+            value_name: "P",
+        },
+        scope: Scope::Config,
+    };
+    /// `AUTO_SYNC_EXCLUDE`.
+    pub const EXCLUDE: Setting = Setting {
         env: "AUTO_SYNC_EXCLUDE",
         key: "exclude_patterns",
         default: "",
-    },
-    Setting {
+        help: "Folder names, globs or relative paths to skip, besides the built-in excludes",
+        kind: Kind::Patterns,
+        flag: Flag::Value {
+            long: "exclude",
+            short: Some('e'),
+            value_name: "P",
+        },
+        scope: Scope::Config,
+    };
+    /// `AUTO_SYNC_SCAN_INTERVAL`.
+    pub const SCAN_INTERVAL: Setting = Setting {
         env: "AUTO_SYNC_SCAN_INTERVAL",
         key: "scan_interval",
         default: "3600",
-    },
-    Setting {
+        help: "Seconds between discovery scans",
+        kind: Kind::Number {
+            unit: "seconds",
+            min: 1,
+            max: u64::MAX,
+        },
+        flag: Flag::Value {
+            long: "scan-interval",
+            short: None,
+            value_name: "N",
+        },
+        scope: Scope::Config,
+    };
+    /// `AUTO_SYNC_INTERVAL`.
+    pub const SYNC_INTERVAL: Setting = Setting {
         env: "AUTO_SYNC_INTERVAL",
         key: "sync_interval",
         default: "300",
-    },
-    Setting {
+        help: "Seconds between re-checks of repositories no watcher covers",
+        kind: Kind::Number {
+            unit: "seconds",
+            min: 1,
+            max: u64::MAX,
+        },
+        flag: Flag::Value {
+            long: "sync-interval",
+            short: None,
+            value_name: "N",
+        },
+        scope: Scope::Config,
+    };
+    /// `AUTO_SYNC_MAX_CONCURRENT`.
+    pub const MAX_CONCURRENT: Setting = Setting {
         env: "AUTO_SYNC_MAX_CONCURRENT",
         key: "max_concurrent",
         default: "3",
-    },
-    Setting {
+        help: "Repositories synced at once",
+        kind: Kind::Number {
+            unit: "",
+            min: 1,
+            max: 64,
+        },
+        flag: Flag::Value {
+            long: "max-concurrent",
+            short: None,
+            value_name: "N",
+        },
+        scope: Scope::Config,
+    };
+    /// `AUTO_SYNC_PRIORITY_LANGUAGES`.
+    pub const PRIORITY_LANGUAGES: Setting = Setting {
         env: "AUTO_SYNC_PRIORITY_LANGUAGES",
         key: "priority_languages",
         default: "python,javascript,typescript",
-    },
-    Setting {
+        help: "Languages whose repositories are synced first, in order",
+        kind: Kind::Languages,
+        flag: Flag::Value {
+            long: "priority-languages",
+            short: None,
+            value_name: "LIST",
+        },
+        scope: Scope::Config,
+    };
+    /// `AUTO_SYNC_SIZE_THRESHOLD`.
+    pub const SIZE_THRESHOLD: Setting = Setting {
         env: "AUTO_SYNC_SIZE_THRESHOLD",
         key: "size_threshold",
         default: "104857600",
-    },
-    Setting {
+        help: "Repositories larger than this sync last",
+        kind: Kind::Size,
+        flag: Flag::Value {
+            long: "size-threshold",
+            short: None,
+            value_name: "SIZE",
+        },
+        scope: Scope::Config,
+    };
+    /// `AUTO_SYNC_AUTO_WATCH`.
+    pub const AUTO_WATCH: Setting = Setting {
         env: "AUTO_SYNC_AUTO_WATCH",
         key: "auto_watch",
         default: "true",
-    },
-    Setting {
+        help: "Watch synced repositories for changes",
+        kind: Kind::Bool,
+        flag: Flag::Switch {
+            on: "auto-watch",
+            on_help: "Watch synced repositories for changes",
+            off: "no-auto-watch",
+            off_help: "Do not watch; re-check periodically instead",
+        },
+        scope: Scope::Config,
+    };
+    /// `AUTO_SYNC_ON_STARTUP`.
+    pub const ON_STARTUP: Setting = Setting {
         env: "AUTO_SYNC_ON_STARTUP",
         key: "on_startup",
         default: "true",
-    },
+        help: "Scan and sync when the service starts",
+        kind: Kind::Bool,
+        flag: Flag::None,
+        scope: Scope::EnvOnly,
+    };
+
+    /// The setting named `key` (its `configure` and status name).
+    pub fn by_key(key: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|s| s.key == key)
+    }
+
+    /// Whether `configure` can change it (it is a [`ConfigUpdate`] field).
+    pub fn configurable(&self) -> bool {
+        self.scope != Scope::EnvOnly
+    }
+
+    /// Checks `text`, written as in an env file, and says why it cannot be used.
+    pub fn check(&self, text: &str) -> Result<(), String> {
+        match self.kind {
+            Kind::Bool => self.bool(text).map(drop),
+            Kind::Paths => Ok(()),
+            Kind::Patterns => self.patterns(split_list(text).collect()).map(drop),
+            Kind::Number { .. } => self.number(text).map(drop),
+            Kind::Size => self.size(text).map(drop),
+            Kind::Languages => self.languages(split_list(text)).map(drop),
+        }
+    }
+
+    /// A boolean setting's value.
+    pub fn bool(&self, text: &str) -> Result<bool, String> {
+        parse_bool(text).map_err(String::from)
+    }
+
+    /// A number setting's value from its text, within the setting's range.
+    pub fn number(&self, text: &str) -> Result<u64, String> {
+        self.bounded(text.trim().parse::<u64>().ok())
+    }
+
+    /// A number setting's value from a JSON integer, within the setting's range.
+    pub fn number_from(&self, value: i64) -> Result<u64, String> {
+        self.bounded(u64::try_from(value).ok())
+    }
+
+    fn bounded(&self, value: Option<u64>) -> Result<u64, String> {
+        let Kind::Number { unit, min, max } = self.kind else {
+            return Err(format!("{} is not a number", self.key));
+        };
+        match value {
+            Some(n) if (min..=max).contains(&n) => Ok(n),
+            _ => {
+                let unit = if unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" of {unit}")
+                };
+                let range = if max == u64::MAX {
+                    format!(", at least {min}")
+                } else {
+                    format!(" from {min} to {max}")
+                };
+                Err(format!("expected a whole number{unit}{range}"))
+            }
+        }
+    }
+
+    /// A size setting's value in bytes, from its text.
+    pub fn size(&self, text: &str) -> Result<u64, String> {
+        parse_size(text).map_err(String::from)
+    }
+
+    /// A size setting's value from a JSON integer.
+    pub fn size_from(&self, value: i64) -> Result<u64, String> {
+        u64::try_from(value).map_err(|_| "expected a size in bytes, at least 0".to_string())
+    }
+
+    /// Exclude patterns, checked to compile.
+    pub fn patterns(&self, patterns: Vec<&str>) -> Result<Vec<String>, String> {
+        codeintel_discovery::Excludes::new(&patterns).map_err(|e| e.to_string())?;
+        Ok(patterns.into_iter().map(str::to_string).collect())
+    }
+
+    /// Language names, each once, in order.
+    pub fn languages<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Language>, String> {
+        let mut out = Vec::new();
+        for name in names {
+            let lang = name.parse::<Language>().map_err(|e| e.to_string())?;
+            if !out.contains(&lang) {
+                out.push(lang);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The accepted range of a number setting, as the help says it (`at least 1`, `1 to 64`).
+    pub fn range(&self) -> Option<String> {
+        match self.kind {
+            Kind::Number { min, max, .. } if max == u64::MAX => Some(format!("at least {min}")),
+            Kind::Number { min, max, .. } => Some(format!("{min} to {max}")),
+            _ => None,
+        }
+    }
+
+    /// The help of its `auto-sync-config` value flag.
+    pub fn flag_help(&self) -> String {
+        let note = match self.kind {
+            Kind::Paths | Kind::Patterns => Some(format!("repeatable; replaces {}", self.env)),
+            Kind::Number { .. } => self.range(),
+            Kind::Size => Some("bytes, or 100MB".into()),
+            Kind::Languages => Some("comma-separated: python,go,...".into()),
+            Kind::Bool => None,
+        };
+        with_note(self.help, note)
+    }
+
+    /// Its description in the `configure_auto_sync` input schema.
+    pub fn description(&self) -> String {
+        let note = match self.kind {
+            Kind::Paths => Some("absolute paths; replaces the current list".into()),
+            Kind::Patterns | Kind::Languages => Some("replaces the current list".into()),
+            Kind::Number { .. } => self.range(),
+            Kind::Size => Some("bytes".into()),
+            Kind::Bool => None,
+        };
+        format!("{}.", with_note(self.help, note))
+    }
+}
+
+fn with_note(text: &str, note: Option<String>) -> String {
+    match note {
+        Some(note) => format!("{text} ({note})"),
+        None => text.to_string(),
+    }
+}
+
+/// Every auto-sync setting, in the order `auto-sync-config` lists their flags (and appends
+/// them to an env file): the one list the environment, the env file, the flags, the MCP schema,
+/// the overrides and the status are read against.
+pub const SETTINGS: [Setting; 10] = [
+    Setting::PATHS,
+    Setting::EXCLUDE,
+    Setting::SCAN_INTERVAL,
+    Setting::SYNC_INTERVAL,
+    Setting::MAX_CONCURRENT,
+    Setting::PRIORITY_LANGUAGES,
+    Setting::SIZE_THRESHOLD,
+    Setting::ENABLED,
+    Setting::AUTO_WATCH,
+    Setting::ON_STARTUP,
 ];
 
 /// Comma-separated items, trimmed, empty ones dropped.
@@ -108,19 +430,6 @@ pub fn parse_bool(text: &str) -> Result<bool, &'static str> {
         "false" | "0" | "no" | "off" => Ok(false),
         _ => Err("expected true/false, 1/0 or yes/no"),
     }
-}
-
-/// A whole number, at least 1 (intervals in seconds, concurrency).
-pub fn parse_at_least_one(text: &str) -> Result<u64, &'static str> {
-    match text.trim().parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("expected a whole number, at least 1"),
-    }
-}
-
-/// A whole number of seconds, at least 1.
-pub fn parse_seconds(text: &str) -> Result<u64, &'static str> {
-    parse_at_least_one(text).map_err(|_| "expected a whole number of seconds, at least 1")
 }
 
 /// A byte size: a plain number of bytes, or a number with a unit. Units are binary, as the
@@ -154,18 +463,6 @@ pub fn parse_size(text: &str) -> Result<u64, &'static str> {
     Ok(bytes.round() as u64)
 }
 
-/// Language names, comma-separated, each once, in order.
-pub fn parse_languages(text: &str) -> Result<Vec<Language>, String> {
-    let mut out = Vec::new();
-    for name in split_list(text) {
-        let lang = name.parse::<Language>().map_err(|e| e.to_string())?;
-        if !out.contains(&lang) {
-            out.push(lang);
-        }
-    }
-    Ok(out)
-}
-
 impl AutoSyncConfig {
     /// The configuration that `value` (an environment variable's value by its name, `None`
     /// when unset) gives, each setting at its default when unset; `path` turns a scan path as
@@ -174,37 +471,37 @@ impl AutoSyncConfig {
         value: impl Fn(&str) -> Option<String>,
         path: impl Fn(&str) -> PathBuf,
     ) -> Result<AutoSyncConfig, ConfigError> {
-        let get = |setting: &Setting| -> (String, &'static str) {
-            (
-                value(setting.env).unwrap_or_else(|| setting.default.to_string()),
-                setting.env,
-            )
+        let text = |s: &Setting| value(s.env).unwrap_or_else(|| s.default.to_string());
+        let read = |s: &Setting, parse: &dyn Fn(&Setting, &str) -> Result<u64, String>| {
+            let text = text(s);
+            parse(s, &text).map_err(|reason| ConfigError::new(s.env, &text, &reason))
         };
-        let [enabled, paths, exclude, scan, sync, concurrent, languages, size, watch, startup] =
-            &SETTINGS;
-        let check = |(text, env): (String, &str),
-                     parse: &dyn Fn(&str) -> Result<u64, &'static str>| {
-            parse(&text).map_err(|reason| ConfigError::new(env, &text, reason))
+        let flag = |s: &Setting| {
+            let text = text(s);
+            s.bool(&text)
+                .map_err(|reason| ConfigError::new(s.env, &text, &reason))
         };
-        let flag = |(text, env): (String, &str)| {
-            parse_bool(&text).map_err(|reason| ConfigError::new(env, &text, reason))
-        };
-        let seconds = |v| check(v, &parse_seconds).map(Duration::from_secs);
-        let (lang_text, lang_env) = get(languages);
-        let config = AutoSyncConfig {
-            enabled: flag(get(enabled))?,
-            paths: split_list(&get(paths).0).map(&path).collect(),
-            exclude: split_list(&get(exclude).0).map(str::to_string).collect(),
-            scan_interval: seconds(get(scan))?,
-            sync_interval: seconds(get(sync))?,
-            max_concurrent: check(get(concurrent), &parse_at_least_one)? as usize,
-            priority_languages: parse_languages(&lang_text)
-                .map_err(|reason| ConfigError::new(lang_env, &lang_text, &reason))?,
-            size_threshold: check(get(size), &parse_size)?,
-            auto_watch: flag(get(watch))?,
-            on_startup: flag(get(startup))?,
-        };
-        Ok(config)
+        let seconds = |s: &Setting| read(s, &Setting::number).map(Duration::from_secs);
+        let exclude = text(&Setting::EXCLUDE);
+        let languages = text(&Setting::PRIORITY_LANGUAGES);
+        Ok(AutoSyncConfig {
+            enabled: flag(&Setting::ENABLED)?,
+            paths: split_list(&text(&Setting::PATHS)).map(&path).collect(),
+            exclude: Setting::EXCLUDE
+                .patterns(split_list(&exclude).collect())
+                .map_err(|reason| ConfigError::new(Setting::EXCLUDE.env, &exclude, &reason))?,
+            scan_interval: seconds(&Setting::SCAN_INTERVAL)?,
+            sync_interval: seconds(&Setting::SYNC_INTERVAL)?,
+            max_concurrent: read(&Setting::MAX_CONCURRENT, &Setting::number)? as usize,
+            priority_languages: Setting::PRIORITY_LANGUAGES
+                .languages(split_list(&languages))
+                .map_err(|reason| {
+                    ConfigError::new(Setting::PRIORITY_LANGUAGES.env, &languages, &reason)
+                })?,
+            size_threshold: read(&Setting::SIZE_THRESHOLD, &Setting::size)?,
+            auto_watch: flag(&Setting::AUTO_WATCH)?,
+            on_startup: flag(&Setting::ON_STARTUP)?,
+        })
     }
 }
 
@@ -235,51 +532,44 @@ pub struct AutoSyncConfig {
 }
 
 impl Default for AutoSyncConfig {
+    /// Every setting at the default [`SETTINGS`] gives it.
     fn default() -> Self {
-        AutoSyncConfig {
-            enabled: true,
-            paths: Vec::new(),
-            exclude: Vec::new(),
-            scan_interval: Duration::from_secs(3600),
-            sync_interval: Duration::from_secs(300),
-            max_concurrent: 3,
-            priority_languages: vec![Language::Python, Language::JavaScript, Language::TypeScript],
-            size_threshold: 104_857_600,
-            auto_watch: true,
-            on_startup: true,
-        }
+        AutoSyncConfig::from_variables(|_: &str| None, |p: &str| PathBuf::from(p))
+            .expect("the settings table's defaults are valid")
     }
 }
 
 /// A partial change, as `configure_auto_sync` receives it. Persisted (as overrides over the
-/// env-file configuration) so a restart keeps it.
+/// env-file configuration) so a restart keeps it. Its fields are the keys of the
+/// [configurable](Setting::configurable) settings of [`SETTINGS`] (a test checks it); their
+/// values are validated by the same [`Setting`] parsers as the environment's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigUpdate {
-    /// See [`AutoSyncConfig::enabled`].
+    /// See [`Setting::ENABLED`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Absolute folders; replaces the list.
+    /// Absolute folders; replaces the list. See [`Setting::PATHS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_paths: Option<Vec<String>>,
-    /// Extra excludes; replaces the list.
+    /// Extra excludes; replaces the list. See [`Setting::EXCLUDE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_patterns: Option<Vec<String>>,
-    /// Seconds, at least 1.
+    /// Seconds. See [`Setting::SCAN_INTERVAL`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_interval: Option<i64>,
-    /// Seconds, at least 1.
+    /// Seconds. See [`Setting::SYNC_INTERVAL`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_interval: Option<i64>,
-    /// 1 to 64.
+    /// See [`Setting::MAX_CONCURRENT`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<i64>,
-    /// Language names, in order.
+    /// Language names, in order. See [`Setting::PRIORITY_LANGUAGES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_languages: Option<Vec<String>>,
-    /// Bytes, at least 1.
+    /// Bytes. See [`Setting::SIZE_THRESHOLD`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_threshold: Option<i64>,
-    /// See [`AutoSyncConfig::auto_watch`].
+    /// See [`Setting::AUTO_WATCH`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_watch: Option<bool>,
 }
@@ -308,19 +598,55 @@ impl ConfigUpdate {
     pub fn is_empty(&self) -> bool {
         *self == ConfigUpdate::default()
     }
-}
 
-fn at_least_one(setting: &str, value: i64) -> Result<u64, ConfigError> {
-    u64::try_from(value)
-        .ok()
-        .filter(|v| *v >= 1)
-        .ok_or_else(|| ConfigError::new(setting, value, "must be at least 1"))
+    /// Sets `setting`'s field to its value in `config` (nothing for a setting `configure`
+    /// cannot change).
+    pub fn set_from(&mut self, setting: &Setting, config: &AutoSyncConfig) {
+        let secs = |d: Duration| i64::try_from(d.as_secs()).ok();
+        match setting.key {
+            "enabled" => self.enabled = Some(config.enabled),
+            "scan_paths" => {
+                self.scan_paths = Some(
+                    config
+                        .paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect(),
+                )
+            }
+            "exclude_patterns" => self.exclude_patterns = Some(config.exclude.clone()),
+            "scan_interval" => self.scan_interval = secs(config.scan_interval),
+            "sync_interval" => self.sync_interval = secs(config.sync_interval),
+            "max_concurrent" => self.max_concurrent = Some(config.max_concurrent as i64),
+            "priority_languages" => {
+                self.priority_languages = Some(
+                    config
+                        .priority_languages
+                        .iter()
+                        .map(|l| l.name().to_string())
+                        .collect(),
+                )
+            }
+            "size_threshold" => self.size_threshold = Some(config.size_threshold as i64),
+            "auto_watch" => self.auto_watch = Some(config.auto_watch),
+            _ => {}
+        }
+    }
 }
 
 impl AutoSyncConfig {
-    /// This configuration with `update` applied, or the first invalid value. Scan paths must be
-    /// absolute (`~` is expanded by the caller) and are not required to exist yet.
+    /// This configuration with `update` applied, or the first invalid value (named by its
+    /// key). Values are checked by the same [`Setting`] parsers as the environment's. Scan
+    /// paths must be absolute (`~` is expanded by the caller) and are not required to exist
+    /// yet.
     pub fn apply(&self, update: &ConfigUpdate) -> Result<AutoSyncConfig, ConfigError> {
+        fn check<T, V: ToString>(
+            setting: &Setting,
+            value: V,
+            parse: impl FnOnce(&V) -> Result<T, String>,
+        ) -> Result<T, ConfigError> {
+            parse(&value).map_err(|reason| ConfigError::new(setting.key, value, &reason))
+        }
         let mut next = self.clone();
         if let Some(enabled) = update.enabled {
             next.enabled = enabled;
@@ -334,7 +660,7 @@ impl AutoSyncConfig {
                         Ok(path)
                     } else {
                         Err(ConfigError::new(
-                            "scan_paths",
+                            Setting::PATHS.key,
                             p,
                             "must be an absolute path",
                         ))
@@ -343,34 +669,31 @@ impl AutoSyncConfig {
                 .collect::<Result<_, _>>()?;
         }
         if let Some(patterns) = &update.exclude_patterns {
-            codeintel_discovery::Excludes::new(patterns)
-                .map_err(|e| ConfigError::new("exclude_patterns", &e.pattern, &e.reason))?;
-            next.exclude = patterns.clone();
+            let s = &Setting::EXCLUDE;
+            next.exclude = check(s, patterns.join(","), |_| {
+                s.patterns(patterns.iter().map(String::as_str).collect())
+            })?;
         }
+        let seconds = |s: &Setting, v: i64| check(s, v, |v| s.number_from(*v));
         if let Some(v) = update.scan_interval {
-            next.scan_interval = Duration::from_secs(at_least_one("scan_interval", v)?);
+            next.scan_interval = Duration::from_secs(seconds(&Setting::SCAN_INTERVAL, v)?);
         }
         if let Some(v) = update.sync_interval {
-            next.sync_interval = Duration::from_secs(at_least_one("sync_interval", v)?);
+            next.sync_interval = Duration::from_secs(seconds(&Setting::SYNC_INTERVAL, v)?);
         }
         if let Some(v) = update.max_concurrent {
-            let n = at_least_one("max_concurrent", v)?;
-            if n > 64 {
-                return Err(ConfigError::new("max_concurrent", v, "must be at most 64"));
-            }
-            next.max_concurrent = n as usize;
+            let s = &Setting::MAX_CONCURRENT;
+            next.max_concurrent = check(s, v, |v| s.number_from(*v))? as usize;
         }
         if let Some(v) = update.size_threshold {
-            next.size_threshold = at_least_one("size_threshold", v)?;
+            let s = &Setting::SIZE_THRESHOLD;
+            next.size_threshold = check(s, v, |v| s.size_from(*v))?;
         }
         if let Some(langs) = &update.priority_languages {
-            next.priority_languages = langs
-                .iter()
-                .map(|l| {
-                    l.parse::<Language>()
-                        .map_err(|e| ConfigError::new("priority_languages", l, &e.to_string()))
-                })
-                .collect::<Result<_, _>>()?;
+            let s = &Setting::PRIORITY_LANGUAGES;
+            next.priority_languages = check(s, langs.join(","), |_| {
+                s.languages(langs.iter().map(String::as_str))
+            })?;
         }
         if let Some(w) = update.auto_watch {
             next.auto_watch = w;
@@ -441,6 +764,122 @@ mod tests {
             "configure's fields and the settings table differ"
         );
         assert!(SETTINGS.iter().all(|s| s.env.starts_with("AUTO_SYNC_")));
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        let mut keys: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
+        let mut envs: Vec<&str> = SETTINGS.iter().map(|s| s.env).collect();
+        let mut flags: Vec<&str> = SETTINGS
+            .iter()
+            .flat_map(|s| match s.flag {
+                Flag::None => vec![],
+                Flag::Value { long, .. } => vec![long],
+                Flag::Switch { on, off, .. } => vec![on, off],
+            })
+            .collect();
+        for list in [&mut keys, &mut envs, &mut flags] {
+            let n = list.len();
+            list.sort_unstable();
+            list.dedup();
+            assert_eq!(list.len(), n, "duplicate names: {list:?}");
+        }
+        for s in &SETTINGS {
+            assert!(s.env.starts_with("AUTO_SYNC_"), "{}", s.env);
+            assert_eq!(Setting::by_key(s.key), Some(s));
+            assert_eq!(s.check(s.default), Ok(()), "{}'s default", s.env);
+            assert!(!s.help.is_empty() && !s.help.ends_with('.'), "{}", s.key);
+            assert!(s.description().ends_with('.'), "{}", s.key);
+            if let Flag::Switch { .. } = s.flag {
+                assert_eq!(s.kind, Kind::Bool, "{}", s.key);
+            }
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_the_designs() {
+        assert_eq!(
+            AutoSyncConfig::default(),
+            AutoSyncConfig {
+                enabled: true,
+                paths: Vec::new(),
+                exclude: Vec::new(),
+                scan_interval: Duration::from_secs(3600),
+                sync_interval: Duration::from_secs(300),
+                max_concurrent: 3,
+                priority_languages: vec![
+                    Language::Python,
+                    Language::JavaScript,
+                    Language::TypeScript
+                ],
+                size_threshold: 104_857_600,
+                auto_watch: true,
+                on_startup: true,
+            }
+        );
+    }
+
+    #[test]
+    fn bounds_are_the_same_for_the_environment_and_configure() {
+        let env = |var: &'static str, value: &'static str| {
+            AutoSyncConfig::from_variables(
+                move |v: &str| (v == var).then(|| value.to_string()),
+                |p: &str| PathBuf::from(p),
+            )
+        };
+        assert_eq!(
+            env("AUTO_SYNC_MAX_CONCURRENT", "64")
+                .unwrap()
+                .max_concurrent,
+            64
+        );
+        let base = AutoSyncConfig::default();
+        for (text, n) in [("0", 0), ("65", 65), ("-1", -1)] {
+            let from_env = env("AUTO_SYNC_MAX_CONCURRENT", text).unwrap_err();
+            let from_configure = base
+                .apply(&ConfigUpdate {
+                    max_concurrent: Some(n),
+                    ..Default::default()
+                })
+                .unwrap_err();
+            assert_eq!(from_env.reason, "expected a whole number from 1 to 64");
+            assert_eq!(from_env.reason, from_configure.reason);
+            assert_eq!(from_configure.setting, "max_concurrent");
+        }
+        let from_env = env("AUTO_SYNC_SCAN_INTERVAL", "0").unwrap_err();
+        assert_eq!(
+            from_env.reason,
+            "expected a whole number of seconds, at least 1"
+        );
+        let from_configure = base
+            .apply(&ConfigUpdate {
+                scan_interval: Some(0),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(from_env.reason, from_configure.reason);
+        let from_env = env("AUTO_SYNC_EXCLUDE", "ok,a[").unwrap_err();
+        assert_eq!(from_env.setting, "AUTO_SYNC_EXCLUDE");
+        assert!(from_env.reason.contains("a["), "{from_env}");
+        assert_eq!(Setting::MAX_CONCURRENT.range().unwrap(), "1 to 64");
+        assert_eq!(Setting::SCAN_INTERVAL.range().unwrap(), "at least 1");
+    }
+
+    #[test]
+    fn set_from_fills_exactly_the_settings_field() {
+        let config = AutoSyncConfig::default();
+        for s in &SETTINGS {
+            let mut update = ConfigUpdate::default();
+            update.set_from(s, &config);
+            let json = serde_json::to_value(&update).unwrap();
+            let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+            if s.configurable() {
+                assert_eq!(keys, [s.key], "{}", s.key);
+                assert_eq!(config.apply(&update).unwrap(), config, "{}", s.key);
+            } else {
+                assert!(keys.is_empty(), "{}", s.key);
+            }
+        }
     }
 
     #[test]

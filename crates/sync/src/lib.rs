@@ -18,8 +18,8 @@ mod sync_now;
 mod watcher;
 
 pub use config::{
-    parse_bool, parse_size, split_list, AutoSyncConfig, ConfigError, ConfigUpdate, Setting,
-    SETTINGS,
+    parse_bool, parse_size, split_list, AutoSyncConfig, ConfigError, ConfigUpdate, Flag, Kind,
+    Scope, Setting, SETTINGS,
 };
 pub use lock::SyncLock;
 pub use manager::{

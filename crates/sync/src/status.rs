@@ -51,7 +51,9 @@ pub struct EmbeddingStatus {
     pub install: Option<String>,
 }
 
-/// The configuration, as the status shows it.
+/// The configuration, as the status shows it: one field per setting of
+/// [`Scope::Config`](crate::Scope::Config), named by its key (a test checks it), plus the
+/// removed repositories.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StatusConfig {
     /// Seconds between scans.
@@ -138,4 +140,48 @@ pub struct Metrics {
     /// Chunks the background worker embedded.
     #[serde(default)]
     pub chunks_embedded: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Scope, SETTINGS};
+
+    #[test]
+    fn the_status_config_has_a_field_for_each_setting_it_shows() {
+        let config = StatusConfig {
+            scan_interval: 1,
+            sync_interval: 1,
+            max_concurrent: 1,
+            scan_paths: vec![],
+            exclude_patterns: vec![],
+            priority_languages: vec![],
+            size_threshold: 1,
+            auto_watch: true,
+            removed_repositories: vec![],
+        };
+        let json = serde_json::to_value(&config).unwrap();
+        let mut fields: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "removed_repositories")
+            .collect();
+        fields.sort_unstable();
+        let mut keys: Vec<&str> = SETTINGS
+            .iter()
+            .filter(|s| s.scope == Scope::Config)
+            .map(|s| s.key)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            fields, keys,
+            "the status config and the settings table differ"
+        );
+        // The settings shown at the top level of the status.
+        for s in SETTINGS.iter().filter(|s| s.scope == Scope::TopLevel) {
+            assert_eq!(s.key, "enabled", "{} is not a field of Status", s.key);
+        }
+    }
 }
