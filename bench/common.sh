@@ -27,6 +27,34 @@ build_release() {
   (cd "$REPO_DIR" && cargo build --release --locked -q -p codeintel-cli)
 }
 
+# The parse floor (crates/index/examples/parse_floor.rs): read and parse what `index` would,
+# nothing else. Sets PARSE_FLOOR.
+build_parse_floor() {
+  (cd "$REPO_DIR" && cargo build --release --locked -q -p codeintel-index --example parse_floor)
+  PARSE_FLOOR="$CARGO_TARGET_DIR/release/examples/parse_floor"
+}
+
+# idle_server_rss_mb DATA_DIR: resident MB of an HTTP server over DATA_DIR's index, 5 s after
+# it listens (auto-sync off: nothing to scan).
+idle_server_rss_mb() {
+  local data=$1 port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  AUTO_SYNC_ENABLED=false CODEINTEL_DATA_DIR="$data" "$CODEINTEL" serve --http "127.0.0.1:$port" 2>/dev/null &
+  local pid=$!
+  python3 - "$port" <<'PY'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.2)
+PY
+  sleep 5
+  awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$pid/status"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+}
+
 # make_corpus DIR COPIES: builds the multi-repository tree once (kept between runs).
 make_corpus() {
   local dir=$1 copies=$2

@@ -28,10 +28,11 @@ mod store;
 pub mod text;
 pub mod vectors;
 
-pub use chunk::{chunk_file, Chunk, ChunkedFile, Symbol, SymbolKind};
+pub use chunk::{chunk_file, parse_only, Chunk, ChunkedFile, Symbol, SymbolKind};
 pub use filters::{Filters, PathFilter};
 pub use ingest::{
-    RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult, DEFAULT_MAX_FILE_SIZE,
+    indexable_files, RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult,
+    DEFAULT_MAX_FILE_SIZE,
 };
 pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use sqlite::{SqliteStorage, SCHEMA_VERSION};

@@ -85,6 +85,18 @@ pub fn chunk_file(kind: FileKind, file_name: &str, text: &str) -> ChunkedFile {
     }
 }
 
+/// Parses `text` as [`chunk_file`] would and does nothing else; whether it parsed. The floor
+/// of indexing for benchmarks: the same files, the same grammars, no chunking, no store.
+pub fn parse_only(kind: FileKind, file_name: &str, text: &str) -> bool {
+    let lines = LineIndex::new(text);
+    match (kind, lines.minified(text)) {
+        (FileKind::Code(lang), false) => {
+            grammar::parse(GrammarKey::for_file(lang, file_name), text).is_some()
+        }
+        _ => false,
+    }
+}
+
 /// Byte offsets of line starts, for byte → line lookups.
 struct LineIndex {
     starts: Vec<usize>,

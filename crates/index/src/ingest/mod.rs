@@ -49,6 +49,20 @@ pub(super) const BINARY_SNIFF: usize = 8192;
 /// visible mtime change (coarse timestamps), so it is hashed instead of trusted.
 const MTIME_SLACK_NS: i64 = 2_000_000_000;
 
+/// The files a sync of the repository at `root` (canonical) reads, as its walk finds them,
+/// with what they are indexed as: for tools that measure the pipeline against its parts (the
+/// parse floor of `bench/index.sh`).
+pub fn indexable_files(
+    root: &std::path::Path,
+    options: &SyncOptions,
+) -> Vec<(std::path::PathBuf, crate::lang::FileKind)> {
+    walk::walk(root, root, options)
+        .0
+        .into_iter()
+        .map(|w| (w.abs, w.kind))
+        .collect()
+}
+
 /// How to sync. Built once and passed down.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {

@@ -5,7 +5,7 @@
 
 use super::shared::{now_ms, Shared};
 use super::state::StoredState;
-use super::{policy, ManagerError, Result};
+use super::{policy, Result};
 use codeintel_discovery::{Discovery, DiscoveryOptions};
 use codeintel_index::{IndexStore, RepositoryInfo};
 use std::collections::HashSet;
