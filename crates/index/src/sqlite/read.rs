@@ -327,26 +327,36 @@ impl Snapshot for SqliteSnapshot<'_> {
         words: Option<&[String]>,
         visit: &mut dyn FnMut(ChunkRow) -> Result<bool>,
     ) -> Result<()> {
-        let (from, mut values) = match words {
+        let (clause, filter_values) = filter_sql(filters);
+        let (sql, mut values) = match words {
+            // The matching chunks, sorted: the full-text index narrows them first.
             Some(words) => (
-                "chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid",
+                format!(
+                    "SELECT {ROW_COLUMNS} FROM chunks_fts
+                     JOIN chunks c ON c.id = chunks_fts.rowid
+                     JOIN files f ON f.id = c.file_id
+                     JOIN repositories r ON r.id = f.repo_id
+                     WHERE chunks_fts MATCH ?{clause}
+                     ORDER BY r.name, f.path, c.start_line"
+                ),
                 vec![Value::Text(fts_expression(words, true))],
             ),
-            None => ("chunks c", Vec::new()),
+            // Every chunk: walked in order through the name and path indexes (CROSS JOIN fixes
+            // the join order), sorting only each file's chunks, so the scan streams and stops
+            // at the limit. Joined from chunks, SQLite sorted every chunk of the index first,
+            // contents included: 10-15 s for any exact query without inner words on a 3.4 GB
+            // corpus.
+            None => (
+                format!(
+                    "SELECT {ROW_COLUMNS} FROM repositories r
+                     CROSS JOIN files f ON f.repo_id = r.id
+                     CROSS JOIN chunks c ON c.file_id = f.id
+                     WHERE 1{clause}
+                     ORDER BY r.name, f.path, c.start_line"
+                ),
+                Vec::new(),
+            ),
         };
-        let where_fts = if words.is_some() {
-            "chunks_fts MATCH ?"
-        } else {
-            "1"
-        };
-        let (clause, filter_values) = filter_sql(filters);
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM {from}
-             JOIN files f ON f.id = c.file_id
-             JOIN repositories r ON r.id = f.repo_id
-             WHERE {where_fts}{clause}
-             ORDER BY r.name, f.path, c.start_line"
-        );
         values.extend(filter_values);
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(values))?;

@@ -33,6 +33,10 @@ macro_rules! storage_suite {
                 suite::replacing_renaming_and_deleting_change_what_is_found(open);
             }
             #[test]
+            fn scans_report_in_repository_path_and_line_order() {
+                suite::scans_report_in_repository_path_and_line_order(open);
+            }
+            #[test]
             fn state_values_round_trip() {
                 suite::state_values_round_trip(open);
             }
@@ -191,6 +195,67 @@ pub(crate) fn replacing_renaming_and_deleting_change_what_is_found(open: Open) {
     store.remove_repository(repo.id).unwrap();
     assert!(found(&store, "body", SearchMode::Lexical).is_empty());
     assert!(store.repositories().unwrap().is_empty());
+}
+
+/// A file of `chunks` one-line chunks, the n-th on line n + 1.
+fn lines_file(path: &str, chunks: &[&str]) -> FileOp {
+    FileOp::Upsert {
+        path: path.into(),
+        language: "python",
+        stamp: stamp(),
+        hash: *blake3::hash(chunks.concat().as_bytes()).as_bytes(),
+        chunks: chunks
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Chunk {
+                start_line: i as u32 + 1,
+                end_line: i as u32 + 1,
+                symbol: None,
+                kind: None,
+                content: (*text).into(),
+            })
+            .collect(),
+        symbols: Vec::new(),
+    }
+}
+
+pub(crate) fn scans_report_in_repository_path_and_line_order(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // Written in the reverse of the order results come in.
+    let zed = store
+        .ensure_repository(Path::new("/r/zed"), "zed", None, false)
+        .unwrap();
+    let app = store
+        .ensure_repository(Path::new("/r/app"), "app", None, false)
+        .unwrap();
+    for repo in [zed.id, app.id] {
+        store
+            .write_batch(repo, &[lines_file("z.py", &["x = needle", "needle()"])])
+            .unwrap();
+        store
+            .write_batch(repo, &[lines_file("a.py", &["needle = 1"])])
+            .unwrap();
+    }
+    for mode in [SearchMode::Exact, SearchMode::Regex] {
+        let hits = store
+            .search(&SearchRequest {
+                query: "needle".into(),
+                limit: 3,
+                mode,
+                ..Default::default()
+            })
+            .unwrap();
+        let places: Vec<(&str, &str, u32)> = hits
+            .iter()
+            .map(|h| (h.repository.as_str(), h.path.as_str(), h.line))
+            .collect();
+        assert_eq!(
+            places,
+            [("app", "a.py", 1), ("app", "z.py", 1), ("app", "z.py", 2)],
+            "{mode:?}"
+        );
+    }
 }
 
 pub(crate) fn state_values_round_trip(open: Open) {
