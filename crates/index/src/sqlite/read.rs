@@ -269,9 +269,9 @@ impl Snapshot for SqliteSnapshot<'_> {
     ) -> Result<Vec<(i64, f64)>> {
         let expr = fts_expression(terms, all);
         let (clause, filter_values) = filter_sql(filters);
-        let sql = if filters.is_empty() {
+        let from = if filters.is_empty() {
             "SELECT rowid, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank, NULL FROM chunks_fts
-             WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
+             WHERE chunks_fts MATCH ?"
                 .to_string()
         } else {
             format!(
@@ -280,45 +280,70 @@ impl Snapshot for SqliteSnapshot<'_> {
                  JOIN chunks c ON c.id = chunks_fts.rowid
                  JOIN files f ON f.id = c.file_id
                  JOIN repositories r ON r.id = f.repo_id
-                 WHERE chunks_fts MATCH ?{clause} ORDER BY rank LIMIT ?"
+                 WHERE chunks_fts MATCH ?{clause}"
             )
         };
+        let keep = |r: &rusqlite::Row| -> rusqlite::Result<Option<(i64, f64)>> {
+            let id: i64 = r.get(0)?;
+            if skip.contains(&id)
+                || (filters.path.is_some()
+                    && !filters.path_ok(r.get_ref(2)?.as_str().unwrap_or("")))
+            {
+                return Ok(None);
+            }
+            Ok(Some((id, r.get(1)?)))
+        };
         // A LIMIT lets SQLite keep only the best rows instead of sorting every match (`HashMap`
-        // matches tens of thousands of chunks); when the rows tied with the last one wanted run
-        // past it, ask again for more. A path filter is checked afterwards, so it reads them all.
-        let mut fetch_limit = if filters.path.is_some() {
+        // matches tens of thousands of chunks). A path filter is checked afterwards, so it
+        // reads them all.
+        let limit = if filters.path.is_some() {
             i64::MAX
         } else {
-            want as i64 + 1
+            (want + 1 + skip.len()) as i64
         };
-        loop {
-            let mut values = vec![Value::Text(expr.clone())];
-            values.extend(filter_values.iter().cloned());
-            values.push(Value::Integer(fetch_limit));
-            let mut stmt = self.conn().prepare_cached(&sql)?;
-            let mut rows = stmt.query(params_from_iter(values))?;
-            let (mut chosen, mut read, mut cut) = (Vec::<(i64, f64)>::new(), 0i64, false);
-            while let Some(r) = rows.next()? {
-                read += 1;
-                let id: i64 = r.get(0)?;
-                let rank: f64 = r.get(1)?;
-                if chosen.len() >= want && chosen.last().is_some_and(|(_, last)| rank > *last) {
-                    cut = true;
-                    break;
-                }
-                if filters.path.is_some() && !filters.path_ok(r.get_ref(2)?.as_str().unwrap_or(""))
-                {
-                    continue;
-                }
-                if !skip.contains(&id) {
-                    chosen.push((id, rank));
-                }
-            }
-            if cut || read < fetch_limit || fetch_limit >= MAX_TIED_CANDIDATES {
+        let mut values = vec![Value::Text(expr)];
+        values.extend(filter_values);
+        let mut ordered = values.clone();
+        ordered.push(Value::Integer(limit));
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!("{from} ORDER BY rank LIMIT ?"))?;
+        let mut rows = stmt.query(params_from_iter(ordered))?;
+        let (mut chosen, mut read) = (Vec::<(i64, f64)>::new(), 0i64);
+        while let Some(r) = rows.next()? {
+            read += 1;
+            let Some((id, rank)) = keep(r)? else {
+                continue;
+            };
+            if chosen.len() >= want && chosen.last().is_some_and(|(_, last)| rank > *last) {
                 return Ok(chosen);
             }
-            fetch_limit *= 4;
+            chosen.push((id, rank));
         }
+        let Some(&(_, cutoff)) = chosen.last() else {
+            return Ok(chosen);
+        };
+        if read < limit {
+            return Ok(chosen);
+        }
+        // The rows tied with the last one run past the limit (copies of one file score the
+        // same): one more pass for every row as good as it, unsorted. Raising the limit and
+        // asking again cost a full pass of the index per step (4 on the 8-copy corpus).
+        let mut tied = Vec::new();
+        values.push(Value::Real(cutoff));
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!("{from} AND bm25(chunks_fts, 8.0, 1.0, 2.0) <= ?"))?;
+        let mut rows = stmt.query(params_from_iter(values))?;
+        let mut read = 0;
+        while let Some(r) = rows.next()? {
+            read += 1;
+            tied.extend(keep(r)?);
+            if read >= MAX_TIED_CANDIDATES {
+                break;
+            }
+        }
+        Ok(tied)
     }
 
     fn scan_chunks(

@@ -37,6 +37,10 @@ macro_rules! storage_suite {
                 suite::scans_report_in_repository_path_and_line_order(open);
             }
             #[test]
+            fn ties_at_the_cut_are_settled_by_place() {
+                suite::ties_at_the_cut_are_settled_by_place(open);
+            }
+            #[test]
             fn state_values_round_trip() {
                 suite::state_values_round_trip(open);
             }
@@ -255,6 +259,40 @@ pub(crate) fn scans_report_in_repository_path_and_line_order(open: Open) {
             [("app", "a.py", 1), ("app", "z.py", 1), ("app", "z.py", 2)],
             "{mode:?}"
         );
+    }
+}
+
+pub(crate) fn ties_at_the_cut_are_settled_by_place(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let repo = store
+        .ensure_repository(Path::new("/r"), "r", None, false)
+        .unwrap();
+    // Copies of one file score the same: more of them than the candidates a search reads,
+    // written last-first, and one better chunk.
+    let copies: Vec<FileOp> = (0..120)
+        .rev()
+        .map(|i| lines_file(&format!("copy{i:03}.py"), &["retry the upload"]))
+        .collect();
+    store.write_batch(repo.id, &copies).unwrap();
+    store
+        .write_batch(
+            repo.id,
+            &[lines_file("best.py", &["retry upload retry upload"])],
+        )
+        .unwrap();
+    for limit in [1, 3, 50] {
+        let hits = store
+            .search(&SearchRequest {
+                query: "retry upload".into(),
+                limit,
+                ..Default::default()
+            })
+            .unwrap();
+        let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+        let mut want = vec!["best.py".to_string()];
+        want.extend((0..limit - 1).map(|i| format!("copy{i:03}.py")));
+        assert_eq!(paths, want, "limit {limit}");
     }
 }
 
