@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-/// Lexical candidates read at most to settle ties at the cut.
+/// Rows tied at the lexical cut kept at most to settle it by place.
 const MAX_TIED_CANDIDATES: i64 = 100_000;
 
 /// A reader connection inside one read transaction; back to the pool when dropped.
@@ -328,22 +328,28 @@ impl Snapshot for SqliteSnapshot<'_> {
         }
         // The rows tied with the last one run past the limit (copies of one file score the
         // same): one more pass for every row as good as it, unsorted. Raising the limit and
-        // asking again cost a full pass of the index per step (4 on the 8-copy corpus).
-        let mut tied = Vec::new();
+        // asking again cost a full pass of the index per step (4 on the 8-copy corpus). The
+        // rows come in no order, so the pass reads to the end: every better row is kept, and
+        // the ties up to a bound.
+        let (mut as_good, mut ties) = (Vec::new(), 0i64);
         values.push(Value::Real(cutoff));
         let mut stmt = self
             .conn()
             .prepare_cached(&format!("{from} AND bm25(chunks_fts, 8.0, 1.0, 2.0) <= ?"))?;
         let mut rows = stmt.query(params_from_iter(values))?;
-        let mut read = 0;
         while let Some(r) = rows.next()? {
-            read += 1;
-            tied.extend(keep(r)?);
-            if read >= MAX_TIED_CANDIDATES {
-                break;
+            let Some((id, rank)) = keep(r)? else {
+                continue;
+            };
+            if rank >= cutoff {
+                if ties >= MAX_TIED_CANDIDATES {
+                    continue;
+                }
+                ties += 1;
             }
+            as_good.push((id, rank));
         }
-        Ok(tied)
+        Ok(as_good)
     }
 
     fn scan_chunks(
