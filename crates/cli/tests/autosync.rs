@@ -24,6 +24,7 @@ fn all_synced(s: &Value, names: &[&str]) -> bool {
 fn search_paths(sb: &Sandbox, query: &str) -> Vec<String> {
     let out = sb.run(&["search", "--json", "--mode", "exact", query]);
     if !out.status.success() {
+        eprintln!("search failed: {}", String::from_utf8_lossy(&out.stderr));
         return Vec::new();
     }
     json(&out)

@@ -22,6 +22,7 @@ pub mod chunk;
 mod filters;
 mod ingest;
 pub mod lang;
+mod lexical;
 mod search;
 mod sqlite;
 mod store;

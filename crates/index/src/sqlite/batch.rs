@@ -1,26 +1,18 @@
-//! Writing a batch of file operations: a file's chunks, symbols and full-text rows replaced
-//! together, renames moved without re-chunking, deletions.
+//! Writing a batch of file operations: a file's chunks and symbols replaced together, renames
+//! moved without re-chunking, deletions; each changed file logged for the lexical index
+//! (`lexical`), in the same transaction.
 
 use super::{intern_kind, BatchCounts, FileOp, Result};
 use crate::chunk::{Chunk, Symbol};
-use crate::text;
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// The FTS columns of a chunk: symbol names (with humps), body (with humps), path words.
-fn fts_row(chunk_symbols: &str, content: &str, path: &str) -> (String, String, String) {
-    let symbols = format!("{chunk_symbols} {}", text::hump_terms(chunk_symbols));
-    let body = format!("{content}\n{}", text::hump_terms(content));
-    let path = format!("{path} {}", text::hump_terms(path));
-    (symbols, body, path)
-}
-
-/// Names a chunk's symbols column holds at most: a line of generated code can hold thousands
+/// Names a chunk's lexical document holds at most: a line of generated code can hold thousands
 /// of definitions, and every chunk cut from that line would otherwise list them all.
 const MAX_CHUNK_SYMBOL_NAMES: usize = 64;
 
 /// The names a chunk defines: its own symbol and the symbols that start inside it (`symbols`
 /// is in line order, as the chunker gives it).
-fn chunk_symbol_names(chunk: &Chunk, symbols: &[Symbol]) -> String {
+pub(super) fn chunk_symbol_names(chunk: &Chunk, symbols: &[Symbol]) -> String {
     let mut names: Vec<&str> = chunk.symbol.iter().map(String::as_str).collect();
     let first = symbols.partition_point(|s| s.start_line < chunk.start_line);
     for s in symbols[first..]
@@ -44,7 +36,16 @@ fn file_id(tx: &Connection, repo_id: i64, path: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
+/// Marks a file's chunks (or path) changed, for the lexical index.
+fn log_file(tx: &Connection, file_id: i64) -> Result<()> {
+    tx.prepare_cached("INSERT INTO lexical_log (file_id) VALUES (?1)")?
+        .execute([file_id])?;
+    Ok(())
+}
+
+/// Deletes a file's chunks and symbols (logging it).
 fn delete_file_rows(tx: &Connection, file_id: i64, counts: &mut BatchCounts) -> Result<()> {
+    log_file(tx, file_id)?;
     let n = tx
         .prepare_cached("DELETE FROM chunks WHERE file_id = ?1")?
         .execute([file_id])?;
@@ -57,15 +58,11 @@ fn delete_file_rows(tx: &Connection, file_id: i64, counts: &mut BatchCounts) -> 
 fn insert_chunks(
     tx: &Connection,
     file_id: i64,
-    path: &str,
     chunks: &[Chunk],
     symbols: &[Symbol],
 ) -> Result<u64> {
     let mut insert_chunk = tx.prepare_cached(
         "INSERT INTO chunks (file_id, start_line, end_line, symbol, kind, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut insert_fts = tx.prepare_cached(
-        "INSERT INTO chunks_fts (rowid, symbols, body, path) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for chunk in chunks {
         insert_chunk.execute(params![
@@ -76,9 +73,6 @@ fn insert_chunks(
             chunk.kind,
             chunk.content
         ])?;
-        let id = tx.last_insert_rowid();
-        let (s, b, p) = fts_row(&chunk_symbol_names(chunk, symbols), &chunk.content, path);
-        insert_fts.execute(params![id, s, b, p])?;
     }
     let mut insert_symbol = tx.prepare_cached(
         "INSERT INTO symbols (file_id, name, kind, start_line, end_line) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -118,10 +112,12 @@ pub(super) fn apply(
                         "INSERT INTO files (repo_id, path, language, size, mtime_ns, hash, indexed_at_ns, chunk_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     )?
                     .execute(params![repo_id, path, language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64])?;
-                    tx.last_insert_rowid()
+                    let id = tx.last_insert_rowid();
+                    log_file(tx, id)?;
+                    id
                 }
             };
-            counts.chunks_new += insert_chunks(tx, id, path, chunks, symbols)?;
+            counts.chunks_new += insert_chunks(tx, id, chunks, symbols)?;
         }
         FileOp::Touch { path, stamp } => {
             tx.prepare_cached("UPDATE files SET size = ?1, mtime_ns = ?2, indexed_at_ns = ?3 WHERE repo_id = ?4 AND path = ?5")?
@@ -137,11 +133,8 @@ pub(super) fn apply(
             }
             tx.prepare_cached("UPDATE files SET path = ?1, size = ?2, mtime_ns = ?3, indexed_at_ns = ?4 WHERE id = ?5")?
                 .execute(params![to, stamp.size as i64, stamp.mtime_ns, stamp.indexed_at_ns, id])?;
-            // The path is part of the full-text row: rewrite the rows of this file's chunks.
-            let (chunks, symbols) = stored_chunks(tx, id)?;
-            delete_file_rows(tx, id, counts)?;
-            counts.chunks_deleted -= chunks.len() as u64;
-            insert_chunks(tx, id, to, &chunks, &symbols)?;
+            // The path is part of the lexical documents; the chunks (and their vectors) stay.
+            log_file(tx, id)?;
         }
         FileOp::Delete { path } => {
             if let Some(id) = file_id(tx, repo_id, path)? {
@@ -154,17 +147,24 @@ pub(super) fn apply(
     Ok(())
 }
 
-fn stored_chunks(tx: &Connection, file_id: i64) -> Result<(Vec<Chunk>, Vec<Symbol>)> {
-    let mut stmt = tx.prepare_cached("SELECT start_line, end_line, symbol, kind, content FROM chunks WHERE file_id = ?1 ORDER BY id")?;
+/// A file's chunks with their ids, as stored.
+pub(super) type StoredChunks = Vec<(i64, Chunk)>;
+
+/// A file's chunks and symbols, as stored.
+pub(super) fn stored_chunks(tx: &Connection, file_id: i64) -> Result<(StoredChunks, Vec<Symbol>)> {
+    let mut stmt = tx.prepare_cached("SELECT id, start_line, end_line, symbol, kind, content FROM chunks WHERE file_id = ?1 ORDER BY id")?;
     let chunks = stmt
         .query_map([file_id], |r| {
-            Ok(Chunk {
-                start_line: r.get(0)?,
-                end_line: r.get(1)?,
-                symbol: r.get(2)?,
-                kind: r.get::<_, Option<String>>(3)?.map(|k| intern_kind(&k)),
-                content: r.get(4)?,
-            })
+            Ok((
+                r.get(0)?,
+                Chunk {
+                    start_line: r.get(1)?,
+                    end_line: r.get(2)?,
+                    symbol: r.get(3)?,
+                    kind: r.get::<_, Option<String>>(4)?.map(|k| intern_kind(&k)),
+                    content: r.get(5)?,
+                },
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut stmt = tx.prepare_cached(

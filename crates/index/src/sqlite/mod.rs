@@ -6,11 +6,13 @@
 //! a search never waits for a sync, which commits in short batches.
 //!
 //! - `schema`: tables, migrations, connection settings;
-//! - `batch`: writing a batch of file changes (chunks, symbols, full-text rows);
+//! - `batch`: writing a batch of file changes (chunks, symbols, the lexical log);
+//! - `lexical`: the lexical index beside the database, kept in agreement through that log;
 //! - `read`: the [`Snapshot`] queries (repositories, search, vectors);
 //! - this module: opening, the connections, the other writes.
 
 mod batch;
+mod lexical;
 mod read;
 mod schema;
 
@@ -20,6 +22,7 @@ use crate::store::{
     now_ns, BatchCounts, FileOp, RepositoryLock, RepositoryRecord, Result, Snapshot, Storage,
     StoreError, StoredUnit, SyncState,
 };
+use lexical::Lexical;
 use read::{repository_where, SqliteSnapshot};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use schema::{
@@ -42,6 +45,7 @@ pub struct SqliteStorage {
     /// `None` when opened read-only.
     writer: Option<Mutex<Connection>>,
     readers: Mutex<Vec<Connection>>,
+    lexical: Lexical,
 }
 
 impl Drop for SqliteStorage {
@@ -91,10 +95,12 @@ impl SqliteStorage {
             }
             other => other?,
         };
+        let lexical = Lexical::open(path, &writer)?;
         Ok(SqliteStorage {
             path: path.to_path_buf(),
             writer: Some(Mutex::new(writer)),
             readers: Mutex::new(Vec::new()),
+            lexical,
         })
     }
 
@@ -137,10 +143,15 @@ impl SqliteStorage {
             drop(conn);
             return Self::open(path, false).map(Some);
         }
+        let Some(lexical) = Lexical::open_read_only(path, &conn)? else {
+            drop(conn);
+            return Self::open(path, false).map(Some);
+        };
         Ok(Some(SqliteStorage {
             path: path.to_path_buf(),
             writer: None,
             readers: Mutex::new(vec![conn]),
+            lexical,
         }))
     }
 
@@ -238,6 +249,7 @@ impl Storage for SqliteStorage {
                 batch::apply(&tx, repo_id, op, &mut counts)?;
             }
             tx.commit()?;
+            self.lexical.catch_up(conn)?;
             Ok(counts)
         })
     }
@@ -298,8 +310,14 @@ impl Storage for SqliteStorage {
 
     fn remove_repository(&self, repo_id: i64) -> Result<()> {
         self.with_writer(|conn| {
-            conn.execute("DELETE FROM repositories WHERE id = ?1", [repo_id])?;
-            Ok(())
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO lexical_log (file_id) SELECT id FROM files WHERE repo_id = ?1",
+                [repo_id],
+            )?;
+            tx.execute("DELETE FROM repositories WHERE id = ?1", [repo_id])?;
+            tx.commit()?;
+            self.lexical.catch_up(conn)
         })
     }
 
@@ -357,8 +375,10 @@ impl Storage for SqliteStorage {
 
     /// The log is copied into the database every 64 MB instead of SQLite's 4 MB (fewer
     /// fsyncs: 6% faster on a 95 MB corpus).
+    /// The lexical writer is kept until the end, committing now and then.
     fn begin_bulk(&self) {
         self.set_checkpoint_interval(BULK_CHECKPOINT_BYTES);
+        self.lexical.begin_bulk();
     }
 
     /// Back to SQLite's default, and a checkpoint, so readers stop consulting the long log (a
@@ -366,6 +386,9 @@ impl Storage for SqliteStorage {
     /// checkpoint). Small writes keep the default: a checkpoint after each would cost them an
     /// fsync (9 -> 20 ms for a one-file edit).
     fn end_bulk(&self) {
+        if let Err(e) = self.with_writer(|conn| self.lexical.end_bulk(conn)) {
+            tracing::warn!(%e, "the lexical index could not be brought up to date (it is at the next write or open)");
+        }
         self.set_checkpoint_interval(DEFAULT_CHECKPOINT_BYTES);
         self.checkpoint();
     }
@@ -415,6 +438,8 @@ fn reader_connection(path: &Path) -> Result<Connection> {
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "query_only", true)?;
+    // `rarray(?)`: a set of ids as one parameter (the chunks the lexical index matched).
+    rusqlite::vtab::array::load_module(&conn)?;
     Ok(conn)
 }
 

@@ -1,10 +1,9 @@
-//! Reading: one read transaction per snapshot, on a pooled connection.
-//!
-//! Queries are reduced to quoted alphanumeric terms before they reach FTS5, so no query text
-//! can be FTS syntax (`"`, `*`, `NEAR`, `-`) or reach SQLite unescaped.
+//! Reading: one read transaction per snapshot, on a pooled connection, and the lexical index's
+//! last commit (taken when a query first needs it).
 
 use super::{SqliteStorage, GENERATION_KEY};
 use crate::filters::Filters;
+use crate::lexical::{LexicalSearcher, Restriction};
 use crate::store::{
     from_ms, ChunkRow, Definition, FileState, PendingChunk, RepoState, RepositoryInfo,
     RepositoryRecord, Result, Snapshot, SymbolQuery, SyncState, UnfinishedSync, WatchState,
@@ -12,16 +11,16 @@ use crate::store::{
 use crate::SymbolHit;
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::PathBuf;
-
-/// Rows tied at the lexical cut kept at most to settle it by place.
-const MAX_TIED_CANDIDATES: i64 = 100_000;
+use std::rc::Rc;
 
 /// A reader connection inside one read transaction; back to the pool when dropped.
 pub(super) struct SqliteSnapshot<'s> {
     storage: &'s SqliteStorage,
     conn: Option<Connection>,
+    lexical: OnceCell<LexicalSearcher>,
 }
 
 impl<'s> SqliteSnapshot<'s> {
@@ -41,7 +40,69 @@ impl<'s> SqliteSnapshot<'s> {
         Ok(SqliteSnapshot {
             storage,
             conn: Some(conn),
+            lexical: OnceCell::new(),
         })
+    }
+
+    fn lexical(&self) -> Result<&LexicalSearcher> {
+        match self.lexical.get() {
+            Some(searcher) => Ok(searcher),
+            None => {
+                let logged = super::lexical::last_logged(self.conn())?;
+                let storage = self.storage;
+                let searcher = storage.lexical.searcher_covering(logged, || {
+                    storage.with_writer(|conn| storage.lexical.catch_up(conn))
+                })?;
+                Ok(self.lexical.get_or_init(|| searcher))
+            }
+        }
+    }
+
+    /// The chunks the lexical index finds holding every word, in repository, path and line
+    /// order (only their ids are sorted, not their contents).
+    fn ordered_matches(&self, filters: &Filters, words: &[String]) -> Result<Vec<i64>> {
+        let files = self.files_passing(filters)?;
+        let within = Restriction {
+            repo_id: filters.repo_id,
+            language: filters.language,
+            files: files.as_ref(),
+            skip: None,
+        };
+        let ids = self.lexical()?.matching(words, &within)?;
+        if ids.is_empty() {
+            return Ok(ids);
+        }
+        let ids: Vec<Value> = ids.into_iter().map(Value::Integer).collect();
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT c.id FROM chunks c
+             JOIN files f ON f.id = c.file_id
+             JOIN repositories r ON r.id = f.repo_id
+             WHERE c.id IN rarray(?1)
+             ORDER BY r.name, f.path, c.start_line",
+        )?;
+        let ordered = stmt
+            .query_map([Rc::new(ids)], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ordered)
+    }
+
+    /// The files a path filter lets through (with the other filters), when there is one.
+    fn files_passing(&self, filters: &Filters) -> Result<Option<HashSet<i64>>> {
+        if filters.path.is_none() {
+            return Ok(None);
+        }
+        let (clause, values) = filter_sql(filters);
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!("SELECT f.id, f.path FROM files f WHERE 1{clause}"))?;
+        let mut rows = stmt.query(params_from_iter(values))?;
+        let mut files = HashSet::new();
+        while let Some(r) = rows.next()? {
+            if filters.path_ok(r.get_ref(1)?.as_str().unwrap_or("")) {
+                files.insert(r.get(0)?);
+            }
+        }
+        Ok(Some(files))
     }
 
     pub(super) fn conn(&self) -> &Connection {
@@ -78,12 +139,6 @@ fn filter_sql(filters: &Filters) -> (String, Vec<Value>) {
         values.push(Value::Text(lang.to_string()));
     }
     (clause, values)
-}
-
-/// Terms as one FTS5 expression: every one, or any.
-fn fts_expression(terms: &[String], all: bool) -> String {
-    let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
-    quoted.join(if all { " " } else { " OR " })
 }
 
 const ROW_COLUMNS: &str =
@@ -256,9 +311,8 @@ impl Snapshot for SqliteSnapshot<'_> {
             .optional()?)
     }
 
-    /// Ids and ranks from the full-text index alone (joined with files only when a filter
-    /// needs them): reading every match's chunk row to sort them doubled the cost of a common
-    /// query (`error handling`: 2,210 matches, 7.7 ms joined, 3.1 ms from the index alone).
+    /// Ids and ranks from the lexical index alone; a path filter becomes the set of files it
+    /// lets through.
     fn lexical_candidates(
         &self,
         terms: &[String],
@@ -267,89 +321,20 @@ impl Snapshot for SqliteSnapshot<'_> {
         want: usize,
         skip: &HashSet<i64>,
     ) -> Result<Vec<(i64, f64)>> {
-        let expr = fts_expression(terms, all);
-        let (clause, filter_values) = filter_sql(filters);
-        let from = if filters.is_empty() {
-            "SELECT rowid, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank, NULL FROM chunks_fts
-             WHERE chunks_fts MATCH ?"
-                .to_string()
-        } else {
-            format!(
-                "SELECT c.id, bm25(chunks_fts, 8.0, 1.0, 2.0) AS rank, f.path
-                 FROM chunks_fts
-                 JOIN chunks c ON c.id = chunks_fts.rowid
-                 JOIN files f ON f.id = c.file_id
-                 JOIN repositories r ON r.id = f.repo_id
-                 WHERE chunks_fts MATCH ?{clause}"
-            )
+        let files = self.files_passing(filters)?;
+        let within = Restriction {
+            repo_id: filters.repo_id,
+            language: filters.language,
+            files: files.as_ref(),
+            skip: Some(skip),
         };
-        let keep = |r: &rusqlite::Row| -> rusqlite::Result<Option<(i64, f64)>> {
-            let id: i64 = r.get(0)?;
-            if skip.contains(&id)
-                || (filters.path.is_some()
-                    && !filters.path_ok(r.get_ref(2)?.as_str().unwrap_or("")))
-            {
-                return Ok(None);
-            }
-            Ok(Some((id, r.get(1)?)))
-        };
-        // A LIMIT lets SQLite keep only the best rows instead of sorting every match (`HashMap`
-        // matches tens of thousands of chunks). A path filter is checked afterwards, so it
-        // reads them all.
-        let limit = if filters.path.is_some() {
-            i64::MAX
-        } else {
-            (want + 1 + skip.len()) as i64
-        };
-        let mut values = vec![Value::Text(expr)];
-        values.extend(filter_values);
-        let mut ordered = values.clone();
-        ordered.push(Value::Integer(limit));
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!("{from} ORDER BY rank LIMIT ?"))?;
-        let mut rows = stmt.query(params_from_iter(ordered))?;
-        let (mut chosen, mut read) = (Vec::<(i64, f64)>::new(), 0i64);
-        while let Some(r) = rows.next()? {
-            read += 1;
-            let Some((id, rank)) = keep(r)? else {
-                continue;
-            };
-            if chosen.len() >= want && chosen.last().is_some_and(|(_, last)| rank > *last) {
-                return Ok(chosen);
-            }
-            chosen.push((id, rank));
-        }
-        let Some(&(_, cutoff)) = chosen.last() else {
-            return Ok(chosen);
-        };
-        if read < limit {
-            return Ok(chosen);
-        }
-        // The rows tied with the last one run past the limit (copies of one file score the
-        // same): one more pass for every row as good as it, unsorted. Raising the limit and
-        // asking again cost a full pass of the index per step (4 on the 8-copy corpus). The
-        // rows come in no order, so the pass reads to the end: every better row is kept, and
-        // the ties up to a bound.
-        let (mut as_good, mut ties) = (Vec::new(), 0i64);
-        values.push(Value::Real(cutoff));
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!("{from} AND bm25(chunks_fts, 8.0, 1.0, 2.0) <= ?"))?;
-        let mut rows = stmt.query(params_from_iter(values))?;
-        while let Some(r) = rows.next()? {
-            let Some((id, rank)) = keep(r)? else {
-                continue;
-            };
-            if rank >= cutoff {
-                if ties >= MAX_TIED_CANDIDATES {
-                    continue;
-                }
-                ties += 1;
-            }
-            as_good.push((id, rank));
-        }
-        Ok(as_good)
+        // Ranks as FTS5 gave them (lower is better), so the layers above did not change.
+        Ok(self
+            .lexical()?
+            .top(terms, all, &within, want)?
+            .into_iter()
+            .map(|(id, score)| (id, -f64::from(score)))
+            .collect())
     }
 
     fn scan_chunks(
@@ -358,38 +343,29 @@ impl Snapshot for SqliteSnapshot<'_> {
         words: Option<&[String]>,
         visit: &mut dyn FnMut(ChunkRow) -> Result<bool>,
     ) -> Result<()> {
-        let (clause, filter_values) = filter_sql(filters);
-        let (sql, mut values) = match words {
-            // The matching chunks, sorted: the full-text index narrows them first.
-            Some(words) => (
-                format!(
-                    "SELECT {ROW_COLUMNS} FROM chunks_fts
-                     JOIN chunks c ON c.id = chunks_fts.rowid
-                     JOIN files f ON f.id = c.file_id
-                     JOIN repositories r ON r.id = f.repo_id
-                     WHERE chunks_fts MATCH ?{clause}
-                     ORDER BY r.name, f.path, c.start_line"
-                ),
-                vec![Value::Text(fts_expression(words, true))],
-            ),
-            // Every chunk: walked in order through the name and path indexes (CROSS JOIN fixes
-            // the join order), sorting only each file's chunks, so the scan streams and stops
-            // at the limit. Joined from chunks, SQLite sorted every chunk of the index first,
-            // contents included: 10-15 s for any exact query without inner words on a 3.4 GB
-            // corpus.
-            None => (
-                format!(
-                    "SELECT {ROW_COLUMNS} FROM repositories r
-                     CROSS JOIN files f ON f.repo_id = r.id
-                     CROSS JOIN chunks c ON c.file_id = f.id
-                     WHERE 1{clause}
-                     ORDER BY r.name, f.path, c.start_line"
-                ),
-                Vec::new(),
-            ),
-        };
-        values.extend(filter_values);
-        let mut stmt = self.conn().prepare_cached(&sql)?;
+        if let Some(words) = words {
+            for id in self.ordered_matches(filters, words)? {
+                let Some(row) = self.chunk(id, 0.0)? else {
+                    continue;
+                };
+                if !visit(row)? {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        // Every chunk: walked in order through the name and path indexes (CROSS JOIN fixes the
+        // join order), sorting only each file's chunks, so the scan streams and stops at the
+        // limit. Joined from chunks, SQLite sorted every chunk of the index first, contents
+        // included: 10-15 s for any exact query without inner words on a 3.4 GB corpus.
+        let (clause, values) = filter_sql(filters);
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM repositories r
+             CROSS JOIN files f ON f.repo_id = r.id
+             CROSS JOIN chunks c ON c.file_id = f.id
+             WHERE 1{clause}
+             ORDER BY r.name, f.path, c.start_line"
+        ))?;
         let mut rows = stmt.query(params_from_iter(values))?;
         while let Some(r) = rows.next()? {
             let row = read_row(r, 0.0)?;

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 /// `CIDX`: marks a SQLite file as a codeintel index.
 pub(super) const APPLICATION_ID: i32 = 0x4349_4458;
 /// Bumped with each migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
@@ -107,6 +107,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,
         vector BLOB NOT NULL
     );
+    "#,
+    // 5: the lexical index moves to tantivy, beside the database (`sqlite::lexical`): FTS5
+    // goes, and a log of the files whose chunks changed takes its place in each write. The
+    // binding names this database in the lexical index's commits: an index left from another
+    // database (one moved aside) is rebuilt, never trusted.
+    r#"
+    DROP TRIGGER IF EXISTS chunks_fts_delete;
+    DROP TABLE IF EXISTS chunks_fts;
+    CREATE TABLE IF NOT EXISTS lexical_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_id INTEGER NOT NULL
+    );
+    INSERT INTO state (key, value) VALUES ('lexical.binding', lower(hex(randomblob(16))))
+        ON CONFLICT(key) DO UPDATE SET value = excluded.value;
     "#,
 ];
 

@@ -13,10 +13,23 @@ fn sqlite(dir: &Path) -> SqliteStorage {
     SqliteStorage::open(&dir.join("index.db"), false).unwrap()
 }
 
+/// Documents in the lexical index, once the log is applied (it always is, in one process).
 fn fts_rows(store: &SqliteStorage) -> i64 {
-    store
-        .query_i64("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'body'")
-        .unwrap()
+    assert_eq!(
+        store.query_i64("SELECT count(*) FROM lexical_log").unwrap(),
+        0
+    );
+    store.lexical.num_docs().unwrap() as i64
+}
+
+fn lexical_hits(store: &IndexStore, query: &str) -> usize {
+    let req = crate::SearchRequest {
+        query: query.into(),
+        mode: crate::SearchMode::Lexical,
+        limit: 10,
+        ..crate::SearchRequest::default()
+    };
+    store.search(&req).unwrap().len()
 }
 
 #[test]
@@ -56,7 +69,7 @@ fn a_newer_schema_is_refused() {
 }
 
 #[test]
-fn replacing_renaming_and_deleting_keep_fts_in_step() {
+fn replacing_renaming_and_deleting_keep_the_lexical_index_in_step() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(dir.path());
     let repo = store
@@ -177,4 +190,108 @@ fn vectors_of_schema_3_are_dropped_and_recomputed() {
         store.embedded_chunks(Some(model.model_id()), None).unwrap(),
         1
     );
+}
+
+#[test]
+fn rows_left_in_the_log_by_a_dead_process_are_applied_by_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.db");
+    let store = IndexStore::open(&path, false).unwrap();
+    let repo = store
+        .ensure_repository(Path::new("/r"), "r", None, false)
+        .unwrap();
+    store
+        .write_batch(repo.id, &[upsert("a.py", "first words")])
+        .unwrap();
+    // Another process holds the lexical writer and dies before applying what follows.
+    let holder = crate::lexical::LexicalIndex::open_existing(&lexical::folder(&path))
+        .unwrap()
+        .unwrap();
+    let writer = holder.try_writer().unwrap().unwrap();
+    store
+        .write_batch(repo.id, &[upsert("b.py", "second words")])
+        .unwrap();
+    assert_eq!(lexical_hits(&store, "second"), 0, "left to the holder");
+    drop(store);
+    // A read-only open cannot repair it while the writer is held: it shows the last commit.
+    let reader = IndexStore::open_read_only(&path).unwrap().unwrap();
+    assert_eq!(lexical_hits(&reader, "words"), 1);
+    drop(reader);
+    drop(writer);
+    // With no holder left, even a read-only open repairs it (through a full open).
+    let reader = IndexStore::open_read_only(&path).unwrap().unwrap();
+    assert_eq!(lexical_hits(&reader, "words"), 2);
+    assert_eq!(lexical_hits(&reader, "second"), 1);
+}
+
+#[test]
+fn a_lexical_index_left_from_another_database_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.db");
+    {
+        let store = IndexStore::open(&path, false).unwrap();
+        let repo = store
+            .ensure_repository(Path::new("/r"), "r", None, false)
+            .unwrap();
+        store
+            .write_batch(repo.id, &[upsert("a.py", "stale words")])
+            .unwrap();
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let store = IndexStore::open(&path, false).unwrap();
+    assert_eq!(lexical_hits(&store, "stale"), 0);
+    let repo = store
+        .ensure_repository(Path::new("/r"), "r", None, false)
+        .unwrap();
+    store
+        .write_batch(repo.id, &[upsert("b.py", "fresh words")])
+        .unwrap();
+    assert_eq!(lexical_hits(&store, "words"), 1);
+}
+
+#[test]
+fn an_index_of_schema_4_gets_its_lexical_index_from_its_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.db");
+    drop(store_with(&path, &[("f", "migrated words")]));
+    std::fs::remove_dir_all(lexical::folder(&path)).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE lexical_log; PRAGMA user_version = 4;")
+        .unwrap();
+    let store = IndexStore::open_read_only(&path).unwrap().unwrap();
+    assert_eq!(lexical_hits(&store, "migrated"), 1);
+}
+
+#[test]
+fn a_rename_keeps_chunks_and_their_vectors_and_moves_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.db");
+    let (store, repo) = store_with(&path, &[("f", "renamed body")]);
+    let model = BagOfWords { dimension: 64 };
+    assert_eq!(embed_all(&store, &model).unwrap(), 1);
+    assert_eq!(lexical_hits(&store, "fresh place"), 0);
+    store
+        .write_batch(
+            repo,
+            &[FileOp::Rename {
+                from: "a.py".into(),
+                to: "fresh_place.py".into(),
+                stamp: stamp(),
+            }],
+        )
+        .unwrap();
+    assert_eq!(
+        embed_all(&store, &model).unwrap(),
+        0,
+        "nothing to embed again"
+    );
+    assert_eq!(
+        lexical_hits(&store, "fresh place"),
+        1,
+        "path words are found"
+    );
+    assert_eq!(lexical_hits(&store, "renamed"), 1);
 }
