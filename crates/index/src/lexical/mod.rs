@@ -21,7 +21,9 @@ use std::path::Path;
 use std::sync::Mutex;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STRING,
 };
@@ -319,18 +321,35 @@ impl LexicalSearcher {
         terms
     }
 
-    fn query(&self, terms: Vec<Term>, all: bool, within: &Restriction) -> Box<dyn Query> {
+    /// A term's query, its weight brought to the idf of Robertson/Sparck Jones that FTS5
+    /// uses, `ln((N - n + 0.5) / (n + 0.5))`, near zero for a term in half the chunks or more.
+    /// tantivy's `ln(1 + ...)` never falls below ln 2, so the common words of a sentence-like
+    /// query (`return`, `value`, `self`) outweighed its rare ones: lexical MRR@10 of the
+    /// retrieval evaluation 0.438 with FTS5, 0.413 before this boost.
+    fn term_query(&self, term: Term) -> Result<Box<dyn Query>> {
+        let docs: u64 = self
+            .searcher
+            .segment_readers()
+            .iter()
+            .map(|s| u64::from(s.max_doc()))
+            .sum();
+        let freq = self.searcher.doc_freq(&term)?.min(docs);
+        let x = ((docs - freq) as f64 + 0.5) / (freq as f64 + 0.5);
+        let wanted = x.ln().max(1e-6);
+        let boost = (wanted / x.ln_1p()) as Score;
+        let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+        Ok(Box::new(BoostQuery::new(Box::new(q), boost)))
+    }
+
+    fn query(&self, terms: Vec<Term>, all: bool, within: &Restriction) -> Result<Box<dyn Query>> {
         let occur = if all { Occur::Must } else { Occur::Should };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = terms
-            .into_iter()
-            .map(|t| {
-                let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs));
-                (occur, q)
-            })
-            .collect();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() + 2);
+        for t in terms {
+            clauses.push((occur, self.term_query(t)?));
+        }
         let no_filter = within.repo_id.is_none() && within.language.is_none();
         if no_filter && clauses.len() == 1 {
-            return clauses.remove(0).1;
+            return Ok(clauses.remove(0).1);
         }
         // Filters match without scoring, so they leave BM25 as it is.
         let filter = |term: Term| -> (Occur, Box<dyn Query>) {
@@ -356,9 +375,9 @@ impl LexicalSearcher {
                 clauses.into_iter().partition(|(o, _)| *o == Occur::Should);
             let mut outer: Vec<(Occur, Box<dyn Query>)> = filters;
             outer.push((Occur::Must, Box::new(BooleanQuery::new(terms))));
-            return Box::new(BooleanQuery::new(outer));
+            return Ok(Box::new(BooleanQuery::new(outer)));
         }
-        Box::new(BooleanQuery::new(clauses))
+        Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
     /// The best chunks holding every word (`all`) or any, with their BM25 scores, best first:
@@ -375,7 +394,7 @@ impl LexicalSearcher {
         if terms.is_empty() || want == 0 {
             return Ok(Vec::new());
         }
-        let query = self.query(terms, all, within);
+        let query = self.query(terms, all, within)?;
         let weight = query.weight(EnableScoring::enabled_from_searcher(&self.searcher))?;
         let mut best = TopWithTies::new(want);
         for segment in self.searcher.segment_readers() {
@@ -413,7 +432,7 @@ impl LexicalSearcher {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        let query = self.query(terms, true, within);
+        let query = self.query(terms, true, within)?;
         let mut ids = self.searcher.search(&query, &ChunkIds)?;
         if let Some(only) = within.files {
             ids.retain(|(_, file)| only.contains(file));
