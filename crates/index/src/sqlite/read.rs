@@ -62,12 +62,7 @@ impl<'s> SqliteSnapshot<'s> {
     /// order (only their ids are sorted, not their contents).
     fn ordered_matches(&self, filters: &Filters, words: &[String]) -> Result<Vec<i64>> {
         let files = self.files_passing(filters)?;
-        let within = Restriction {
-            repo_id: filters.repo_id,
-            language: filters.language,
-            files: files.as_ref(),
-            skip: None,
-        };
+        let within = restriction(filters, files.as_ref(), None);
         let ids = self.lexical()?.matching(words, &within)?;
         if ids.is_empty() {
             return Ok(ids);
@@ -139,6 +134,20 @@ fn filter_sql(filters: &Filters) -> (String, Vec<Value>) {
         values.push(Value::Text(lang.to_string()));
     }
     (clause, values)
+}
+
+/// The filters as the lexical index takes them (a path filter resolved to `files`).
+fn restriction<'a>(
+    filters: &'a Filters,
+    files: Option<&'a HashSet<i64>>,
+    skip: Option<&'a HashSet<i64>>,
+) -> Restriction<'a> {
+    Restriction {
+        repo_id: filters.repo_id,
+        language: filters.language,
+        files,
+        skip,
+    }
 }
 
 const ROW_COLUMNS: &str =
@@ -322,12 +331,7 @@ impl Snapshot for SqliteSnapshot<'_> {
         skip: &HashSet<i64>,
     ) -> Result<Vec<(i64, f64)>> {
         let files = self.files_passing(filters)?;
-        let within = Restriction {
-            repo_id: filters.repo_id,
-            language: filters.language,
-            files: files.as_ref(),
-            skip: Some(skip),
-        };
+        let within = restriction(filters, files.as_ref(), Some(skip));
         // Ranks as FTS5 gave them (lower is better), so the layers above did not change.
         Ok(self
             .lexical()?
