@@ -55,7 +55,7 @@ const WRITER_BUDGET_BYTES: usize = 48 << 20;
 /// Live documents a merge may produce at most. A merge reads its segments through memory
 /// maps, which count in the process's RSS: unbounded, the last merges of a first index read
 /// nearly the whole index (peak RSS 320 MB on the 8-copy corpus, and growing with it).
-const MAX_MERGED_DOCS: u32 = 300_000;
+const MAX_MERGED_DOCS: u32 = 500_000;
 /// Documents tied with the last one of a top-k kept at most, to settle the cut by place.
 pub const MAX_TIES: usize = 100_000;
 
@@ -319,6 +319,30 @@ impl LexicalWriter {
         prepared.set_payload(payload);
         prepared.commit()?;
         self.pending = 0;
+        Ok(())
+    }
+
+    /// Merges the smallest segments into one of at most [`MAX_MERGED_DOCS`] documents, waiting
+    /// for it: the end of a bulk write leaves a tail of small segments (the merge policy lets
+    /// up to seven of each size wait), and each costs a one-shot search its files' maps.
+    /// Segments another merge already holds make it a no-op.
+    pub fn merge_small_segments(&mut self) -> Result<()> {
+        let mut metas = self.writer.index().searchable_segment_metas()?;
+        metas.sort_by_key(SegmentMeta::num_docs);
+        let (mut ids, mut total) = (Vec::new(), 0u32);
+        for meta in metas {
+            if total + meta.num_docs() > MAX_MERGED_DOCS {
+                break;
+            }
+            total += meta.num_docs();
+            ids.push(meta.id());
+        }
+        if ids.len() < 2 {
+            return Ok(());
+        }
+        if let Err(e) = self.writer.merge(&ids).wait() {
+            tracing::debug!(%e, "the small lexical segments were not merged");
+        }
         Ok(())
     }
 

@@ -63,6 +63,8 @@ struct Slot {
     /// The last log position whose changes the writer holds (committed or not).
     applied: i64,
     bulk: bool,
+    /// A bulk write ended: merge the small segments it left before letting the writer go.
+    compact: bool,
     last_commit: Option<Instant>,
 }
 
@@ -186,7 +188,11 @@ impl Lexical {
     }
 
     pub(super) fn end_bulk(&self, conn: &Connection) -> Result<()> {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner()).bulk = false;
+        {
+            let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+            slot.bulk = false;
+            slot.compact = slot.writer.is_some();
+        }
         self.catch_up(conn)
     }
 
@@ -214,7 +220,10 @@ impl Lexical {
             if slot.bulk {
                 return Ok(());
             }
-            if let Some(writer) = slot.writer.take() {
+            if let Some(mut writer) = slot.writer.take() {
+                if std::mem::take(&mut slot.compact) {
+                    writer.merge_small_segments()?;
+                }
                 writer.finish()?;
             }
             let applied = slot.applied;
