@@ -3,11 +3,12 @@
 //! every one (FTS5 did, and its search time grew with the corpus: issue 16).
 //!
 //! One document per chunk: its id, file, repository and language, and one text field made of
-//! the chunk's defined names, body and path. The names count 4 times (repeating a column
+//! the chunk's defined names, body and path. The names count 6 times (repeating a column
 //! multiplies its term frequencies inside BM25's saturation, as FTS5's column weights did,
 //! which per-field boosts would not). Repetition also lengthens the document, which FTS5's
-//! weights did not: its weights (names 8, path 2) ranked worse here than 4 and 1 (retrieval
-//! evaluation, 150 files and 100 queries, lexical MRR@10: 8/2 0.419, 4/1 0.425, 2/1 0.412). Terms are
+//! weights did not: its weights (names 8, path 2) ranked worse here (retrieval evaluation,
+//! lexical MRR@10, 150 files / 100 queries: 8/2 0.419, 4/1 0.425, 2/1 0.412; 300 files / 200
+//! queries: 4/1 0.390, 6/1 0.394, FTS5 0.399). Terms are
 //! words split at `_`, punctuation and case humps (see [`crate::text`]), lowercased, folded to
 //! ASCII and stemmed (English), the same for queries.
 //!
@@ -49,7 +50,7 @@ const TOKENIZER: &str = "code";
 /// nobody searches word by word and which would only grow the term dictionary.
 const MAX_TERM_BYTES: usize = 100;
 /// How often a chunk's names and path count against its body (see the module's notes).
-const SYMBOL_WEIGHT: usize = 4;
+const SYMBOL_WEIGHT: usize = 6;
 const PATH_WEIGHT: usize = 1;
 /// Memory the writer buffers before it writes a segment (one indexing thread: the chunker
 /// already keeps the cores busy).
