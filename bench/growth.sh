@@ -47,6 +47,9 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 files, src = c.execute("SELECT count(*), sum(size) FROM files").fetchone()
 chunks = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
 size = sum(os.path.getsize(db + s) for s in ("", "-wal", "-shm") if os.path.exists(db + s))
+# The lexical index lives in a folder beside the database (schema 5).
+lexical = os.path.splitext(db)[0] + ".lexical"
+size += sum(e.stat().st_size for e in os.scandir(lexical) if e.is_file()) if os.path.isdir(lexical) else 0
 resync_ms = json.load(open(resync))["results"][0]["median"] * 1000
 def pair(text, name):
     m = re.search(r"median ([\d.]+) ms.*?p99 ([\d.]+) ms", text)

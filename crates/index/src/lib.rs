@@ -29,7 +29,10 @@ mod store;
 pub mod text;
 pub mod vectors;
 
-pub use chunk::{chunk_file, parse_only, Chunk, ChunkedFile, Symbol, SymbolKind};
+pub use chunk::{
+    chunk_file, parse_only, Chunk, ChunkedFile, RefKind, Reference, Symbol, SymbolKind,
+    REFS_VERSION,
+};
 pub use filters::{Filters, PathFilter};
 pub use ingest::{
     indexable_files, RepositorySync, SyncError, SyncOptions, SyncProgress, SyncResult,

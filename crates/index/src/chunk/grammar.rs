@@ -158,10 +158,12 @@ impl GrammarKey {
     }
 }
 
-/// A tree-sitter grammar with its kind table.
+/// A tree-sitter grammar with its kind table and reference query.
 pub struct Grammar {
     pub lang: Language,
     kinds: Vec<KindInfo>,
+    /// `None` when the query does not compile (logged once per thread).
+    pub refs: Option<super::refs::RefQuery>,
 }
 
 impl Grammar {
@@ -262,13 +264,13 @@ const C: &[(&str, SymbolKind)] = &[
     ("enum_specifier", Enum),
 ];
 
-type Spec = (
+pub(super) type Spec = (
     tree_sitter::Language,
     &'static [(&'static str, SymbolKind)],
     &'static [&'static str],
 );
 
-fn spec(key: GrammarKey) -> Spec {
+pub(super) fn spec(key: GrammarKey) -> Spec {
     match key.lang {
         Language::Python => (
             tree_sitter_python::LANGUAGE.into(),
@@ -344,11 +346,16 @@ fn load(key: GrammarKey) -> Option<Loaded> {
         tracing::warn!(language = key.lang.name(), %err, "grammar does not load");
         return None;
     }
+    let source = super::refs::query_source(key.lang, !key.plain_ts);
+    let refs = super::refs::RefQuery::new(&language, &source)
+        .map_err(|err| tracing::warn!(language = key.lang.name(), %err, "reference query does not compile"))
+        .ok();
     Some(Loaded {
         parser,
         grammar: Rc::new(Grammar {
             lang: key.lang,
             kinds,
+            refs,
         }),
     })
 }

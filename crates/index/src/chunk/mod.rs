@@ -7,11 +7,13 @@
 //! windows. Every definition, nested or not, is also reported as a [`Symbol`].
 
 mod grammar;
+mod refs;
 
 use crate::lang::FileKind;
 use codeintel_discovery::Language;
 pub use grammar::SymbolKind;
 use grammar::{Grammar, GrammarKey};
+pub use refs::{RefKind, Reference, REFS_VERSION};
 use tree_sitter::Node;
 
 /// Upper bound on a chunk's size (a longer line is cut into pieces of this size).
@@ -59,6 +61,9 @@ pub struct ChunkedFile {
     pub chunks: Vec<Chunk>,
     /// Every definition in the file, nested ones too, in line order.
     pub symbols: Vec<Symbol>,
+    /// Every use of a name that can name a definition, in order (none for text and for
+    /// minified or generated files).
+    pub references: Vec<Reference>,
 }
 
 /// Cuts `text` (the content of a file named `file_name`) into chunks and finds its symbols.
@@ -76,12 +81,15 @@ pub fn chunk_file(kind: FileKind, file_name: &str, text: &str) -> ChunkedFile {
             chunker.children(tree.root_node(), None);
             chunker.flush();
             chunker.collect_symbols(tree.root_node());
+            if let Some(query) = &grammar.refs {
+                chunker.out.references = refs::extract(&tree, query, text);
+            }
             return chunker.out;
         }
     }
     ChunkedFile {
         chunks: line_windows(text, &lines, 0, text.len(), None),
-        symbols: Vec::new(),
+        ..ChunkedFile::default()
     }
 }
 

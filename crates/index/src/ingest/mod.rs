@@ -538,6 +538,7 @@ fn canonical_repo(path: &Path) -> Result<PathBuf, SyncError> {
 /// of its last read could have changed again in the same timestamp tick, so it is not trusted.
 fn unchanged(state: &FileState, w: &Walked) -> bool {
     state.size == w.size
+        && state.refs_version == crate::chunk::REFS_VERSION
         && state.mtime_ns == w.mtime_ns
         && w.mtime_ns < state.indexed_at_ns - MTIME_SLACK_NS
 }

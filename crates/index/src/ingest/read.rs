@@ -3,7 +3,7 @@
 
 use super::walk::Walked;
 use super::{Change, Outcome, BINARY_SNIFF};
-use crate::chunk::chunk_file;
+use crate::chunk::{chunk_file, REFS_VERSION};
 use crate::store::{self, FileOp, FileStamp, FileState};
 use std::collections::HashMap;
 use std::io::Read;
@@ -38,6 +38,20 @@ pub(super) fn read_file(
         indexed_at_ns,
     };
     if let Some(state) = known {
+        if state.hash == hash && state.refs_version != REFS_VERSION {
+            // Indexed by an older extraction: only the references are found again.
+            let text = String::from_utf8_lossy(&bytes);
+            let file_name = w.rel.rsplit('/').next().unwrap_or(&w.rel);
+            let references = chunk_file(w.kind, file_name, &text).references;
+            return Outcome::Op(
+                FileOp::References {
+                    path: w.rel.clone(),
+                    stamp,
+                    references,
+                },
+                Change::Unchanged,
+            );
+        }
         if state.hash == hash {
             return Outcome::Op(
                 FileOp::Touch {
@@ -67,6 +81,7 @@ pub(super) fn read_file(
         hash,
         chunks: chunked.chunks,
         symbols: chunked.symbols,
+        references: chunked.references,
     };
     Outcome::Op(
         op,

@@ -182,3 +182,36 @@ fn an_uncommitted_write_is_lost_and_another_process_sees_commits() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn merges_over_the_cap_keep_their_smallest_segments_that_fit() {
+    let (schema, _) = schema();
+    let index = Index::create_in_ram(schema);
+    let segment = |docs: u32| index.new_segment_meta(SegmentId::generate_random(), docs);
+    // Twelve segments of one level: the log policy asks for all of them (900k documents).
+    let level: Vec<SegmentMeta> = (0..12).map(|i| segment(70_000 + i * 1_000)).collect();
+    let candidates = CappedMerges::default().compute_merge_candidates(&level);
+    assert!(!candidates.is_empty(), "a full level must still be merged");
+    for MergeCandidate(ids) in &candidates {
+        let docs: u32 = ids
+            .iter()
+            .map(|id| level.iter().find(|s| s.id() == *id).unwrap().num_docs())
+            .sum();
+        assert!(
+            ids.len() >= 2 && docs <= MAX_MERGED_DOCS,
+            "{} segments, {docs} docs",
+            ids.len()
+        );
+    }
+    let smallest = level
+        .iter()
+        .map(SegmentMeta::id)
+        .take(2)
+        .collect::<Vec<_>>();
+    assert!(smallest.iter().all(|id| candidates[0].0.contains(id)));
+    // Two segments whose sum is over the cap are left alone.
+    let big = vec![segment(400_000), segment(450_000)];
+    assert!(CappedMerges::default()
+        .compute_merge_candidates(&big)
+        .is_empty());
+}

@@ -3,7 +3,7 @@
 //! (`lexical`), in the same transaction.
 
 use super::{intern_kind, BatchCounts, FileOp, Result};
-use crate::chunk::{Chunk, Symbol};
+use crate::chunk::{Chunk, Reference, Symbol, REFS_VERSION};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Names a chunk's lexical document holds at most: a line of generated code can hold thousands
@@ -52,6 +52,27 @@ fn delete_file_rows(tx: &Connection, file_id: i64, counts: &mut BatchCounts) -> 
     counts.chunks_deleted += n as u64;
     tx.prepare_cached("DELETE FROM symbols WHERE file_id = ?1")?
         .execute([file_id])?;
+    tx.prepare_cached("DELETE FROM refs WHERE file_id = ?1")?
+        .execute([file_id])?;
+    Ok(())
+}
+
+fn insert_references(tx: &Connection, file_id: i64, references: &[Reference]) -> Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO refs (file_id, name, kind, line, col, qualifier, module, alias) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for r in references {
+        insert.execute(params![
+            file_id,
+            r.name,
+            r.kind.code(),
+            r.line,
+            r.column,
+            r.qualifier,
+            r.module,
+            r.alias
+        ])?;
+    }
     Ok(())
 }
 
@@ -97,27 +118,43 @@ pub(super) fn apply(
             hash,
             chunks,
             symbols,
+            references,
         } => {
             let id = match file_id(tx, repo_id, path)? {
                 Some(id) => {
                     delete_file_rows(tx, id, counts)?;
                     tx.prepare_cached(
-                        "UPDATE files SET language = ?1, size = ?2, mtime_ns = ?3, hash = ?4, indexed_at_ns = ?5, chunk_count = ?6 WHERE id = ?7",
+                        "UPDATE files SET language = ?1, size = ?2, mtime_ns = ?3, hash = ?4, indexed_at_ns = ?5, chunk_count = ?6, refs_version = ?7 WHERE id = ?8",
                     )?
-                    .execute(params![language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64, id])?;
+                    .execute(params![language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64, REFS_VERSION, id])?;
                     id
                 }
                 None => {
                     tx.prepare_cached(
-                        "INSERT INTO files (repo_id, path, language, size, mtime_ns, hash, indexed_at_ns, chunk_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        "INSERT INTO files (repo_id, path, language, size, mtime_ns, hash, indexed_at_ns, chunk_count, refs_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     )?
-                    .execute(params![repo_id, path, language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64])?;
+                    .execute(params![repo_id, path, language, stamp.size as i64, stamp.mtime_ns, &hash[..], stamp.indexed_at_ns, chunks.len() as i64, REFS_VERSION])?;
                     let id = tx.last_insert_rowid();
                     log_file(tx, id)?;
                     id
                 }
             };
             counts.chunks_new += insert_chunks(tx, id, chunks, symbols)?;
+            insert_references(tx, id, references)?;
+        }
+        FileOp::References {
+            path,
+            stamp,
+            references,
+        } => {
+            let Some(id) = file_id(tx, repo_id, path)? else {
+                return Ok(());
+            };
+            tx.prepare_cached("DELETE FROM refs WHERE file_id = ?1")?
+                .execute([id])?;
+            insert_references(tx, id, references)?;
+            tx.prepare_cached("UPDATE files SET size = ?1, mtime_ns = ?2, indexed_at_ns = ?3, refs_version = ?4 WHERE id = ?5")?
+                .execute(params![stamp.size as i64, stamp.mtime_ns, stamp.indexed_at_ns, REFS_VERSION, id])?;
         }
         FileOp::Touch { path, stamp } => {
             tx.prepare_cached("UPDATE files SET size = ?1, mtime_ns = ?2, indexed_at_ns = ?3 WHERE repo_id = ?4 AND path = ?5")?

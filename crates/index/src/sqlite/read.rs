@@ -278,7 +278,7 @@ impl Snapshot for SqliteSnapshot<'_> {
 
     fn file_states(&self, repo_id: i64) -> Result<FxHashMap<String, FileState>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT path, size, mtime_ns, hash, indexed_at_ns FROM files WHERE repo_id = ?1",
+            "SELECT path, size, mtime_ns, hash, indexed_at_ns, refs_version FROM files WHERE repo_id = ?1",
         )?;
         let rows = stmt.query_map([repo_id], |r| {
             let hash: Vec<u8> = r.get(3)?;
@@ -293,6 +293,7 @@ impl Snapshot for SqliteSnapshot<'_> {
                     mtime_ns: r.get(2)?,
                     hash: fixed,
                     indexed_at_ns: r.get(4)?,
+                    refs_version: r.get(5)?,
                 },
             ))
         })?;

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 /// `CIDX`: marks a SQLite file as a codeintel index.
 pub(super) const APPLICATION_ID: i32 = 0x4349_4458;
 /// Bumped with each migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
@@ -121,6 +121,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO state (key, value) VALUES ('lexical.binding', lower(hex(randomblob(16))))
         ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+    "#,
+    // 6: references (code navigation): every use of a name in a file, replaced with the
+    // file. `refs_version` says which extraction found a file's rows: a file found by an
+    // older one (0: none, as every file of an index made before this version) is parsed
+    // again by the next sync, its chunks and vectors untouched.
+    r#"
+    CREATE TABLE refs (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        col INTEGER NOT NULL,
+        qualifier TEXT,
+        module TEXT,
+        alias TEXT
+    );
+    CREATE INDEX refs_by_name ON refs(name);
+    CREATE INDEX refs_by_file ON refs(file_id);
+    ALTER TABLE files ADD COLUMN refs_version INTEGER NOT NULL DEFAULT 0;
     "#,
 ];
 

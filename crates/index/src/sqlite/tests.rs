@@ -180,6 +180,7 @@ fn vectors_of_schema_3_are_dropped_and_recomputed() {
              PRAGMA user_version = 3;",
         )
         .unwrap();
+        conn.execute_batch(UNDO_6).unwrap();
     }
     let store = IndexStore::open(&path, false).unwrap();
     let model = BagOfWords { dimension: 64 };
@@ -251,6 +252,9 @@ fn a_lexical_index_left_from_another_database_is_rebuilt() {
     assert_eq!(lexical_hits(&store, "words"), 1);
 }
 
+/// Takes schema 6 back out of an index (to make one of an older version).
+const UNDO_6: &str = "DROP TABLE refs; ALTER TABLE files DROP COLUMN refs_version;";
+
 #[test]
 fn an_index_of_schema_4_gets_its_lexical_index_from_its_chunks() {
     let dir = tempfile::tempdir().unwrap();
@@ -259,7 +263,9 @@ fn an_index_of_schema_4_gets_its_lexical_index_from_its_chunks() {
     std::fs::remove_dir_all(lexical::folder(&path)).unwrap();
     rusqlite::Connection::open(&path)
         .unwrap()
-        .execute_batch("DROP TABLE lexical_log; PRAGMA user_version = 4;")
+        .execute_batch(&format!(
+            "DROP TABLE lexical_log; {UNDO_6} PRAGMA user_version = 4;"
+        ))
         .unwrap();
     let store = IndexStore::open_read_only(&path).unwrap().unwrap();
     assert_eq!(lexical_hits(&store, "migrated"), 1);

@@ -1,7 +1,7 @@
 //! The plain data the store takes and gives back: repositories, their auto-sync state, files
 //! and the changes applied to them, chunk rows for search.
 
-use crate::chunk::{Chunk, Symbol};
+use crate::chunk::{Chunk, Reference, Symbol};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -160,6 +160,8 @@ pub struct FileState {
     pub hash: [u8; 32],
     /// When it was read (ns since the epoch).
     pub indexed_at_ns: i64,
+    /// Which extraction found its references ([`crate::chunk::REFS_VERSION`] when current).
+    pub refs_version: i64,
 }
 
 /// Stat facts of a file on disk.
@@ -190,6 +192,17 @@ pub enum FileOp {
         chunks: Vec<Chunk>,
         /// Its definitions.
         symbols: Vec<Symbol>,
+        /// Its uses of names.
+        references: Vec<Reference>,
+    },
+    /// Same content, references found again (by a newer extraction).
+    References {
+        /// Relative to the repository root.
+        path: String,
+        /// Its stat facts.
+        stamp: FileStamp,
+        /// Its uses of names.
+        references: Vec<Reference>,
     },
     /// Same content, new stat (touched, or copied back).
     Touch {

@@ -667,6 +667,7 @@ pub(crate) mod tests {
                 content,
             }],
             symbols,
+            references: Vec::new(),
         }
     }
 

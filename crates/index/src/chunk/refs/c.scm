@@ -1,0 +1,28 @@
+; C (and the part of C++ it shares).
+(call_expression function: (identifier) @call)
+(call_expression function: (field_expression argument: (_) @qual field: (field_identifier) @call))
+(type_identifier) @type
+(preproc_include path: (string_literal) @import)
+(preproc_include path: (system_lib_string) @import)
+(preproc_include) @hide
+(identifier) @ref
+(function_declarator declarator: (identifier) @def)
+(struct_specifier name: (type_identifier) @def body: (_))
+(union_specifier name: (type_identifier) @def body: (_))
+(enum_specifier name: (type_identifier) @def body: (_))
+(type_definition declarator: (type_identifier) @def)
+(preproc_def name: (identifier) @def)
+(preproc_function_def name: (identifier) @def)
+(enumerator name: (identifier) @def)
+(preproc_params (identifier) @local)
+(parameter_declaration declarator: (identifier) @local)
+(parameter_declaration declarator: (_ declarator: (identifier) @local))
+(parameter_declaration declarator: (pointer_declarator declarator: (identifier) @local))
+(parameter_declaration declarator: (array_declarator declarator: (identifier) @local))
+(init_declarator declarator: (identifier) @local)
+(init_declarator declarator: (pointer_declarator declarator: (identifier) @local))
+(init_declarator declarator: (array_declarator declarator: (identifier) @local))
+(declaration declarator: (identifier) @local)
+(declaration declarator: (pointer_declarator declarator: (identifier) @local))
+(declaration declarator: (array_declarator declarator: (identifier) @local))
+(labeled_statement label: (statement_identifier) @skip)

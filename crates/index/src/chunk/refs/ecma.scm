@@ -1,0 +1,25 @@
+; JavaScript and TypeScript (the nodes both grammars share).
+(call_expression function: (identifier) @call)
+(call_expression function: (member_expression object: (_) @qual property: (property_identifier) @call))
+(new_expression constructor: (identifier) @call)
+(new_expression constructor: (member_expression object: (_) @qual property: (property_identifier) @call))
+(decorator (identifier) @call)
+(decorator (member_expression object: (_) @qual property: (property_identifier) @call))
+(decorator (call_expression function: (member_expression object: (_) @qual property: (property_identifier) @call)))
+(import_statement (import_clause (named_imports (import_specifier name: (identifier) @import))) source: (string (string_fragment) @module))
+(import_statement (import_clause (named_imports (import_specifier name: (identifier) @import alias: (identifier) @alias))) source: (string (string_fragment) @module))
+(import_statement (import_clause (identifier) @import) source: (string (string_fragment) @module))
+(import_statement (import_clause (namespace_import (identifier) @alias)) source: (string (string_fragment) @module))
+(import_statement) @hide
+(identifier) @ref
+(shorthand_property_identifier) @ref
+(function_declaration name: (identifier) @def)
+(generator_function_declaration name: (identifier) @def)
+(function_expression name: (identifier) @def)
+(variable_declarator name: (identifier) @local)
+(arrow_function parameter: (identifier) @local)
+(catch_clause parameter: (identifier) @local)
+(object_pattern (shorthand_property_identifier_pattern) @local)
+(array_pattern (identifier) @local)
+(for_in_statement left: (identifier) @local)
+(assignment_expression left: (identifier) @local)

@@ -1,0 +1,31 @@
+; Java.
+(method_invocation name: (identifier) @call)
+(method_invocation object: (_) @qual name: (identifier) @call)
+(object_creation_expression type: (type_identifier) @call)
+(object_creation_expression type: (generic_type (type_identifier) @call))
+(object_creation_expression type: (scoped_type_identifier (_) @qual (type_identifier) @call .))
+(method_reference (_) @qual (identifier) @call .)
+(type_identifier) @type
+(marker_annotation name: (identifier) @type)
+(annotation name: (identifier) @type)
+(import_declaration (scoped_identifier scope: (_) @module name: (identifier) @import))
+(import_declaration) @hide
+(package_declaration) @hide
+(identifier) @ref
+(field_access field: (identifier) @skip)
+(class_declaration name: (identifier) @def)
+(interface_declaration name: (identifier) @def)
+(enum_declaration name: (identifier) @def)
+(record_declaration name: (identifier) @def)
+(annotation_type_declaration name: (identifier) @def)
+(method_declaration name: (identifier) @def)
+(constructor_declaration name: (identifier) @def)
+(type_parameter (type_identifier) @def)
+(variable_declarator name: (identifier) @local)
+(formal_parameter name: (identifier) @local)
+(catch_formal_parameter name: (identifier) @local)
+(enhanced_for_statement name: (identifier) @local)
+(lambda_expression parameters: (identifier) @local)
+(inferred_parameters (identifier) @local)
+(spread_parameter (variable_declarator name: (identifier) @local))
+(labeled_statement (identifier) @skip)

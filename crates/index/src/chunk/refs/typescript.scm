@@ -1,0 +1,15 @@
+; TypeScript only.
+(type_identifier) @type
+(nested_type_identifier module: (_) @qual name: (type_identifier) @type)
+(extends_clause value: (identifier) @type)
+(extends_clause value: (member_expression object: (_) @qual property: (property_identifier) @type))
+(class_declaration name: (type_identifier) @def)
+(abstract_class_declaration name: (type_identifier) @def)
+(interface_declaration name: (type_identifier) @def)
+(type_alias_declaration name: (type_identifier) @def)
+(enum_declaration name: (identifier) @def)
+(type_parameter name: (type_identifier) @def)
+(required_parameter pattern: (identifier) @local)
+(optional_parameter pattern: (identifier) @local)
+(property_signature name: (property_identifier) @skip)
+(required_parameter pattern: (rest_pattern (identifier) @local))
