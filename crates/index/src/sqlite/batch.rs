@@ -3,7 +3,7 @@
 //! (`lexical`), in the same transaction.
 
 use super::{intern_kind, BatchCounts, FileOp, Result};
-use crate::chunk::{Chunk, Reference, Symbol, REFS_VERSION};
+use crate::chunk::{Chunk, Symbol, REFS_VERSION};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Names a chunk's lexical document holds at most: a line of generated code can hold thousands
@@ -52,28 +52,7 @@ fn delete_file_rows(tx: &Connection, file_id: i64, counts: &mut BatchCounts) -> 
     counts.chunks_deleted += n as u64;
     tx.prepare_cached("DELETE FROM symbols WHERE file_id = ?1")?
         .execute([file_id])?;
-    tx.prepare_cached("DELETE FROM refs WHERE file_id = ?1")?
-        .execute([file_id])?;
-    Ok(())
-}
-
-fn insert_references(tx: &Connection, file_id: i64, references: &[Reference]) -> Result<()> {
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO refs (file_id, name, kind, line, col, qualifier, module, alias) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for r in references {
-        insert.execute(params![
-            file_id,
-            r.name,
-            r.kind.code(),
-            r.line,
-            r.column,
-            r.qualifier,
-            r.module,
-            r.alias
-        ])?;
-    }
-    Ok(())
+    super::refs::delete(tx, file_id)
 }
 
 fn insert_chunks(
@@ -140,7 +119,7 @@ pub(super) fn apply(
                 }
             };
             counts.chunks_new += insert_chunks(tx, id, chunks, symbols)?;
-            insert_references(tx, id, references)?;
+            super::refs::insert(tx, id, references)?;
         }
         FileOp::References {
             path,
@@ -150,9 +129,8 @@ pub(super) fn apply(
             let Some(id) = file_id(tx, repo_id, path)? else {
                 return Ok(());
             };
-            tx.prepare_cached("DELETE FROM refs WHERE file_id = ?1")?
-                .execute([id])?;
-            insert_references(tx, id, references)?;
+            super::refs::delete(tx, id)?;
+            super::refs::insert(tx, id, references)?;
             tx.prepare_cached("UPDATE files SET size = ?1, mtime_ns = ?2, indexed_at_ns = ?3, refs_version = ?4 WHERE id = ?5")?
                 .execute(params![stamp.size as i64, stamp.mtime_ns, stamp.indexed_at_ns, REFS_VERSION, id])?;
         }

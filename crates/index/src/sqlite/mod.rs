@@ -14,6 +14,7 @@
 mod batch;
 mod lexical;
 mod read;
+mod refs;
 mod schema;
 
 pub use schema::SCHEMA_VERSION;

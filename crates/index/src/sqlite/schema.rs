@@ -123,22 +123,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
         ON CONFLICT(key) DO UPDATE SET value = excluded.value;
     "#,
     // 6: references (code navigation): every use of a name in a file, replaced with the
-    // file. `refs_version` says which extraction found a file's rows: a file found by an
+    // file, a row per name per file (`sqlite::refs`). `refs_version` says which extraction found a file's rows: a file found by an
     // older one (0: none, as every file of an index made before this version) is parsed
     // again by the next sync, its chunks and vectors untouched.
     r#"
     CREATE TABLE refs (
-        id INTEGER PRIMARY KEY,
-        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
         name TEXT NOT NULL,
-        kind INTEGER NOT NULL,
-        line INTEGER NOT NULL,
-        col INTEGER NOT NULL,
-        qualifier TEXT,
-        module TEXT,
-        alias TEXT
-    );
-    CREATE INDEX refs_by_name ON refs(name);
+        file_id INTEGER NOT NULL,
+        sites BLOB NOT NULL,
+        PRIMARY KEY (name, file_id)
+    ) WITHOUT ROWID;
     CREATE INDEX refs_by_file ON refs(file_id);
     ALTER TABLE files ADD COLUMN refs_version INTEGER NOT NULL DEFAULT 0;
     "#,
