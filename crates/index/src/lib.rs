@@ -23,6 +23,7 @@ mod filters;
 mod ingest;
 pub mod lang;
 mod lexical;
+pub mod navigate;
 mod search;
 mod sqlite;
 mod store;

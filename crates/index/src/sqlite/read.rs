@@ -2,11 +2,13 @@
 //! last commit (taken when a query first needs it).
 
 use super::{SqliteStorage, GENERATION_KEY};
+use crate::chunk::{Reference, Symbol};
 use crate::filters::Filters;
 use crate::lexical::{LexicalSearcher, Restriction};
 use crate::store::{
-    from_ms, ChunkRow, Definition, FileState, PendingChunk, RepoState, RepositoryInfo,
-    RepositoryRecord, Result, Snapshot, SymbolQuery, SyncState, UnfinishedSync, WatchState,
+    from_ms, ChunkRow, Definition, DefinitionRow, FileInfo, FileSites, FileState, PendingChunk,
+    RepoState, RepositoryInfo, RepositoryRecord, Result, Snapshot, SymbolQuery, SyncState,
+    UnfinishedSync, WatchState,
 };
 use crate::SymbolHit;
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension};
@@ -436,6 +438,34 @@ impl Snapshot for SqliteSnapshot<'_> {
             },
         )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn references_named(&self, name: &str, repo_id: Option<i64>) -> Result<Vec<FileSites>> {
+        super::refs::named(self.conn(), name, repo_id)
+    }
+
+    fn references_in_file(&self, file_id: i64) -> Result<Vec<Reference>> {
+        super::refs::in_file(self.conn(), file_id)
+    }
+
+    fn imports_binding(&self, file_id: i64, local: &str) -> Result<Vec<Reference>> {
+        super::refs::imports_binding(self.conn(), file_id, local)
+    }
+
+    fn definitions_named(&self, name: &str) -> Result<Vec<DefinitionRow>> {
+        super::refs::definitions_named(self.conn(), name)
+    }
+
+    fn file_symbols(&self, file_id: i64) -> Result<Vec<Symbol>> {
+        super::refs::file_symbols(self.conn(), file_id)
+    }
+
+    fn line_text(&self, file_id: i64, line: u32) -> Result<Option<String>> {
+        super::refs::line_text(self.conn(), file_id, line)
+    }
+
+    fn file_at(&self, repo_id: i64, path: &str) -> Result<Option<FileInfo>> {
+        super::refs::file_at(self.conn(), repo_id, path)
     }
 
     fn model_key(&self, model: &str) -> Result<Option<i64>> {

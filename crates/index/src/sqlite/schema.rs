@@ -123,7 +123,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         ON CONFLICT(key) DO UPDATE SET value = excluded.value;
     "#,
     // 6: references (code navigation): every use of a name in a file, replaced with the
-    // file, a row per name per file (`sqlite::refs`). `refs_version` says which extraction found a file's rows: a file found by an
+    // file, a row per name per file (`sqlite::refs`), and each file's imports by the name
+    // the file uses (its alias, or the name imported). `refs_version` says which extraction found a file's rows: a file found by an
     // older one (0: none, as every file of an index made before this version) is parsed
     // again by the next sync, its chunks and vectors untouched.
     r#"
@@ -134,6 +135,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (name, file_id)
     ) WITHOUT ROWID;
     CREATE INDEX refs_by_file ON refs(file_id);
+    CREATE TABLE imports (
+        file_id INTEGER NOT NULL,
+        local TEXT NOT NULL,
+        name TEXT NOT NULL,
+        module TEXT,
+        PRIMARY KEY (file_id, local, name)
+    ) WITHOUT ROWID;
     ALTER TABLE files ADD COLUMN refs_version INTEGER NOT NULL DEFAULT 0;
     "#,
 ];

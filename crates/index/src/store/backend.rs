@@ -134,6 +134,28 @@ pub trait Snapshot {
     /// then by place.
     fn symbols(&self, query: &SymbolQuery<'_>) -> Result<Vec<crate::SymbolHit>>;
 
+    /// The uses of `name` (exactly), by file; only in `repo_id` when given.
+    fn references_named(&self, name: &str, repo_id: Option<i64>) -> Result<Vec<FileSites>>;
+
+    /// Every use of a name in one file, in file order.
+    fn references_in_file(&self, file_id: i64) -> Result<Vec<crate::chunk::Reference>>;
+
+    /// The imports of a file that bind `local` (the name the file uses for them), with
+    /// their line unknown (0).
+    fn imports_binding(&self, file_id: i64, local: &str) -> Result<Vec<crate::chunk::Reference>>;
+
+    /// Definitions named `name` (exactly, case-sensitive), with their files.
+    fn definitions_named(&self, name: &str) -> Result<Vec<DefinitionRow>>;
+
+    /// A file's definitions, in line order.
+    fn file_symbols(&self, file_id: i64) -> Result<Vec<crate::chunk::Symbol>>;
+
+    /// The text of one line of a file, from its chunks (without its line break).
+    fn line_text(&self, file_id: i64, line: u32) -> Result<Option<String>>;
+
+    /// The file at `path` in a repository.
+    fn file_at(&self, repo_id: i64, path: &str) -> Result<Option<FileInfo>>;
+
     /// The store's key of an embedding model, if it has one.
     fn model_key(&self, model: &str) -> Result<Option<i64>>;
 

@@ -336,3 +336,36 @@ pub struct SymbolQuery<'a> {
     /// Most rows.
     pub limit: usize,
 }
+
+/// A file as code navigation shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The file's id.
+    pub id: i64,
+    /// Its repository's id.
+    pub repo_id: i64,
+    /// Its repository's name.
+    pub repository: String,
+    /// Relative to the repository root.
+    pub path: String,
+    /// Its language name.
+    pub language: String,
+}
+
+/// The uses of one name in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSites {
+    /// The file.
+    pub file: FileInfo,
+    /// The uses, in file order.
+    pub sites: Vec<Reference>,
+}
+
+/// A definition with its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionRow {
+    /// The file.
+    pub file: FileInfo,
+    /// The definition.
+    pub symbol: Symbol,
+}

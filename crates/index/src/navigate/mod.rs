@@ -1,0 +1,793 @@
+//! Code navigation: the uses of a definition ([`IndexStore::find_references`]) and the calls
+//! between definitions ([`IndexStore::call_graph`]), across repositories.
+//!
+//! Nothing resolved is stored: the index keeps each file's references, imports and symbols,
+//! and every question resolves them when asked (`resolve`), so a sync that edits, renames or
+//! deletes a file changes the answers the moment it commits and no stale edge can remain.
+//! Uses are matched by name first (an index lookup), then each is weighed by the evidence
+//! around it; a name defined nowhere in the index matches no definition at all.
+
+mod resolve;
+
+pub use resolve::Confidence;
+
+use crate::chunk::{RefKind, Reference, Symbol, SymbolKind};
+use crate::store::{FileInfo, IndexStore, Result, Snapshot, StoreError};
+use resolve::{head, is_self, Around, Target};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use std::path::Path;
+use std::rc::Rc;
+
+/// Most sites or nodes a navigation answer lists.
+pub const MAX_LIMIT: usize = 1000;
+/// Deepest call graph.
+pub const MAX_DEPTH: u8 = 5;
+/// Longest snippet, in bytes (a use on a minified-length line is shown around its column).
+const MAX_SNIPPET_BYTES: usize = 200;
+/// Definitions a callee's name may resolve to, at most (the most likely ones).
+const MAX_CALLEE_TARGETS: usize = 3;
+
+/// Which definition a navigation question is about.
+#[derive(Debug, Clone, Default)]
+pub struct DefinitionQuery<'a> {
+    /// Its name; may be qualified (`Class.method`, `module.func`, `Type::method`).
+    pub name: &'a str,
+    /// Only definitions in this repository (name or path).
+    pub repository: Option<&'a str>,
+    /// The file it is in: relative to `repository`, or absolute.
+    pub path: Option<&'a str>,
+    /// A line of it (with `path`): the definition starting there, or holding it.
+    pub line: Option<u32>,
+}
+
+/// One use of a definition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReferenceSite {
+    /// The repository's name.
+    pub repository: String,
+    /// Relative to the repository root.
+    pub path: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in bytes.
+    pub column: u32,
+    /// `call`, `type`, `import` or `reference`.
+    pub kind: &'static str,
+    /// The definition the use is inside of (`null` at a file's top level).
+    pub symbol: Option<String>,
+    /// How sure the match is.
+    pub confidence: Confidence,
+    /// The line of the use.
+    pub snippet: String,
+}
+
+/// The uses of a definition, best first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct References {
+    /// At most the limit asked for.
+    pub references: Vec<ReferenceSite>,
+    /// How many uses there are in all.
+    pub total: usize,
+    /// Why the list is empty or cut, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Which way a call graph goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The definitions that call this one.
+    Callers,
+    /// The definitions this one calls.
+    Callees,
+}
+
+impl Direction {
+    /// `callers` or `callees`; anything else is an error naming both.
+    pub fn parse(word: &str) -> std::result::Result<Direction, String> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "callers" | "caller" | "in" | "incoming" => Ok(Direction::Callers),
+            "callees" | "callee" | "out" | "outgoing" => Ok(Direction::Callees),
+            _ => Err(format!("unknown direction `{word}`: callers or callees")),
+        }
+    }
+}
+
+/// One definition in a call graph, with the calls that lead on from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallNode {
+    /// The definition's name.
+    pub symbol: String,
+    /// What it is (`function`, `method`, ...).
+    pub kind: String,
+    /// The repository's name.
+    pub repository: String,
+    /// Relative to the repository root.
+    pub path: String,
+    /// Its first line.
+    pub line: u32,
+    /// How sure the call between it and its parent is (`null` at the root).
+    pub confidence: Option<Confidence>,
+    /// The lines of the calls between it and its parent (in the caller's file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<u32>,
+    /// Its callers or callees, one level further.
+    pub calls: Vec<CallNode>,
+    /// It is already on the path from the root: its calls are not repeated.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cycle: bool,
+}
+
+/// A call graph: the definition asked for at the root.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallGraph {
+    /// The definition, with its callers or callees.
+    #[serde(flatten)]
+    pub root: CallNode,
+    /// How many nodes there are under the root.
+    pub nodes: usize,
+    /// Why the graph is cut or was chosen among several definitions, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A definition being navigated from, with what resolution needs of it.
+#[derive(Debug, Clone)]
+struct Def {
+    file: FileInfo,
+    symbol: Symbol,
+    container: Option<String>,
+}
+
+impl Def {
+    fn target(&self) -> Target<'_> {
+        Target {
+            file: &self.file,
+            kind: self.symbol.kind,
+            container: self.container.as_deref(),
+        }
+    }
+
+    fn same(&self, other: &Def) -> bool {
+        self.file.id == other.file.id && self.symbol == other.symbol
+    }
+}
+
+/// Kinds whose bodies hold members.
+fn is_container(kind: &str) -> bool {
+    SymbolKind::parse_alias(kind).is_ok_and(SymbolKind::is_container)
+}
+
+/// The type a container symbol stands for: `Store for Cache` is an impl of `Cache`.
+fn container_type(name: &str) -> &str {
+    name.rsplit(" for ").next().unwrap_or(name).trim()
+}
+
+/// The innermost symbol of `symbols` (in line order) holding `line`, optionally only
+/// containers, leaving out `except`.
+fn innermost<'s>(
+    symbols: &'s [Symbol],
+    line: u32,
+    containers: bool,
+    except: Option<&Symbol>,
+) -> Option<&'s Symbol> {
+    symbols
+        .iter()
+        .filter(|s| s.start_line <= line && s.end_line >= line)
+        .filter(|s| !containers || is_container(s.kind))
+        .filter(|s| except != Some(*s))
+        .min_by_key(|s| (s.end_line - s.start_line, std::cmp::Reverse(s.start_line)))
+}
+
+/// One question's reads, with each file's symbols read once.
+struct Navigator<'s> {
+    snap: &'s dyn Snapshot,
+    symbols: FxHashMap<i64, Rc<Vec<Symbol>>>,
+    qualifier_imports: FxHashMap<(i64, String), Rc<Vec<Reference>>>,
+}
+
+/// A use matched to one of the definitions asked about.
+struct Resolved {
+    file: FileInfo,
+    site: Reference,
+    confidence: Confidence,
+}
+
+impl<'s> Navigator<'s> {
+    fn new(snap: &'s dyn Snapshot) -> Self {
+        Navigator {
+            snap,
+            symbols: FxHashMap::default(),
+            qualifier_imports: FxHashMap::default(),
+        }
+    }
+
+    fn symbols(&mut self, file_id: i64) -> Result<Rc<Vec<Symbol>>> {
+        if let Some(s) = self.symbols.get(&file_id) {
+            return Ok(s.clone());
+        }
+        let s = Rc::new(self.snap.file_symbols(file_id)?);
+        self.symbols.insert(file_id, s.clone());
+        Ok(s)
+    }
+
+    fn imports_binding(&mut self, file_id: i64, local: &str) -> Result<Rc<Vec<Reference>>> {
+        let key = (file_id, local.to_string());
+        if let Some(i) = self.qualifier_imports.get(&key) {
+            return Ok(i.clone());
+        }
+        let i = Rc::new(self.snap.imports_binding(file_id, local)?);
+        self.qualifier_imports.insert(key, i.clone());
+        Ok(i)
+    }
+
+    fn container_at(&mut self, file_id: i64, line: u32) -> Result<Option<String>> {
+        let symbols = self.symbols(file_id)?;
+        Ok(innermost(&symbols, line, true, None).map(|s| container_type(&s.name).to_string()))
+    }
+
+    fn def(&mut self, file: FileInfo, symbol: Symbol) -> Result<Def> {
+        let symbols = self.symbols(file.id)?;
+        let container = symbols
+            .iter()
+            .filter(|s| {
+                s.start_line <= symbol.start_line && s.end_line >= symbol.end_line && **s != symbol
+            })
+            .filter(|s| is_container(s.kind))
+            .min_by_key(|s| s.end_line - s.start_line)
+            .map(|s| container_type(&s.name).to_string());
+        Ok(Def {
+            file,
+            symbol,
+            container,
+        })
+    }
+
+    /// Every use of `targets` (all of one name), matched to the likeliest of them.
+    fn resolve_uses(&mut self, targets: &[Def], kind: Option<RefKind>) -> Result<Vec<Resolved>> {
+        let Some(first) = targets.first() else {
+            return Ok(Vec::new());
+        };
+        let name = first.symbol.name.clone();
+        let any_member = targets.iter().any(|t| t.target().is_member());
+        let mut out = Vec::new();
+        for fs in self.snap.references_named(&name, None)? {
+            let related = targets.iter().any(|t| t.file.repo_id == fs.file.repo_id);
+            if !related {
+                continue;
+            }
+            let name_imports: Vec<Reference> = fs
+                .sites
+                .iter()
+                .filter(|s| s.kind == RefKind::Import)
+                .cloned()
+                .collect();
+            let mut sites = fs.sites.clone();
+            // `import f as g`: the uses of `g` in this file are uses of `f`.
+            for alias in name_imports.iter().filter_map(|i| i.alias.as_deref()) {
+                if alias == "*" || alias == name {
+                    continue;
+                }
+                let extra = self.snap.references_named(alias, Some(fs.file.repo_id))?;
+                for other in extra.into_iter().filter(|o| o.file.id == fs.file.id) {
+                    sites.extend(
+                        other
+                            .sites
+                            .into_iter()
+                            .filter(|s| s.kind != RefKind::Import),
+                    );
+                }
+            }
+            for site in sites {
+                if kind.is_some_and(|k| k != site.kind) {
+                    continue;
+                }
+                if let Some(r) =
+                    self.best_target(&fs.file, &site, targets, &name_imports, any_member)?
+                {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn best_target(
+        &mut self,
+        file: &FileInfo,
+        site: &Reference,
+        targets: &[Def],
+        name_imports: &[Reference],
+        any_member: bool,
+    ) -> Result<Option<Resolved>> {
+        let q = site.qualifier.as_deref();
+        let needs_container = any_member && (q.is_some_and(is_self) || q.is_none());
+        let container = if needs_container {
+            self.container_at(file.id, site.line)?
+        } else {
+            None
+        };
+        let qualifier_imports = match q {
+            Some(q) if !is_self(q) && q != "?" => self.imports_binding(file.id, head(q))?,
+            _ => Rc::new(Vec::new()),
+        };
+        let around = Around {
+            file,
+            container: container.as_deref(),
+            qualifier_imports: &qualifier_imports,
+            name_imports,
+        };
+        let best = targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                !(t.file.id == file.id
+                    && t.symbol.start_line == site.line
+                    && site.kind != RefKind::Call)
+            })
+            .filter_map(|(i, t)| {
+                let related = t.file.repo_id == file.repo_id;
+                resolve::confidence(site, &around, &t.target(), related).map(|c| (c, i))
+            })
+            .max_by_key(|(c, i)| (*c, std::cmp::Reverse(*i)));
+        Ok(best.map(|(confidence, _)| Resolved {
+            file: file.clone(),
+            site: site.clone(),
+            confidence,
+        }))
+    }
+
+    fn site(&mut self, r: &Resolved) -> Result<ReferenceSite> {
+        let symbols = self.symbols(r.file.id)?;
+        let symbol = innermost(&symbols, r.site.line, false, None).map(|s| s.name.clone());
+        let line = self
+            .snap
+            .line_text(r.file.id, r.site.line)?
+            .unwrap_or_default();
+        Ok(ReferenceSite {
+            repository: r.file.repository.clone(),
+            path: r.file.path.clone(),
+            line: r.site.line,
+            column: r.site.column,
+            kind: r.site.kind.name(),
+            symbol,
+            confidence: r.confidence,
+            snippet: snippet(&line, r.site.column),
+        })
+    }
+}
+
+/// The line of a use, trimmed; a long one is cut around the use's column.
+fn snippet(line: &str, column: u32) -> String {
+    let line = line.trim_end();
+    if line.len() <= MAX_SNIPPET_BYTES {
+        return line.trim_start().to_string();
+    }
+    let at = (column as usize).saturating_sub(1).min(line.len());
+    let mut start = at.saturating_sub(MAX_SNIPPET_BYTES / 2);
+    while !line.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + MAX_SNIPPET_BYTES).min(line.len());
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    line[start..end].trim().to_string()
+}
+
+/// `Class.method` → (`Class`, `method`); `a::b::f` → (`a::b`, `f`); `f` → (None, `f`).
+fn split_name(name: &str) -> (Option<&str>, &str) {
+    ["::", ".", "\\", "#"]
+        .iter()
+        .filter_map(|sep| name.rfind(sep).map(|i| (i, sep.len())))
+        .max_by_key(|(i, _)| *i)
+        .map_or((None, name), |(i, len)| {
+            (Some(&name[..i]).filter(|p| !p.is_empty()), &name[i + len..])
+        })
+}
+
+impl IndexStore {
+    /// The places that use a definition, best first (confidence, then the definition's own
+    /// repository, then by place); the definition itself is not one of them. An unknown name
+    /// is an empty answer with a note.
+    pub fn find_references(
+        &self,
+        q: &DefinitionQuery<'_>,
+        kind: Option<RefKind>,
+        limit: usize,
+    ) -> Result<References> {
+        let limit = check_limit(limit)?;
+        let snapshot = self.read()?;
+        let mut nav = Navigator::new(snapshot.as_ref());
+        let targets = self.definitions(&mut nav, q)?;
+        if targets.is_empty() {
+            return Ok(References {
+                references: Vec::new(),
+                total: 0,
+                note: Some(format!("no definition named `{}` is indexed", q.name)),
+            });
+        }
+        let home = targets[0].file.repo_id;
+        let mut resolved = nav.resolve_uses(&targets, kind)?;
+        resolved.sort_by(|a, b| {
+            b.confidence
+                .cmp(&a.confidence)
+                .then_with(|| (a.file.repo_id != home).cmp(&(b.file.repo_id != home)))
+                .then_with(|| a.file.repository.cmp(&b.file.repository))
+                .then_with(|| a.file.path.cmp(&b.file.path))
+                .then_with(|| (a.site.line, a.site.column).cmp(&(b.site.line, b.site.column)))
+        });
+        let total = resolved.len();
+        let references = resolved
+            .iter()
+            .take(limit)
+            .map(|r| nav.site(r))
+            .collect::<Result<Vec<_>>>()?;
+        let note = match (total, targets.len()) {
+            (0, _) => Some(format!("nothing in the index uses `{}`", q.name)),
+            (t, _) if t > limit => Some(format!(
+                "{t} references; showing the first {limit} (raise `limit`, up to {MAX_LIMIT}, or narrow with `kind`)"
+            )),
+            (_, n) if n > 1 => Some(format!(
+                "{n} definitions are named `{}`: each use is matched to the likeliest; give `path` and `line` to pick one",
+                q.name
+            )),
+            _ => None,
+        };
+        Ok(References {
+            references,
+            total,
+            note,
+        })
+    }
+
+    /// How many uses each of `hits` (definitions as `find_symbol` reports them) has.
+    pub fn reference_counts(&self, hits: &[crate::SymbolHit]) -> Result<Vec<usize>> {
+        let snapshot = self.read()?;
+        let mut nav = Navigator::new(snapshot.as_ref());
+        hits.iter()
+            .map(|h| {
+                let q = DefinitionQuery {
+                    name: &h.name,
+                    repository: Some(&h.repository),
+                    path: Some(&h.path),
+                    line: Some(h.start_line),
+                };
+                let targets = self.definitions(&mut nav, &q)?;
+                Ok(nav.resolve_uses(&targets, None)?.len())
+            })
+            .collect()
+    }
+
+    /// The callers or callees of a definition, `depth` levels deep (cycles cut and marked),
+    /// at most `limit` nodes.
+    pub fn call_graph(
+        &self,
+        q: &DefinitionQuery<'_>,
+        direction: Direction,
+        depth: u8,
+        limit: usize,
+    ) -> Result<Option<CallGraph>> {
+        let limit = check_limit(limit)?;
+        if !(1..=MAX_DEPTH).contains(&depth) {
+            return Err(StoreError::BadQuery(format!(
+                "depth {depth} is out of range: 1 to {MAX_DEPTH}"
+            )));
+        }
+        let snapshot = self.read()?;
+        let mut nav = Navigator::new(snapshot.as_ref());
+        let targets = self.definitions(&mut nav, q)?;
+        let Some(root) = targets.first().cloned() else {
+            return Ok(None);
+        };
+        let mut walk = Walk {
+            direction,
+            budget: limit,
+            cut: false,
+            path: vec![root.clone()],
+        };
+        let calls = walk.expand(&mut nav, &root, depth)?;
+        let nodes = limit - walk.budget;
+        let note = if targets.len() > 1 {
+            Some(format!(
+                "{} definitions are named `{}`; this is the one in {}:{} (give `path` and `line` to pick another)",
+                targets.len(),
+                q.name,
+                root.file.path,
+                root.symbol.start_line
+            ))
+        } else if walk.cut {
+            Some(format!(
+                "cut at {limit} nodes (raise `limit`, up to {MAX_LIMIT})"
+            ))
+        } else {
+            None
+        };
+        Ok(Some(CallGraph {
+            root: node(&root, None, Vec::new(), calls, false),
+            nodes,
+            note,
+        }))
+    }
+
+    /// The definitions a question names, best match first.
+    fn definitions(&self, nav: &mut Navigator, q: &DefinitionQuery<'_>) -> Result<Vec<Def>> {
+        let (prefix, name) = split_name(q.name.trim());
+        if name.is_empty() {
+            return Err(StoreError::BadQuery("empty name".into()));
+        }
+        let mut repo_id = match q.repository {
+            Some(r) => Some(
+                self.find_repository(r)?
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!("no indexed repository named `{r}`"))
+                    })?
+                    .id,
+            ),
+            None => None,
+        };
+        let file = match q.path {
+            Some(path) => {
+                let (id, rel) = self.locate(path, repo_id)?;
+                repo_id = Some(id);
+                Some(rel)
+            }
+            None => None,
+        };
+        let rows = nav.snap.definitions_named(name)?;
+        let mut defs = Vec::new();
+        for row in rows {
+            if repo_id.is_some_and(|id| id != row.file.repo_id)
+                || file.as_ref().is_some_and(|f| *f != row.file.path)
+            {
+                continue;
+            }
+            defs.push(nav.def(row.file, row.symbol)?);
+        }
+        // An `impl Foo` block is not what a use of `Foo` means when `Foo` itself is indexed.
+        if defs.iter().any(|d| d.symbol.kind != "impl") {
+            defs.retain(|d| d.symbol.kind != "impl");
+        }
+        if let Some(prefix) = prefix {
+            let last = resolve::tail(prefix);
+            defs.retain(|d| {
+                d.container.as_deref() == Some(last)
+                    || Path::new(&d.file.path).file_stem().and_then(|s| s.to_str()) == Some(last)
+                    || resolve::parent(&d.file.path).rsplit('/').next() == Some(last)
+            });
+        }
+        if let Some(line) = q.line {
+            let at: Vec<Def> = defs
+                .iter()
+                .filter(|d| d.symbol.start_line == line)
+                .cloned()
+                .collect();
+            defs = if at.is_empty() {
+                let holding = defs
+                    .iter()
+                    .filter(|d| d.symbol.start_line <= line && d.symbol.end_line >= line)
+                    .min_by_key(|d| d.symbol.end_line - d.symbol.start_line)
+                    .cloned();
+                holding.into_iter().collect()
+            } else {
+                at
+            };
+            if defs.is_empty() {
+                return Err(StoreError::BadQuery(format!(
+                    "no definition named `{}` at {}:{line}",
+                    q.name,
+                    q.path.unwrap_or("?")
+                )));
+            }
+        }
+        Ok(defs)
+    }
+
+    /// A path from a client: relative to `repo_id`'s root, or absolute inside an indexed
+    /// repository; as (repository id, relative path).
+    fn locate(&self, path: &str, repo_id: Option<i64>) -> Result<(i64, String)> {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            let canonical = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            let repo = self
+                .repository_states()?
+                .into_iter()
+                .map(|r| r.record)
+                .find(|r| canonical.starts_with(&r.path) && repo_id.is_none_or(|id| id == r.id));
+            let repo = repo.ok_or_else(|| {
+                StoreError::BadQuery(format!("{path} is not inside an indexed repository"))
+            })?;
+            let rel = canonical
+                .strip_prefix(&repo.path)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            return Ok((repo.id, rel));
+        }
+        let id = repo_id.ok_or_else(|| {
+            StoreError::BadQuery(format!(
+                "a relative path ({path}) needs its repository: give `repository`, or an absolute path"
+            ))
+        })?;
+        let rel = path.trim_start_matches("./").trim_matches('/').to_string();
+        if rel.split('/').any(|s| s == "..") {
+            return Err(StoreError::BadQuery(format!(
+                "{path} leaves the repository"
+            )));
+        }
+        Ok((id, rel))
+    }
+}
+
+fn check_limit(limit: usize) -> Result<usize> {
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(StoreError::BadQuery(format!(
+            "limit {limit} is out of range: 1 to {MAX_LIMIT}"
+        )))
+    }
+}
+
+fn node(
+    def: &Def,
+    confidence: Option<Confidence>,
+    sites: Vec<u32>,
+    calls: Vec<CallNode>,
+    cycle: bool,
+) -> CallNode {
+    CallNode {
+        symbol: def.symbol.name.clone(),
+        kind: def.symbol.kind.to_string(),
+        repository: def.file.repository.clone(),
+        path: def.file.path.clone(),
+        line: def.symbol.start_line,
+        confidence,
+        sites,
+        calls,
+        cycle,
+    }
+}
+
+/// A call graph being built depth-first, with the nodes it may still add.
+struct Walk {
+    direction: Direction,
+    budget: usize,
+    cut: bool,
+    /// The definitions from the root to here: one met again is a cycle.
+    path: Vec<Def>,
+}
+
+impl Walk {
+    fn expand(&mut self, nav: &mut Navigator, def: &Def, depth: u8) -> Result<Vec<CallNode>> {
+        let next = match self.direction {
+            Direction::Callers => callers(nav, def)?,
+            Direction::Callees => callees(nav, def)?,
+        };
+        let mut out = Vec::new();
+        for (other, confidence, sites) in next {
+            if self.budget == 0 {
+                self.cut = true;
+                break;
+            }
+            self.budget -= 1;
+            let cycle = self.path.iter().any(|p| p.same(&other));
+            let calls = if cycle || depth <= 1 {
+                Vec::new()
+            } else {
+                self.path.push(other.clone());
+                let calls = self.expand(nav, &other, depth - 1)?;
+                self.path.pop();
+                calls
+            };
+            out.push(node(&other, Some(confidence), sites, calls, cycle));
+        }
+        Ok(out)
+    }
+}
+
+/// The definitions whose bodies call `def`, with the best confidence of their calls and the
+/// lines of those calls; calls at a file's top level count for no definition.
+fn callers(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u32>)>> {
+    let uses = nav.resolve_uses(std::slice::from_ref(def), Some(RefKind::Call))?;
+    let mut groups: Vec<(Def, Confidence, Vec<u32>)> = Vec::new();
+    for r in uses {
+        let symbols = nav.symbols(r.file.id)?;
+        let Some(caller) = innermost(&symbols, r.site.line, false, None)
+            .filter(|s| !is_container(s.kind))
+            .cloned()
+        else {
+            continue;
+        };
+        let caller = nav.def(r.file.clone(), caller)?;
+        match groups.iter_mut().find(|(d, _, _)| d.same(&caller)) {
+            Some(g) => {
+                g.1 = g.1.max(r.confidence);
+                if !g.2.contains(&r.site.line) {
+                    g.2.push(r.site.line);
+                }
+            }
+            None => groups.push((caller, r.confidence, vec![r.site.line])),
+        }
+    }
+    groups.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| a.0.file.repository.cmp(&b.0.file.repository))
+            .then_with(|| a.0.file.path.cmp(&b.0.file.path))
+            .then_with(|| a.0.symbol.start_line.cmp(&b.0.symbol.start_line))
+    });
+    Ok(groups)
+}
+
+/// The definitions `def`'s body calls (names defined nowhere in the index, such as library
+/// calls, lead nowhere and are left out), each with its likeliest definitions.
+fn callees(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u32>)>> {
+    let body: Vec<Reference> = nav
+        .snap
+        .references_in_file(def.file.id)?
+        .into_iter()
+        .filter(|r| r.kind == RefKind::Call)
+        .filter(|r| r.line >= def.symbol.start_line && r.line <= def.symbol.end_line)
+        .collect();
+    let name_imports: Vec<Reference> = nav
+        .snap
+        .references_in_file(def.file.id)?
+        .into_iter()
+        .filter(|r| r.kind == RefKind::Import)
+        .collect();
+    let mut out: Vec<(Def, Confidence, Vec<u32>)> = Vec::new();
+    let mut seen_names: FxHashMap<String, ()> = FxHashMap::default();
+    for site in &body {
+        if seen_names.insert(site.name.clone(), ()).is_some() {
+            continue;
+        }
+        let lines: Vec<u32> = body
+            .iter()
+            .filter(|s| s.name == site.name)
+            .map(|s| s.line)
+            .collect();
+        let candidates: Vec<Def> = nav
+            .snap
+            .definitions_named(&site.name)?
+            .into_iter()
+            .map(|row| nav.def(row.file, row.symbol))
+            .collect::<Result<Vec<_>>>()?;
+        let candidates: Vec<Def> = candidates
+            .into_iter()
+            .filter(|d| d.symbol.kind != "impl")
+            .collect();
+        let imports: Vec<Reference> = name_imports
+            .iter()
+            .filter(|i| i.name == site.name || i.alias.as_deref() == Some(&site.name))
+            .cloned()
+            .collect();
+        let mut scored: Vec<(Def, Confidence)> = Vec::new();
+        for c in candidates {
+            let Some(r) = nav.best_target(
+                &def.file,
+                site,
+                std::slice::from_ref(&c),
+                &imports,
+                c.target().is_member(),
+            )?
+            else {
+                continue;
+            };
+            scored.push((c, r.confidence));
+        }
+        let Some(best) = scored.iter().map(|(_, c)| *c).max() else {
+            continue;
+        };
+        for (callee, confidence) in scored
+            .into_iter()
+            .filter(|(_, c)| *c == best)
+            .take(MAX_CALLEE_TARGETS)
+        {
+            out.push((callee, confidence, lines.clone()));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
