@@ -62,6 +62,28 @@ Examples:
   codeintel search 'fn \\w+_test' --mode regex --json")]
     Search(SearchArgs),
 
+    /// The places that use a definition (calls, types, imports, values), best first.
+    #[command(after_help = "\
+Examples:
+  codeintel refs save_invoice
+  codeintel refs Store.save --kind call --limit 20
+  codeintel refs save --repo app --path src/store.py --line 42 --json")]
+    Refs(RefsArgs),
+
+    /// The definitions that call a definition, as a tree.
+    #[command(after_help = "\
+Examples:
+  codeintel callers parse_config
+  codeintel callers Store.save --depth 3 --json")]
+    Callers(CallGraphArgs),
+
+    /// The definitions a definition calls, as a tree.
+    #[command(after_help = "\
+Examples:
+  codeintel callees main
+  codeintel callees Server::start --depth 2 --json")]
+    Callees(CallGraphArgs),
+
     /// List the indexed repositories.
     #[command(after_help = "\
 Examples:
@@ -408,6 +430,58 @@ pub struct SearchArgs {
     /// Print results as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Which definition a navigation command is about.
+#[derive(Debug, Args)]
+pub struct DefinitionArgs {
+    /// Its name; may be qualified: `Class.method`, `module.func`, `Type::method`.
+    #[arg(allow_hyphen_values = true)]
+    pub name: String,
+
+    /// Only the definition in this repository (name or path).
+    #[arg(long, value_name = "NAME")]
+    pub repo: Option<String>,
+
+    /// Its file: relative to --repo, or absolute.
+    #[arg(long, value_name = "P")]
+    pub path: Option<String>,
+
+    /// A line of it (its first line, as `find_symbol` gives it), with --path.
+    #[arg(long, value_name = "L", requires = "path", value_parser = clap::value_parser!(u32).range(1..))]
+    pub line: Option<u32>,
+
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefsArgs {
+    #[command(flatten)]
+    pub definition: DefinitionArgs,
+
+    /// Only uses of this kind: call, type, import or reference.
+    #[arg(long, value_name = "K")]
+    pub kind: Option<String>,
+
+    /// Most sites to show (1-1000).
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct CallGraphArgs {
+    #[command(flatten)]
+    pub definition: DefinitionArgs,
+
+    /// Levels of calls (1-5).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub depth: u8,
+
+    /// Most nodes in the tree (1-1000).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
 }
 
 #[derive(Debug, Args)]

@@ -127,12 +127,53 @@ pub fn find_symbol() -> Arc<JsonObject> {
         "properties": {
             "repository": string(), "path": string(), "name": string(), "kind": string(),
             "language": string(), "start_line": integer(), "end_line": integer(),
+            "references": integer(),
         },
-        "required": ["repository", "path", "name", "kind", "start_line", "end_line"],
+        "required": ["repository", "path", "name", "kind", "start_line", "end_line", "references"],
     });
     object(
         json!({ "results": list_of(symbol), "count": integer(), "note": note() }),
         &["results", "count"],
+    )
+}
+
+pub fn find_references() -> Arc<JsonObject> {
+    let site = json!({
+        "type": "object",
+        "properties": {
+            "repository": string(), "path": string(), "line": integer(), "column": integer(),
+            "kind": { "type": "string", "enum": ["call", "type", "import", "reference"] },
+            "symbol": optional_string(),
+            "confidence": { "type": "string", "enum": ["exact", "likely", "name"] },
+            "snippet": string(),
+        },
+        "required": ["repository", "path", "line", "column", "kind", "confidence", "snippet"],
+    });
+    object(
+        json!({ "references": list_of(site), "count": integer(), "total": integer(), "note": note() }),
+        &["references", "count", "total"],
+    )
+}
+
+pub fn get_call_graph() -> Arc<JsonObject> {
+    // Nodes nest: each has the same fields and its own `calls`.
+    let node = json!({
+        "type": "object",
+        "properties": {
+            "symbol": string(), "kind": string(), "repository": string(), "path": string(),
+            "line": integer(),
+            "confidence": { "type": ["string", "null"], "enum": ["exact", "likely", "name", null] },
+            "sites": list_of(integer()), "calls": { "type": "array" },
+            "cycle": { "type": "boolean" },
+        },
+        "required": ["symbol", "repository", "path", "line", "calls"],
+    });
+    object(
+        json!({
+            "symbol": string(), "kind": string(), "repository": string(), "path": string(),
+            "line": integer(), "calls": list_of(node), "nodes": integer(), "note": note(),
+        }),
+        &["calls", "nodes"],
     )
 }
 

@@ -225,6 +225,71 @@ pub struct FindSymbolArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(transform = crate::schemas::plain_optionals)]
+pub struct FindReferencesArgs {
+    /// The definition's name; may be qualified: `Class.method`, `module.func`,
+    /// `Type::method`.
+    pub name: String,
+    /// Only the definition in this repository (name or path); a relative `path` is inside it.
+    pub repository: Option<String>,
+    /// The definition's file (relative to `repository`, or absolute): with `line`, picks the
+    /// one definition at that place, as find_symbol reports it.
+    pub path: Option<String>,
+    /// A line of the definition (its first line, as find_symbol reports it), with `path`.
+    pub line: Option<i64>,
+    /// Only uses of this kind: call, type, import or reference.
+    pub kind: Option<String>,
+    /// Most sites, 1 to 1000 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
+pub struct CallGraphArgs {
+    /// The definition's name; may be qualified: `Class.method`, `module.func`,
+    /// `Type::method`.
+    pub name: String,
+    /// `callers` (who calls it) or `callees` (what it calls).
+    pub direction: String,
+    /// Only the definition in this repository (name or path).
+    pub repository: Option<String>,
+    /// The definition's file (relative to `repository`, or absolute), with `line`.
+    pub path: Option<String>,
+    /// A line of the definition (its first line, as find_symbol reports it).
+    pub line: Option<i64>,
+    /// Levels of calls, 1 to 5 (default 1).
+    pub depth: Option<i64>,
+    /// Most nodes in the tree, 1 to 1000 (default 100).
+    pub limit: Option<i64>,
+}
+
+/// The definition a navigation tool's arguments name, checked.
+fn definition_query<'a>(
+    name: &'a str,
+    repository: Option<&'a str>,
+    path: Option<&'a str>,
+    line: Option<i64>,
+) -> Result<codeintel_index::navigate::DefinitionQuery<'a>, String> {
+    if name.trim().is_empty() {
+        return Err("name is empty: give a definition's name".into());
+    }
+    let line = match line {
+        None => None,
+        Some(l) if l >= 1 && l <= i64::from(u32::MAX) => Some(l as u32),
+        Some(l) => return Err(format!("line must be 1 or more, got {l}")),
+    };
+    if line.is_some() && path.is_none() {
+        return Err("line needs path: give the definition's file too".into());
+    }
+    Ok(codeintel_index::navigate::DefinitionQuery {
+        name,
+        repository,
+        path,
+        line,
+    })
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = crate::schemas::plain_optionals)]
 pub struct GetFileArgs {
     /// File path: absolute, or relative to `repository`. Only files inside indexed
     /// repositories can be read.
@@ -388,18 +453,28 @@ impl CodeIntel {
         };
         let store = self.store.clone();
         let found = blocking(move || {
-            store.find_symbols(
+            let hits = store.find_symbols(
                 &args.name,
                 args.kind.as_deref(),
                 args.repository.as_deref(),
                 limit,
-            )
+            )?;
+            let counts = store.reference_counts(&hits)?;
+            Ok::<_, codeintel_index::StoreError>((hits, counts))
         })
         .await?;
         match found {
-            Ok(hits) => {
+            Ok((hits, counts)) => {
                 let total = hits.len();
-                let items: Vec<Value> = hits.iter().map(|h| json!(h)).collect();
+                let items: Vec<Value> = hits
+                    .iter()
+                    .zip(counts)
+                    .map(|(h, n)| {
+                        let mut v = json!(h);
+                        v["references"] = json!(n);
+                        v
+                    })
+                    .collect();
                 let (results, cut) = capped(items, MAX_RESULT_CHARS);
                 let mut out = json!({ "results": results, "count": results.len() });
                 if cut {
@@ -411,6 +486,120 @@ impl CodeIntel {
                 answer(out)
             }
             Err(e) => fail(e.to_string()),
+        }
+    }
+
+    #[tool(
+        title = "Find references",
+        annotations(title = "Find references", read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::find_references(),
+        description = "Find the places that use a definition (calls, constructor calls, type uses, imports, values), across the indexed repositories, never in comments or strings. Give its name (`save`, `Store.save`, `store::save`), and path + line from find_symbol to pick one of several. Each site has repository, path, line, column, kind, the enclosing definition (`symbol`), a snippet and `confidence`: exact (certain from scope or imports), likely, or name (the name only). Best first; `total` counts them all."
+    )]
+    async fn find_references(
+        &self,
+        Parameters(args): Parameters<FindReferencesArgs>,
+    ) -> ToolResult {
+        let limit = match check_limit(args.limit, 50, codeintel_index::navigate::MAX_LIMIT) {
+            Ok(l) => l,
+            Err(e) => return fail(e),
+        };
+        let kind = match args
+            .kind
+            .as_deref()
+            .map(codeintel_index::RefKind::parse)
+            .transpose()
+        {
+            Ok(k) => k,
+            Err(e) => return fail(e),
+        };
+        let store = self.store.clone();
+        let found = blocking(move || {
+            let q = definition_query(
+                &args.name,
+                args.repository.as_deref(),
+                args.path.as_deref(),
+                args.line,
+            )?;
+            store
+                .find_references(&q, kind, limit)
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+        match found {
+            Ok(refs) => {
+                let items: Vec<Value> = refs.references.iter().map(|r| json!(r)).collect();
+                let (sites, cut) = capped(items, MAX_RESULT_CHARS);
+                let mut out =
+                    json!({ "references": sites, "count": sites.len(), "total": refs.total });
+                let notes: Vec<String> = refs
+                    .note
+                    .into_iter()
+                    .chain(cut.then(|| {
+                        format!("answer capped at {MAX_RESULT_CHARS} characters: showing {} sites; lower limit or give kind", sites.len())
+                    }))
+                    .collect();
+                if !notes.is_empty() {
+                    out["note"] = json!(notes.join("; "));
+                }
+                answer(out)
+            }
+            Err(e) => fail(e),
+        }
+    }
+
+    #[tool(
+        title = "Call graph",
+        annotations(title = "Call graph", read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = crate::schemas::get_call_graph(),
+        description = "Who calls a definition (direction=callers) or what it calls (direction=callees), as a tree `depth` levels deep (1-5): each node has symbol, kind, repository, path, line, the confidence of the call (exact, likely, name), the lines of the calls (`sites`) and its own `calls`; a definition met again on a path is marked `cycle` and not expanded. Calls to names defined nowhere in the index (library calls) are left out."
+    )]
+    async fn get_call_graph(&self, Parameters(args): Parameters<CallGraphArgs>) -> ToolResult {
+        let limit = match check_limit(args.limit, 100, codeintel_index::navigate::MAX_LIMIT) {
+            Ok(l) => l,
+            Err(e) => return fail(e),
+        };
+        let direction = match codeintel_index::navigate::Direction::parse(&args.direction) {
+            Ok(d) => d,
+            Err(e) => return fail(e),
+        };
+        let depth = match args.depth {
+            None => 1,
+            Some(d) if (1..=i64::from(codeintel_index::navigate::MAX_DEPTH)).contains(&d) => {
+                d as u8
+            }
+            Some(d) => return fail(format!("depth must be between 1 and 5, got {d}")),
+        };
+        let store = self.store.clone();
+        let name = args.name.clone();
+        let found = blocking(move || {
+            let q = definition_query(
+                &args.name,
+                args.repository.as_deref(),
+                args.path.as_deref(),
+                args.line,
+            )?;
+            store
+                .call_graph(&q, direction, depth, limit)
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+        match found {
+            Ok(Some(graph)) => {
+                let out = json!(graph);
+                if out.to_string().len() > MAX_RESULT_CHARS {
+                    return fail(format!(
+                        "the call graph is over {MAX_RESULT_CHARS} characters ({} nodes): lower depth or limit",
+                        graph.nodes
+                    ));
+                }
+                answer(out)
+            }
+            // An unknown name is an empty answer, not an error.
+            Ok(None) => answer(json!({
+                "calls": [], "nodes": 0,
+                "note": format!("no definition named `{name}` is indexed (find_symbol finds names)"),
+            })),
+            Err(e) => fail(e),
         }
     }
 

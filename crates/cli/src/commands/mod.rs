@@ -5,6 +5,7 @@ mod configure;
 mod discover;
 mod index;
 mod model;
+mod navigate;
 mod repos;
 mod search;
 mod serve;
@@ -14,6 +15,7 @@ use crate::config::{Config, Overrides};
 use codeintel_embed::{
     Embedder, EmbedderSlot, LocalEmbedder, RemoteEmbedder, RemoteProvider, RemoteSettings,
 };
+use codeintel_index::navigate::Direction;
 use codeintel_index::{IndexStore, StoreError};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -187,6 +189,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => index::run(&config, args),
         Command::Search(args) => search::run(&config, args),
         Command::Repos(args) => repos::run(&config, args),
+        Command::Refs(args) => navigate::refs(&config, args),
+        Command::Callers(args) => navigate::graph(&config, args, Direction::Callers),
+        Command::Callees(args) => navigate::graph(&config, args, Direction::Callees),
         Command::Remove(args) => autosync::remove(&config, args),
         Command::Model {
             action: ModelAction::Install(args),

@@ -746,9 +746,14 @@ fn callees(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u
             .filter(|s| s.name == site.name)
             .map(|s| s.line)
             .collect();
+        // `import f as g` … `g()`: a call of `f`.
+        let name = name_imports
+            .iter()
+            .find(|i| i.alias.as_deref() == Some(site.name.as_str()))
+            .map_or(site.name.as_str(), |i| i.name.as_str());
         let candidates: Vec<Def> = nav
             .snap
-            .definitions_named(&site.name)?
+            .definitions_named(name)?
             .into_iter()
             .map(|row| nav.def(row.file, row.symbol))
             .collect::<Result<Vec<_>>>()?;
@@ -758,7 +763,7 @@ fn callees(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u
             .collect();
         let imports: Vec<Reference> = name_imports
             .iter()
-            .filter(|i| i.name == site.name || i.alias.as_deref() == Some(&site.name))
+            .filter(|i| i.name == name)
             .cloned()
             .collect();
         let mut scored: Vec<(Def, Confidence)> = Vec::new();
