@@ -49,12 +49,13 @@ const sdkVersion = JSON.parse(fs.readFileSync(
 
 const MARKER = 'interop_marker_function';
 const EXPECTED_TOOLS = [
-  'configure_auto_sync', 'find_symbol', 'get_auto_sync_status', 'get_file', 'get_repository_status',
-  'index_repository', 'list_repositories', 'pause_auto_sync', 'remove_repository',
-  'resume_auto_sync', 'search_code', 'trigger_repository_scan',
+  'configure_auto_sync', 'find_references', 'find_symbol', 'get_auto_sync_status',
+  'get_call_graph', 'get_file', 'get_repository_status', 'index_repository',
+  'list_repositories', 'pause_auto_sync', 'remove_repository', 'resume_auto_sync',
+  'search_code', 'trigger_repository_scan',
 ];
 const READ_ONLY = ['search_code', 'find_symbol', 'get_file', 'list_repositories',
-  'get_repository_status', 'get_auto_sync_status'];
+  'get_repository_status', 'get_auto_sync_status', 'find_references', 'get_call_graph'];
 const WRITES = ['index_repository', 'remove_repository', 'configure_auto_sync',
   'trigger_repository_scan', 'pause_auto_sync', 'resume_auto_sync'];
 const INDEX_RUNS = Number(process.env.CODEINTEL_INTEROP_INDEX_RUNS || 10);
@@ -310,6 +311,12 @@ async function exercise(client, wire, t) {
   const sym = await call(client, t, 'find_symbol', { name: MARKER });
   check(sym.results?.[0]?.path === top.path, `${t}: find_symbol ${show(sym)}`);
   await call(client, t, 'find_symbol', { name: MARKER, kind: 'function', repository, limit: 5 });
+  check(sym.results[0].references === 2, `${t}: find_symbol references ${show(sym)}`);
+  const refs = await call(client, t, 'find_references', { name: MARKER, kind: 'call', limit: 10 });
+  check(refs.total === 1 && refs.references[0].path === 'b.py' && refs.references[0].line === 5
+    && refs.references[0].confidence === 'exact', `${t}: find_references ${show(refs)}`);
+  const graph = await call(client, t, 'get_call_graph', { name: 'helper_b', direction: 'callees' });
+  check(graph.calls?.[0]?.symbol === MARKER, `${t}: get_call_graph ${show(graph)}`);
   await call(client, t, 'search_code', { query: 'helper', repository, language: 'python', limit: 5, mode: 'lexical' });
   const repos = await call(client, t, 'list_repositories', {});
   check(repos.repositories?.some((r) => r.name === repository), `${t}: list_repositories ${show(repos)}`);

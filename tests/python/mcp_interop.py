@@ -18,7 +18,7 @@ except ImportError:  # mcp 1.x
 EXPECTED_TOOLS = {
     "configure_auto_sync", "get_auto_sync_status", "trigger_repository_scan", "pause_auto_sync",
     "resume_auto_sync", "search_code", "find_symbol", "get_file", "list_repositories",
-    "index_repository", "get_repository_status",
+    "index_repository", "get_repository_status", "find_references", "get_call_graph",
 }
 
 
@@ -63,6 +63,17 @@ async def exercise(session: ClientSession, transport: str):
 
     sym = structured(await session.call_tool("find_symbol", {"name": "interop_marker_function"}))
     assert sym["results"][0]["path"] == top["path"], f"{transport}: {sym}"
+    assert sym["results"][0]["references"] == 2, f"{transport}: {sym}"
+    refs = structured(await session.call_tool("find_references", {"name": "interop_marker_function"}))
+    sites = sorted((r["path"], r["line"], r["kind"], r["confidence"]) for r in refs["references"])
+    assert sites == [("b.py", 1, "import", "exact"), ("b.py", 5, "call", "exact")], f"{transport}: {refs}"
+    assert refs["total"] == 2 and refs["references"][1]["symbol"] == "helper_b", f"{transport}: {refs}"
+    graph = structured(await session.call_tool(
+        "get_call_graph", {"name": "interop_marker_function", "direction": "callers", "depth": 2}))
+    assert [c["symbol"] for c in graph["calls"]] == ["helper_b"], f"{transport}: {graph}"
+    assert graph["calls"][0]["confidence"] == "exact", f"{transport}: {graph}"
+    bad = await session.call_tool("get_call_graph", {"name": "helper_b", "direction": "sideways"})
+    assert is_error(bad), f"{transport}: a bad direction was accepted"
     page = structured(await session.call_tool("get_file", {"path": top["path"], "repository": top["repository"]}))
     assert "interop_marker_function" in page["content"], f"{transport}: {page}"
     status = structured(await session.call_tool("get_auto_sync_status", {}))

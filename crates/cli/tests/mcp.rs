@@ -606,7 +606,11 @@ fn official_python_sdk_interoperates_over_both_transports() {
         "interop/a.py",
         "def interop_marker_function():\n    return 42\n",
     );
-    sb.write("interop/b.py", "def helper_b():\n    pass\n");
+    // b.py uses the marker: an import and a call, for find_references and get_call_graph.
+    sb.write(
+        "interop/b.py",
+        "from a import interop_marker_function\n\n\ndef helper_b():\n    return interop_marker_function()\n",
+    );
     sb.write("interop/c.py", "def helper_c():\n    pass\n");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/mcp_interop.py");
     let out = Command::new(python)
@@ -706,6 +710,8 @@ async fn tools_carry_titles_annotations_and_output_schemas() {
         "list_repositories",
         "get_repository_status",
         "get_auto_sync_status",
+        "find_references",
+        "get_call_graph",
     ];
     for tool in &tools {
         let name = tool.name.as_ref();

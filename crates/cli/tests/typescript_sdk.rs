@@ -24,7 +24,11 @@ fn official_typescript_sdk_interoperates_over_both_transports() {
         "interop/a.py",
         "def interop_marker_function():\n    return 42\n",
     );
-    sb.write("interop/b.py", "def helper_b():\n    pass\n");
+    // b.py uses the marker: an import and a call, for find_references and get_call_graph.
+    sb.write(
+        "interop/b.py",
+        "from a import interop_marker_function\n\n\ndef helper_b():\n    return interop_marker_function()\n",
+    );
     sb.write("interop/c.py", "def helper_c():\n    pass\n");
     // More than a page of get_file (2000 lines), for paging by `next`.
     let long: String = (0..2500).map(|i| format!("value_{i} = {i}\n")).collect();
