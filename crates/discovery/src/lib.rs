@@ -21,6 +21,7 @@ mod exclude;
 pub mod git;
 mod indicator;
 mod language;
+pub mod manifest;
 mod walk;
 
 use std::path::PathBuf;

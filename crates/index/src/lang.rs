@@ -33,6 +33,8 @@ pub fn file_kind(name: &str) -> Option<FileKind> {
         "Dockerfile" | "Containerfile" => "dockerfile",
         "CMakeLists.txt" => "cmake",
         "Gemfile" | "Rakefile" => "ruby",
+        // Manifests (read for repository dependencies too).
+        "go.mod" => "gomod",
         "README" | "CHANGELOG" | "CONTRIBUTING" | "LICENSE" | "NOTICE" | "AUTHORS" => "text",
         _ => {
             let (_, ext) = name.rsplit_once('.')?;
@@ -50,7 +52,8 @@ fn text_extension(ext: &str) -> Option<&'static str> {
         "json" | "jsonc" | "json5" => "json",
         "yaml" | "yml" => "yaml",
         "toml" => "toml",
-        "xml" | "xsd" | "xsl" | "plist" => "xml",
+        "xml" | "xsd" | "xsl" | "plist" | "csproj" => "xml",
+        "gemspec" => "ruby",
         "html" | "htm" => "html",
         "css" | "scss" | "sass" | "less" => "css",
         "sh" | "bash" | "zsh" | "fish" => "shell",

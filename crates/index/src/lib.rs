@@ -43,6 +43,6 @@ pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use sqlite::{SqliteStorage, SCHEMA_VERSION};
 pub use store::{
     BatchCounts, BulkWrites, ChunkRow, Definition, FileOp, FileStamp, FileState, IndexStore,
-    PendingChunk, RepoState, RepositoryInfo, RepositoryLock, RepositoryRecord, Snapshot, Storage,
-    StoreError, StoredUnit, SymbolQuery, SyncState, UnfinishedSync, WatchState,
+    PendingChunk, RepoState, RepositoryInfo, RepositoryLinks, RepositoryLock, RepositoryRecord,
+    Snapshot, Storage, StoreError, StoredUnit, SymbolQuery, SyncState, UnfinishedSync, WatchState,
 };

@@ -210,8 +210,9 @@ fn repository() -> Value {
             "language": optional_string(), "files": integer(), "chunks": integer(),
             "last_sync": optional_string(), "watched": { "type": "boolean" },
             "watch": string(), "last_error": optional_string(),
+            "depends_on": list_of(string()), "used_by": list_of(string()),
         },
-        "required": ["path", "name", "state", "files", "chunks"],
+        "required": ["path", "name", "state", "files", "chunks", "depends_on", "used_by"],
     })
 }
 

@@ -106,6 +106,10 @@ pub struct RepositoryStatus {
     pub next_retry: Option<String>,
     /// Bytes of code, as discovery last saw them.
     pub size: Option<u64>,
+    /// Indexed repositories this one depends on (by its manifests), by name.
+    pub depends_on: Vec<String>,
+    /// Indexed repositories that depend on this one, by name.
+    pub used_by: Vec<String>,
 }
 
 /// Counters of the syncer, persisted so any process can report them.

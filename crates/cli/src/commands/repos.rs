@@ -4,7 +4,7 @@ use super::open_existing_store;
 use crate::cli::ReposArgs;
 use crate::config::Config;
 use crate::output;
-use codeintel_index::RepositoryInfo;
+use codeintel_index::{RepositoryInfo, RepositoryLinks};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -21,10 +21,14 @@ struct RepoJson {
     watched: bool,
     last_error: Option<String>,
     last_result: Option<serde_json::Value>,
+    depends_on: Vec<String>,
+    used_by: Vec<String>,
 }
 
-fn to_json(info: RepositoryInfo, embedded_chunks: u64) -> RepoJson {
+fn to_json(info: RepositoryInfo, embedded_chunks: u64, links: &RepositoryLinks) -> RepoJson {
     RepoJson {
+        depends_on: links.depends_on(info.record.id),
+        used_by: links.used_by(info.record.id),
         path: info.record.path.display().to_string(),
         name: info.record.name,
         language: info.record.language,
@@ -42,9 +46,11 @@ pub fn run(config: &Config, args: ReposArgs) -> anyhow::Result<ExitCode> {
     let repos: Vec<RepoJson> = match open_existing_store(config)? {
         Some(store) => {
             let mut out = Vec::new();
-            for info in store.repositories()? {
+            let repos = store.repositories()?;
+            let links = RepositoryLinks::new(&repos, &store.dependencies()?);
+            for info in repos {
                 let embedded = store.embedded_chunks(None, Some(info.record.id))?;
-                out.push(to_json(info, embedded));
+                out.push(to_json(info, embedded, &links));
             }
             out
         }

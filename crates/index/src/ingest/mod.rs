@@ -14,6 +14,7 @@ mod gate;
 mod read;
 mod walk;
 
+use codeintel_discovery::manifest;
 use gate::ByteGate;
 use read::read_file;
 use walk::{stat_paths, walk, Scope, Walked};
@@ -410,6 +411,8 @@ impl<'a> RepositorySync<'a> {
         })?;
         written.add_to(&mut result);
 
+        self.update_packages(repo, root, scope, &walked, &known)?;
+
         let deletions: Vec<FileOp> = gone
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
@@ -532,6 +535,61 @@ fn canonical_repo(path: &Path) -> Result<PathBuf, SyncError> {
         return Err(SyncError::NotADirectory(shown));
     }
     Ok(root)
+}
+
+/// Folders whose manifests describe fixtures and examples, not the repository.
+const NOT_THE_REPOSITORY: &[&str] = &[
+    "test",
+    "tests",
+    "testdata",
+    "fixtures",
+    "examples",
+    "__tests__",
+];
+
+/// A manifest path (relative) that speaks for the repository.
+fn repository_manifest(rel: &str) -> bool {
+    let mut parts = rel.rsplit('/');
+    let name = parts.next().unwrap_or(rel);
+    manifest::is_manifest(name) && !parts.any(|dir| NOT_THE_REPOSITORY.contains(&dir))
+}
+
+impl RepositorySync<'_> {
+    /// Reads the repository's manifests again when the sync may have changed one: every full
+    /// walk, and a watcher's sync that names one.
+    fn update_packages(
+        &self,
+        repo: &RepositoryRecord,
+        root: &Path,
+        scope: &Scope,
+        walked: &[Walked],
+        known: &FxHashMap<String, FileState>,
+    ) -> Result<(), SyncError> {
+        let paths: Vec<&str> = match scope {
+            Scope::All => walked
+                .iter()
+                .map(|w| w.rel.as_str())
+                .filter(|r| repository_manifest(r))
+                .collect(),
+            Scope::Paths(changed) if changed.iter().any(|p| repository_manifest(p)) => known
+                .keys()
+                .map(String::as_str)
+                .chain(changed.iter().map(String::as_str))
+                .filter(|r| repository_manifest(r))
+                .collect(),
+            Scope::Paths(_) => return Ok(()),
+        };
+        let mut packages = manifest::Packages::default();
+        for rel in paths {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            // A manifest is small; one that cannot be read now is read at the next sync.
+            if let Ok(text) = std::fs::read_to_string(root.join(rel)) {
+                packages.merge(manifest::read(name, &text));
+            }
+        }
+        self.store.set_packages(repo.id, &packages)?;
+        Ok(())
+    }
 }
 
 /// Whether the stat facts say the file is as last indexed. A file modified within the slack

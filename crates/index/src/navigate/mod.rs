@@ -138,6 +138,8 @@ struct Def {
     file: FileInfo,
     symbol: Symbol,
     container: Option<String>,
+    /// The packages its repository provides.
+    packages: Rc<Vec<String>>,
 }
 
 impl Def {
@@ -146,6 +148,7 @@ impl Def {
             file: &self.file,
             kind: self.symbol.kind,
             container: self.container.as_deref(),
+            packages: &self.packages,
         }
     }
 
@@ -183,6 +186,9 @@ fn innermost<'s>(
 /// One question's reads, with each file's symbols read once.
 struct Navigator<'s> {
     snap: &'s dyn Snapshot,
+    /// (dependent, dependency) repository pairs.
+    dependencies: Option<rustc_hash::FxHashSet<(i64, i64)>>,
+    packages: FxHashMap<i64, Rc<Vec<String>>>,
     symbols: FxHashMap<i64, Rc<Vec<Symbol>>>,
     qualifier_imports: FxHashMap<(i64, String), Rc<Vec<Reference>>>,
 }
@@ -198,9 +204,35 @@ impl<'s> Navigator<'s> {
     fn new(snap: &'s dyn Snapshot) -> Self {
         Navigator {
             snap,
+            dependencies: None,
+            packages: FxHashMap::default(),
             symbols: FxHashMap::default(),
             qualifier_imports: FxHashMap::default(),
         }
+    }
+
+    /// Whether uses in `from` may mean definitions in `to`: the same repository, or one it
+    /// depends on.
+    fn related(&mut self, from: i64, to: i64) -> Result<bool> {
+        if from == to {
+            return Ok(true);
+        }
+        if self.dependencies.is_none() {
+            self.dependencies = Some(self.snap.dependencies()?.into_iter().collect());
+        }
+        Ok(self
+            .dependencies
+            .as_ref()
+            .is_some_and(|d| d.contains(&(from, to))))
+    }
+
+    fn packages(&mut self, repo_id: i64) -> Result<Rc<Vec<String>>> {
+        if let Some(p) = self.packages.get(&repo_id) {
+            return Ok(p.clone());
+        }
+        let p = Rc::new(self.snap.packages_provided(repo_id)?);
+        self.packages.insert(repo_id, p.clone());
+        Ok(p)
     }
 
     fn symbols(&mut self, file_id: i64) -> Result<Rc<Vec<Symbol>>> {
@@ -237,10 +269,12 @@ impl<'s> Navigator<'s> {
             .filter(|s| is_container(s.kind))
             .min_by_key(|s| s.end_line - s.start_line)
             .map(|s| container_type(&s.name).to_string());
+        let packages = self.packages(file.repo_id)?;
         Ok(Def {
             file,
             symbol,
             container,
+            packages,
         })
     }
 
@@ -253,7 +287,10 @@ impl<'s> Navigator<'s> {
         let any_member = targets.iter().any(|t| t.target().is_member());
         let mut out = Vec::new();
         for fs in self.snap.references_named(&name, None)? {
-            let related = targets.iter().any(|t| t.file.repo_id == fs.file.repo_id);
+            let mut related = false;
+            for t in targets {
+                related |= self.related(fs.file.repo_id, t.file.repo_id)?;
+            }
             if !related {
                 continue;
             }
@@ -318,19 +355,21 @@ impl<'s> Navigator<'s> {
             qualifier_imports: &qualifier_imports,
             name_imports,
         };
-        let best = targets
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                !(t.file.id == file.id
-                    && t.symbol.start_line == site.line
-                    && site.kind != RefKind::Call)
-            })
-            .filter_map(|(i, t)| {
-                let related = t.file.repo_id == file.repo_id;
-                resolve::confidence(site, &around, &t.target(), related).map(|c| (c, i))
-            })
-            .max_by_key(|(c, i)| (*c, std::cmp::Reverse(*i)));
+        let mut best: Option<(Confidence, usize)> = None;
+        for (i, t) in targets.iter().enumerate() {
+            let at_definition = t.file.id == file.id
+                && t.symbol.start_line == site.line
+                && site.kind != RefKind::Call;
+            if at_definition {
+                continue;
+            }
+            let related = self.related(file.repo_id, t.file.repo_id)?;
+            if let Some(c) = resolve::confidence(site, &around, &t.target(), related) {
+                if best.is_none_or(|(b, _)| c > b) {
+                    best = Some((c, i));
+                }
+            }
+        }
         Ok(best.map(|(confidence, _)| Resolved {
             file: file.clone(),
             site: site.clone(),

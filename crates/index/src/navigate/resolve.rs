@@ -38,6 +38,8 @@ pub struct Target<'a> {
     pub kind: &'a str,
     /// The type it is a member of (a class, struct, trait, impl's type), if any.
     pub container: Option<&'a str>,
+    /// The packages its repository provides (normalised names, from its manifests).
+    pub packages: &'a [String],
 }
 
 impl Target<'_> {
@@ -120,7 +122,7 @@ pub fn confidence(
     let same_file = around.file.id == target.file.id;
     let same_repo = around.file.repo_id == target.file.repo_id;
     if site.kind == RefKind::Import {
-        return import_resolves(site, around.file, target.file);
+        return resolves(site, around.file, target);
     }
     let member = target.is_member();
     match site.qualifier.as_deref() {
@@ -171,7 +173,7 @@ pub fn confidence(
             if let Some(best) = around
                 .name_imports
                 .iter()
-                .map(|i| import_resolves(i, around.file, target.file))
+                .map(|i| resolves(i, around.file, target))
                 .max()
             {
                 // Imported: from this definition's file, or from somewhere else.
@@ -212,7 +214,7 @@ fn module_qualified(q: &str, around: &Around, target: &Target) -> Option<Confide
                 module: Some(module),
                 ..i.clone()
             };
-            module_resolves(&import, around.file, target.file)
+            resolves(&import, around.file, target)
         })
         .max();
     if best.is_some() {
@@ -247,6 +249,29 @@ fn separator(language: &str) -> &'static str {
         "go" | "ruby" | "c" => "/",
         _ => ".",
     }
+}
+
+/// [`import_resolves`], and for a target in another repository (one the importer's depends
+/// on), an import naming one of the packages that repository provides is likely its.
+fn resolves(i: &Reference, importer: &FileInfo, target: &Target) -> Option<Confidence> {
+    let direct = import_resolves(i, importer, target.file);
+    if direct.is_some() || importer.repo_id == target.file.repo_id {
+        return direct;
+    }
+    let module = i
+        .module
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .unwrap_or(&i.name);
+    let Some(named) = codeintel_discovery::manifest::normalize(module) else {
+        return None;
+    };
+    let first = named.split(['/', ':']).next().unwrap_or(&named);
+    target
+        .packages
+        .iter()
+        .any(|p| named == *p || first == p || named.starts_with(&format!("{p}/")))
+        .then_some(Confidence::Likely)
 }
 
 /// How sure it is that the import `i` (in `importer`) brings in a definition of `target`'s

@@ -217,3 +217,71 @@ def c():
     assert_eq!(names, [("a", &[2u32][..])]);
     assert_eq!(callers.root.calls[0].confidence, Some(Confidence::Exact));
 }
+
+#[test]
+fn uses_resolve_into_the_repositories_a_manifest_names() {
+    let t = index(&[
+        (
+            "core",
+            &[
+                ("pyproject.toml", "[project]\nname = \"acme-core\"\n"),
+                ("acme_core/store.py", "def save(item):\n    return item\n"),
+                ("package.json", r#"{"name": "@acme/core"}"#),
+                (
+                    "src/index.ts",
+                    "export function render(x: number) {\n  return x;\n}\n",
+                ),
+            ],
+        ),
+        (
+            "app",
+            &[
+                ("requirements.txt", "acme_core>=1\n"),
+                (
+                    "app/main.py",
+                    "from acme_core.store import save\n\n\ndef run():\n    save(1)\n",
+                ),
+                (
+                    "package.json",
+                    r#"{"name": "app", "dependencies": {"@acme/core": "1"}}"#,
+                ),
+                (
+                    "src/main.ts",
+                    "import { render } from '@acme/core';\nrender(1);\n",
+                ),
+            ],
+        ),
+        // Uses the same names without depending on core: none of it is core's.
+        (
+            "other",
+            &[("o/main.py", "from acme_core.store import save\n\nsave(2)\n")],
+        ),
+    ]);
+    let repos = t.store.repositories().unwrap();
+    let links = crate::RepositoryLinks::new(&repos, &t.store.dependencies().unwrap());
+    let id = |name: &str| {
+        repos
+            .iter()
+            .find(|r| r.record.name == name)
+            .unwrap()
+            .record
+            .id
+    };
+    assert_eq!(links.depends_on(id("app")), ["core"]);
+    assert_eq!(links.used_by(id("core")), ["app"]);
+    assert!(links.depends_on(id("other")).is_empty());
+    assert_eq!(
+        uses(&t.store, "save"),
+        vec![
+            site("app/main.py", 1, "import", "exact"),
+            site("app/main.py", 5, "call", "exact")
+        ]
+    );
+    assert_eq!(
+        uses(&t.store, "render"),
+        vec![
+            site("src/main.ts", 1, "import", "likely"),
+            site("src/main.ts", 2, "call", "likely")
+        ]
+    );
+}

@@ -23,6 +23,7 @@ use crate::store::{
     now_ns, BatchCounts, FileOp, RepositoryLock, RepositoryRecord, Result, Snapshot, Storage,
     StoreError, StoredUnit, SyncState,
 };
+use codeintel_discovery::manifest::Packages;
 use lexical::Lexical;
 use read::{repository_where, SqliteSnapshot};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -316,9 +317,34 @@ impl Storage for SqliteStorage {
                 "INSERT INTO lexical_log (file_id) SELECT id FROM files WHERE repo_id = ?1",
                 [repo_id],
             )?;
+            // References and imports are keyed by file without a cascade (see `refs`).
+            for table in ["refs", "imports"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE file_id IN (SELECT id FROM files WHERE repo_id = ?1)"),
+                    [repo_id],
+                )?;
+            }
             tx.execute("DELETE FROM repositories WHERE id = ?1", [repo_id])?;
             tx.commit()?;
             self.lexical.catch_up(conn)
+        })
+    }
+
+    fn set_packages(&self, repo_id: i64, packages: &Packages) -> Result<()> {
+        self.with_writer(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM packages WHERE repo_id = ?1", [repo_id])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO packages (repo_id, requires, name) VALUES (?1, ?2, ?3)",
+            )?;
+            for (requires, names) in [(0, &packages.provides), (1, &packages.requires)] {
+                for name in names {
+                    insert.execute(params![repo_id, requires, name])?;
+                }
+            }
+            drop(insert);
+            tx.commit()?;
+            Ok(())
         })
     }
 

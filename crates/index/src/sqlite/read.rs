@@ -440,6 +440,24 @@ impl Snapshot for SqliteSnapshot<'_> {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    fn dependencies(&self) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT r.repo_id, p.repo_id FROM packages r
+             JOIN packages p ON p.name = r.name AND p.requires = 0
+             WHERE r.requires = 1 AND p.repo_id != r.repo_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn packages_provided(&self, repo_id: i64) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT name FROM packages WHERE repo_id = ?1 AND requires = 0")?;
+        let rows = stmt.query_map([repo_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     fn references_named(&self, name: &str, repo_id: Option<i64>) -> Result<Vec<FileSites>> {
         super::refs::named(self.conn(), name, repo_id)
     }

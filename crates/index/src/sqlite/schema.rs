@@ -124,7 +124,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "#,
     // 6: references (code navigation): every use of a name in a file, replaced with the
     // file, a row per name per file (`sqlite::refs`), and each file's imports by the name
-    // the file uses (its alias, or the name imported). `refs_version` says which extraction found a file's rows: a file found by an
+    // the file uses (its alias, or the name imported); and the packages each repository
+    // provides and requires (its manifests), which link repositories. `refs_version` says which extraction found a file's rows: a file found by an
     // older one (0: none, as every file of an index made before this version) is parsed
     // again by the next sync, its chunks and vectors untouched.
     r#"
@@ -142,6 +143,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
         module TEXT,
         PRIMARY KEY (file_id, local, name)
     ) WITHOUT ROWID;
+    CREATE TABLE packages (
+        repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        requires INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (repo_id, requires, name)
+    ) WITHOUT ROWID;
+    CREATE INDEX packages_by_name ON packages(name, requires);
     ALTER TABLE files ADD COLUMN refs_version INTEGER NOT NULL DEFAULT 0;
     "#,
 ];

@@ -254,7 +254,7 @@ fn a_lexical_index_left_from_another_database_is_rebuilt() {
 
 /// Takes schema 6 back out of an index (to make one of an older version).
 const UNDO_6: &str =
-    "DROP TABLE refs; DROP TABLE imports; ALTER TABLE files DROP COLUMN refs_version;";
+    "DROP TABLE refs; DROP TABLE imports; DROP TABLE packages; ALTER TABLE files DROP COLUMN refs_version;";
 
 #[test]
 fn an_index_of_schema_4_gets_its_lexical_index_from_its_chunks() {

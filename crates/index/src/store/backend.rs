@@ -53,6 +53,13 @@ pub trait Storage: Send + Sync {
     /// Removes a repository and everything indexed for it.
     fn remove_repository(&self, repo_id: i64) -> Result<()>;
 
+    /// Replaces the packages a repository provides and requires (from its manifests).
+    fn set_packages(
+        &self,
+        repo_id: i64,
+        packages: &codeintel_discovery::manifest::Packages,
+    ) -> Result<()>;
+
     /// Stores a shared state value.
     fn set_state(&self, key: &str, value: &str) -> Result<()>;
 
@@ -133,6 +140,13 @@ pub trait Snapshot {
     /// Definitions by name, best tier first (exact, prefix, substring), then shorter names,
     /// then by place.
     fn symbols(&self, query: &SymbolQuery<'_>) -> Result<Vec<crate::SymbolHit>>;
+
+    /// Which repositories depend on which, as (dependent, dependency) pairs: the first
+    /// requires a package the second provides.
+    fn dependencies(&self) -> Result<Vec<(i64, i64)>>;
+
+    /// The packages a repository provides (normalised names).
+    fn packages_provided(&self, repo_id: i64) -> Result<Vec<String>>;
 
     /// The uses of `name` (exactly), by file; only in `repo_id` when given.
     fn references_named(&self, name: &str, repo_id: Option<i64>) -> Result<Vec<FileSites>>;

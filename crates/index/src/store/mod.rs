@@ -229,6 +229,20 @@ impl IndexStore {
         self.storage.set_repository_language(repo_id, language)
     }
 
+    /// Replaces the packages a repository provides and requires.
+    pub fn set_packages(
+        &self,
+        repo_id: i64,
+        packages: &codeintel_discovery::manifest::Packages,
+    ) -> Result<()> {
+        self.storage.set_packages(repo_id, packages)
+    }
+
+    /// Which repositories depend on which, as (dependent, dependency) pairs.
+    pub fn dependencies(&self) -> Result<Vec<(i64, i64)>> {
+        self.read()?.dependencies()
+    }
+
     /// Removes a repository and everything indexed for it.
     pub fn remove_repository(&self, repo_id: i64) -> Result<()> {
         self.storage.remove_repository(repo_id)

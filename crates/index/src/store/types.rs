@@ -369,3 +369,41 @@ pub struct DefinitionRow {
     /// The definition.
     pub symbol: Symbol,
 }
+
+/// Which repositories depend on which, by name: what listings show as `depends_on` and
+/// `used_by`.
+#[derive(Debug, Clone, Default)]
+pub struct RepositoryLinks {
+    names: rustc_hash::FxHashMap<i64, String>,
+    pairs: Vec<(i64, i64)>,
+}
+
+impl RepositoryLinks {
+    /// The links among `repos`, from (dependent, dependency) pairs.
+    pub fn new(repos: &[RepositoryInfo], pairs: &[(i64, i64)]) -> Self {
+        RepositoryLinks {
+            names: repos
+                .iter()
+                .map(|r| (r.record.id, r.record.name.clone()))
+                .collect(),
+            pairs: pairs.to_vec(),
+        }
+    }
+
+    fn names(&self, ids: impl Iterator<Item = i64>) -> Vec<String> {
+        let mut names: Vec<String> = ids.filter_map(|id| self.names.get(&id).cloned()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The repositories `repo_id` depends on.
+    pub fn depends_on(&self, repo_id: i64) -> Vec<String> {
+        self.names(self.pairs.iter().filter(|p| p.0 == repo_id).map(|p| p.1))
+    }
+
+    /// The repositories that depend on `repo_id`.
+    pub fn used_by(&self, repo_id: i64) -> Vec<String> {
+        self.names(self.pairs.iter().filter(|p| p.1 == repo_id).map(|p| p.0))
+    }
+}

@@ -216,7 +216,11 @@ impl Shared {
             config: status_config,
             paused: stored.paused(),
             syncer_pid,
-            repositories: repos.iter().map(repository_status).collect(),
+            repositories: {
+                let links =
+                    codeintel_index::RepositoryLinks::new(&repos, &self.store.dependencies()?);
+                repos.iter().map(|r| repository_status(r, &links)).collect()
+            },
             metrics,
         })
     }
@@ -237,7 +241,10 @@ impl Shared {
     }
 }
 
-fn repository_status(r: &RepositoryInfo) -> RepositoryStatus {
+fn repository_status(
+    r: &RepositoryInfo,
+    links: &codeintel_index::RepositoryLinks,
+) -> RepositoryStatus {
     let ms = |t: SystemTime| {
         t.duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -257,5 +264,7 @@ fn repository_status(r: &RepositoryInfo) -> RepositoryStatus {
         failures: r.sync.failures,
         next_retry: r.sync.next_retry_ms.map(rfc3339_ms),
         size: r.sync.size,
+        depends_on: links.depends_on(r.record.id),
+        used_by: links.used_by(r.record.id),
     }
 }

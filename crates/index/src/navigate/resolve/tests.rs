@@ -162,6 +162,7 @@ fn self_calls_are_exact_in_the_class_and_receiver_calls_are_names() {
         file: &def_file,
         kind: "method",
         container: Some("Store"),
+        packages: &[],
     };
     let around = |f, container| Around {
         file: f,
@@ -195,6 +196,7 @@ fn bare_calls_of_functions_follow_imports() {
         file: &def_file,
         kind: "function",
         container: None,
+        packages: &[],
     };
     let cli = file(2, 1, "app/cli.py", "python");
     let here = [import("save", "app.store")];
