@@ -172,6 +172,13 @@ def classify(text, name, lang, is_decl_line=False):
     if is_decl_line:
         return "declaration (overload/override/implementation)"
     code = code_part(text, lang)
+    if name in ("constructor", "__init__"):
+        if re.search(r"\bsuper\b", code):
+            return "super() / super().__init__ call"
+        if re.search(r"\bnew\s", code) or name == "__init__" and not re.search(r"\.__init__\b", code):
+            return "construction (new X() / X())"
+        if re.search(r"\.__init__\s*\(", code):
+            return "Other.__init__(...) call"
     w = rf"(?<![\w$]){n}(?![\w$])"
     if not re.search(w, code):
         if re.search(w, text):
@@ -187,8 +194,14 @@ def classify(text, name, lang, is_decl_line=False):
             return "def/class of the same name"
         if re.search(rf"@[\w.]*{n}\b", s):
             return "decorator"
+        if re.search(rf"\bself\.{n}\s*\(", s):
+            return "attribute call self.name()"
+        if re.search(rf"\bsuper\(\)\.{n}\s*\(", s):
+            return "attribute call super().name()"
         if re.search(rf"\.{n}\s*\(", s):
             return "attribute call x.name()"
+        if re.search(rf"\bself\.{n}\b", s):
+            return "attribute access self.name"
         if re.search(rf"\.{n}\b", s):
             return "attribute access x.name"
         if re.search(rf"(?<![\w.]){n}\s*=(?!=)", s) and "(" in s:
@@ -209,14 +222,23 @@ def classify(text, name, lang, is_decl_line=False):
             re.match(r"export\s*\{", s):
         return "import/export"
     if re.search(rf"\b(function|class|interface|type|enum)\s+{n}\b", s) or \
-            re.match(rf"((public|private|protected|static|readonly|async|abstract|override|get|set|declare)\s+)*{n}\s*[(<?!:]", s):
+            re.match(rf"(public|private|protected|static|readonly|async|abstract|override|get|set|declare)\s+.*\b{n}\s*[(<?!:]", s) or \
+            re.match(rf"{n}\s*(<.*>)?\(.*\)\s*(:[^=]*)?(\{{|;)$", s) and not re.match(rf"{n}\s*\([^:]*\);$", s):
         return "declaration of the same name"
+    if re.match(rf"{n}\??\s*:", s):
+        return "property name: (object literal member / property signature)"
     if re.search(rf"\bnew\s+{n}\b", s):
         return "new Name()"
     if re.search(rf"\b(extends|implements)\b[^{{]*\b{n}\b", s):
         return "extends/implements"
+    if re.search(rf"\bthis\.{n}\s*(<[^>]*>)?\s*\(", s):
+        return "member call this.name()"
+    if re.search(rf"\bsuper\.{n}\s*(<[^>]*>)?\s*\(", s):
+        return "member call super.name()"
     if re.search(rf"\.{n}\s*(<[^>]*>)?\s*\(", s):
         return "member call x.name()"
+    if re.search(rf"\bthis\.{n}\b", s):
+        return "member access this.name"
     if re.search(rf"\.{n}\b", s):
         return "member access x.name"
     if re.search(rf"(:|<|\||&|\bas|\bkeyof|\btypeof)\s*{n}\b", s) or re.search(rf"\b{n}\s*(<|\[\])", s):
@@ -254,14 +276,17 @@ def ts_reference(defs, root, tsconfig, node_dir, helper, work):
         own = (d["path"], r["line"])
         refs = {}
         comments = 0
-        for p, line, col, in_comment in r["refs"]:
+        decl = {(d["repo"], p, line) for p, line in r["def_sites"]}
+        for p, line, col, in_comment, is_decl in r["refs"]:
             if in_comment:
                 comments += 1
-                continue
-            if (p, line) == own:
-                continue
-            refs.setdefault((d["repo"], p, line), col)
-        decl = {(d["repo"], p, line) for p, line in r["def_sites"]} - {(d["repo"],) + own}
+            elif is_decl:
+                decl.add((d["repo"], p, line))
+            else:
+                refs.setdefault((d["repo"], p, line), col)
+        decl.discard((d["repo"],) + own)
+        for k in decl | {(d["repo"],) + own}:
+            refs.pop(k, None)
         per[r["id"]] = dict(refs=refs, decl=decl, name_line=r["line"], comments=comments,
                             ms=r.get("ms"))
     return info, per
@@ -308,6 +333,7 @@ def jedi_reference(defs, roots, cache_dir, tree):
             continue
         times.append(time.monotonic() - t)
         refs = {}
+        decl = set()
         stubs = 0
         for r in found:
             if r.module_path is None:
@@ -322,8 +348,17 @@ def jedi_reference(defs, roots, cache_dir, tree):
                 continue
             if (rel, r.line) == (d["path"], pos[0]):
                 continue
-            refs.setdefault((d["repo"], rel, r.line), r.column + 1)
-        per[i] = dict(refs=refs, decl=set(), name_line=pos[0], stubs=stubs)
+            key = (d["repo"], rel, r.line)
+            # A `def`/`class` statement of the same name (an @overload, a property setter, an
+            # override) is a declaration, not a use.
+            m = rx.match(tree.line(*key) or "")
+            if m and m.start(1) == r.column:
+                decl.add(key)
+            else:
+                refs.setdefault(key, r.column + 1)
+        for k in decl:
+            refs.pop(k, None)
+        per[i] = dict(refs=refs, decl=decl, name_line=pos[0], stubs=stubs)
         if (i + 1) % 100 == 0:
             log(f"  jedi: {i + 1}/{len(defs)} definitions, {time.monotonic() - t0:.0f} s")
     info = f"jedi {jedi.__version__} get_references(scope='project'), " \
@@ -418,7 +453,7 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
                 col = s["column"] - 1
                 if b[col:col + len(last.encode())] != last.encode() and not (
                         last == "constructor" or last == "__init__"):
-                    oddities["column does not point at the name"].append(
+                    oddities["column does not point at the name (an import alias?)"].append(
                         f"{path}:{s['line']}:{s['column']} {d['name']}: {text.strip()[:100]}")
             enc = enclosing(db, s["repository"], path, s["line"])
             if (s["symbol"] or None) != enc and not (
@@ -429,6 +464,10 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
             if (path, s["line"]) == (d["path"], r["name_line"]) and s["repository"] == d["repo"]:
                 oddities["definition's own line reported"].append(
                     f"{path}:{s['line']} {d['name']}: {(text or '').strip()[:80]}")
+        on_decl = C & r["decl"]
+        C -= on_decl
+        conf_all = conf
+        conf = {k: c for k, c in conf.items() if k not in on_decl}
         E = {k for k, c in conf.items() if c == "exact"}
         R = set(r["refs"])
         own = (d["repo"], d["path"], r["name_line"])
@@ -437,7 +476,10 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
         kind = d["kind"]
         if d["name"] in ("constructor", "__init__"):
             kind = "constructor"
-        evals.append(dict(d=d, r=r, R=R, C=C, E=E, G=G, conf=conf, info=info, kind=kind))
+        G -= r["decl"]
+        evals.append(dict(d=d, r=r, R=R, C=C, E=E, G=G, conf=conf, info=info, kind=kind,
+                          decl=len(r["decl"]), on_decl=len(on_decl),
+                          on_decl_exact=sum(conf_all[k] == "exact" for k in on_decl)))
 
     headline = [e for e in evals if e["d"]["kind"] in HEADLINE_KINDS]
     extra = [e for e in evals if e["d"]["kind"] not in HEADLINE_KINDS]
@@ -450,6 +492,7 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
         return a
 
     a_all, a_ref = acc(headline), acc(with_ref)
+    no_ctor = [e for e in with_ref if e["kind"] != "constructor"]
     p = print
     p(f"\n## {label}\n")
     p(out["tool"])
@@ -466,9 +509,15 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
     p(HEADER)
     p(a_all.row("all sampled"))
     p(a_ref.row("with >=1 ref"))
+    p(acc(no_ctor).row("with >=1 ref, without constructor/__init__"))
     if extra:
         p(acc(extra).row("extra: " + "/".join(TS_EXTRA_KINDS) + " (all, not in headline)"))
     p("")
+    p(f"Declaration sites left out of every set (overload signatures, overriding or overridden "
+      f"members, implementations, same-name def/class statements the tool links): tool "
+      f"{sum(e['decl'] for e in headline)} lines; codeintel reported "
+      f"{sum(e['on_decl'] for e in headline)} of them as references "
+      f"({sum(e['on_decl_exact'] for e in headline)} exact).\n")
     p(f"Targets (with >=1 ref): recall >= {targets[0]}, precision >= {targets[1]}, exact-only "
       f"precision >= 0.90 -> recall {fmt(ratio(a_ref.tp, a_ref.ref))}, precision "
       f"{fmt(ratio(a_ref.tp, a_ref.ci))}, exact {fmt(ratio(a_ref.ex_tp, a_ref.ex))}")
@@ -497,9 +546,13 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
                          ("False negatives (tool finds, codeintel misses)", fns)):
         p(f"\n### {title}: {len(items)} sites\n")
         cats = Counter(x["cat"] for x in items)
-        p("| pattern (heuristic, from the line text) | sites | share |\n|---|---|---|")
+        is_fp = items is fps
+        p("| pattern (heuristic, from the line text) | sites | share |"
+          + (" exact / likely / name |\n|---|---|---|---|" if is_fp else "\n|---|---|---|"))
         for c, n in cats.most_common():
-            p(f"| {c} | {n} | {n / len(items):.0%} |")
+            by = Counter(x["s"]["confidence"] for x in items if x["cat"] == c) if is_fp else None
+            p(f"| {c} | {n} | {n / len(items):.0%} |"
+              + (f" {by['exact']} / {by['likely']} / {by['name']} |" if is_fp else ""))
         p("")
         for x in sorted(rng.sample(items, min(n_samples, len(items))), key=lambda x: x["key"]):
             d = x["d"]
@@ -516,7 +569,10 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
         p("\n### Oddities in codeintel's answers\n")
         for k, v in oddities.items():
             p(f"- {k}: {len(v)}" + "".join(f"\n  - `{s[:200]}`" for s in v[:5]))
-    return dict(all=vars(a_all), with_ref=vars(a_ref), fps=len(fps), fns=len(fns),
+    strip = lambda xs: [dict(site=x["key"], cat=x["cat"], text=x["text"],
+                             def_=f"{x['d']['kind']} {x['d']['name']} {x['d']['repo']}/{x['d']['path']}:{x['d']['start_line']}",
+                             ci=x.get("s")) for x in xs]
+    return dict(all=vars(a_all), with_ref=vars(a_ref), fps=strip(fps), fns=strip(fns),
                 latency_median_s=statistics.median(latencies))
 
 
@@ -556,7 +612,7 @@ def main():
             rng = random.Random(args.seed)
             defs = rng.sample(pop, min(args.ts_sample, len(pop)))
             defs += load_defs(db, ["rxjs"], "typescript", TS_EXTRA_KINDS)
-            tree = Tree({"rxjs": root}, (".ts",))
+            tree = Tree({"rxjs": root}, (".ts", ".js"))
             log(f"typescript: {len(defs)} definitions")
             info, ref = ts_reference(defs, root, "tsconfig.base.json", node_dir,
                                      os.path.join(bench, "refs_eval_ts.mjs"), work)

@@ -5,9 +5,11 @@
 // IN:  {root, tsconfig, defs: [{id, path, name, start_line, end_line}]}  (paths relative to root,
 //      lines 1-based, as codeintel's symbols table has them)
 // OUT: {typescript, files, load_ms, results: [{id, found, line, column, ms, refs, def_sites}]}
-//      refs: [[path, line, column, in_comment]] for every use that is not a definition, inside
-//      root; def_sites: [[path, line]] of the declarations the service marks isDefinition
-//      (the definition itself, its overload signatures, overriding/implementing members).
+//      refs: [[path, line, column, in_comment, is_declaration]] for every reference that the
+//      service does not mark isDefinition, inside root (is_declaration: the name of a declaration,
+//      e.g. an overriding method or an object-literal member implementing an interface member);
+//      def_sites: [[path, line]] of what it marks isDefinition (the definition itself, its
+//      overload signatures, overriding/implementing members).
 import { createRequire } from 'module';
 import fs from 'fs';
 import path from 'path';
@@ -86,17 +88,29 @@ function declarations(sf) {
 // Whether a position lies in a comment: the service reports JSDoc `{@link x}` references, and
 // codeintel by contract never reads comments. The innermost node holding the position (JSDoc nodes
 // are children of what they document) is a JSDoc node, or the position is in a token's trivia.
-function inComment(sf, pos) {
+function innermost(sf, pos) {
   let node = sf;
   for (;;) {
     const child = node.getChildren(sf).find((c) => c.getFullStart() <= pos && pos < c.getEnd());
     if (!child) break;
     node = child;
   }
+  return node;
+}
+
+function inComment(sf, pos) {
+  const node = innermost(sf, pos);
   for (let p = node; p && p !== sf; p = p.parent) {
     if (p.kind >= ts.SyntaxKind.FirstJSDocNode && p.kind <= ts.SyntaxKind.LastJSDocNode) return true;
   }
   return node !== sf && pos < node.getStart(sf);
+}
+
+// Whether a position is the name of a declaration (not a use of the name).
+const DECL_NAME = new Set([...DECL, ts.SyntaxKind.PropertyAssignment, ts.SyntaxKind.EnumMember]);
+function isDeclarationName(sf, pos) {
+  const node = innermost(sf, pos);
+  return !!(node.parent && DECL_NAME.has(node.parent.kind) && node.parent.name === node);
 }
 
 const rel = (f) => path.relative(root, f).split(path.sep).join('/');
@@ -129,7 +143,8 @@ for (const d of input.defs) {
         res.def_sites.push([p, rl.line + 1]);
         continue;
       }
-      res.refs.push([p, rl.line + 1, rl.character + 1, inComment(rsf, r.textSpan.start)]);
+      res.refs.push([p, rl.line + 1, rl.character + 1, inComment(rsf, r.textSpan.start),
+        isDeclarationName(rsf, r.textSpan.start)]);
     }
   }
 }

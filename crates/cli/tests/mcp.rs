@@ -131,8 +131,10 @@ async fn stdio_tools_with_good_and_bad_arguments() {
         names,
         [
             "configure_auto_sync",
+            "find_references",
             "find_symbol",
             "get_auto_sync_status",
+            "get_call_graph",
             "get_file",
             "get_repository_status",
             "index_repository",
@@ -498,7 +500,7 @@ async fn http_transport_guards_and_tools() {
         ().serve(StreamableHttpClientTransport::from_uri(server.url.clone()))
             .await
             .expect("http handshake");
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 12);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 14);
     let found = wait_indexed(&client, "compute_invoice_total").await;
     assert_eq!(found["results"][0]["path"], "src/billing.py");
     err(&client, "get_file", json!({"path": "/etc/passwd"})).await;
