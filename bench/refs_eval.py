@@ -92,6 +92,27 @@ def file_symbols(db, repo, path, cache={}):
     return cache[key]
 
 
+def sub_kind(db, tree, d):
+    """The kind, split further: constructors, functions nested in another definition, Python
+    properties (a @property/@cached_property/@x.setter method)."""
+    if d["name"] in ("constructor", "__init__"):
+        return "constructor"
+    if d["kind"] == "function" and any(
+            s <= d["start_line"] and d["end_line"] <= e and (s, e) != (d["start_line"], d["end_line"])
+            for _, s, e in file_symbols(db, d["repo"], d["path"])):
+        return "function (nested in a definition)"
+    if d["kind"] == "method":
+        ln = d["start_line"] - 1
+        while ln >= 1:
+            t = (tree.line(d["repo"], d["path"], ln) or "").strip()
+            if not t.startswith("@"):
+                break
+            if re.match(r"@(\w+\.)*(property|cached_property|setter|getter|deleter)\b", t):
+                return "method (@property)"
+            ln -= 1
+    return d["kind"]
+
+
 def enclosing(db, repo, path, line):
     best = None
     for n, s, e in file_symbols(db, repo, path):
@@ -473,9 +494,7 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
         own = (d["repo"], d["path"], r["name_line"])
         G = tree.grep(d["repo"], re.split(r"\.|::", d["name"])[-1]) - {own}
         G = {k for k in G if not k[1].endswith(".pyi")}
-        kind = d["kind"]
-        if d["name"] in ("constructor", "__init__"):
-            kind = "constructor"
+        kind = sub_kind(db, tree, d)
         G -= r["decl"]
         evals.append(dict(d=d, r=r, R=R, C=C, E=E, G=G, conf=conf, info=info, kind=kind,
                           decl=len(r["decl"]), on_decl=len(on_decl),

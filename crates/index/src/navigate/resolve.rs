@@ -263,9 +263,7 @@ fn resolves(i: &Reference, importer: &FileInfo, target: &Target) -> Option<Confi
         .as_deref()
         .filter(|m| !m.is_empty())
         .unwrap_or(&i.name);
-    let Some(named) = codeintel_discovery::manifest::normalize(module) else {
-        return None;
-    };
+    let named = codeintel_discovery::manifest::normalize(module)?;
     let first = named.split(['/', ':']).next().unwrap_or(&named);
     target
         .packages
@@ -322,11 +320,10 @@ fn module_resolves(i: &Reference, importer: &FileInfo, target: &FileInfo) -> Opt
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     // PSR-4 maps a vendor prefix (`App\`) onto a folder (`src/`): the rest is the path.
     let skip = usize::from(importer.language == "php" && segments.len() > 1);
-    let found = [0, skip]
+    [0, skip]
         .into_iter()
         .filter_map(|s| module_file_match(&segments[s..], &i.name, path))
-        .max();
-    found
+        .max()
 }
 
 /// `segments` (a module's path) against the target's path: its own file, or the folder
