@@ -431,6 +431,20 @@ HEADER = ("| definitions | n | tool sites | codeintel sites | precision | recall
           "|---|---|---|---|---|---|---|---|---|")
 
 
+def stratified(rng, items, n):
+    """Up to n items, taking one per pattern in turn (patterns by size), each pattern shuffled."""
+    by = defaultdict(list)
+    for x in items:
+        by[x["cat"]].append(x)
+    queues = [rng.sample(v, len(v)) for _, v in sorted(by.items(), key=lambda kv: -len(kv[1]))]
+    out = []
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                out.append(q.pop())
+    return out
+
+
 def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out):
     """Runs codeintel on every definition with a reference answer; prints the report."""
     evals = []
@@ -572,8 +586,8 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
             by = Counter(x["s"]["confidence"] for x in items if x["cat"] == c) if is_fp else None
             p(f"| {c} | {n} | {n / len(items):.0%} |"
               + (f" {by['exact']} / {by['likely']} / {by['name']} |" if is_fp else ""))
-        p("")
-        for x in sorted(rng.sample(items, min(n_samples, len(items))), key=lambda x: x["key"]):
+        p(f"\nSample (seeded, round-robin over the patterns above, at most {n_samples}):\n")
+        for x in stratified(rng, items, n_samples):
             d = x["d"]
             r, path, line = x["key"]
             extra_s = ""
@@ -584,6 +598,14 @@ def evaluate(lang, label, ci, db, tree, defs, ref, targets, seed, n_samples, out
                 extra_s = f" [name {'is' if has else 'NOT'} in the file's extracted refs]"
             p(f"- `{d['kind']} {d['name']}` ({d['repo']}/{d['path']}:{d['start_line']}) -> "
               f"{r}/{path}:{line} *{x['cat']}*{extra_s}\n  `{(x['text'] or '').strip()[:150]}`")
+    wrong_exact = [x for x in fps if x["s"]["confidence"] == "exact"]
+    p(f"\n### Every `exact` site the tool does not confirm ({len(wrong_exact)}, first 25)\n")
+    for x in wrong_exact[:25]:
+        d = x["d"]
+        r, path, line = x["key"]
+        p(f"- `{d['kind']} {d['name']}` ({d['repo']}/{d['path']}:{d['start_line']}) -> "
+          f"{r}/{path}:{line} [{x['s']['kind']}, symbol={x['s']['symbol']}] "
+          f"`{(x['text'] or '').strip()[:130]}`")
     if oddities:
         p("\n### Oddities in codeintel's answers\n")
         for k, v in oddities.items():

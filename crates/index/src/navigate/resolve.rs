@@ -43,9 +43,10 @@ pub struct Target<'a> {
 }
 
 impl Target<'_> {
-    /// A method: of a class (or impl, trait...), or of a receiver type (Go).
+    /// A method: of a class (or impl, trait...), or of a receiver type (Go's methods are
+    /// declared outside their type). Ruby's top-level `def` is a method of no class.
     pub fn is_member(&self) -> bool {
-        self.container.is_some() || self.kind == "method"
+        self.container.is_some() || (self.kind == "method" && self.file.language == "go")
     }
 }
 
@@ -170,8 +171,13 @@ pub fn confidence(
             if same_file {
                 return Some(Confidence::Exact);
             }
-            if let Some(best) = around
-                .name_imports
+            // C#'s `using` names namespaces, not what they hold.
+            let imports = if around.file.language == "csharp" {
+                &[][..]
+            } else {
+                around.name_imports
+            };
+            if let Some(best) = imports
                 .iter()
                 .map(|i| resolves(i, around.file, target))
                 .max()

@@ -285,3 +285,252 @@ fn uses_resolve_into_the_repositories_a_manifest_names() {
         ]
     );
 }
+
+/// Per language: two classes with a `save` method, a function used under another name where
+/// the language allows it, and mentions in a comment and a string that are not uses.
+struct LanguageCase {
+    files: &'static [(&'static str, &'static str)],
+    /// (name asked, expected sites)
+    asks: &'static [(
+        &'static str,
+        &'static [(&'static str, u32, &'static str, &'static str)],
+    )],
+}
+
+fn check_language(case: &LanguageCase) {
+    let t = index(&[("repo", case.files)]);
+    for (name, expected) in case.asks {
+        let want: Vec<Site> = expected
+            .iter()
+            .map(|(p, l, k, c)| site(p, *l, k, c))
+            .collect();
+        assert_eq!(uses(&t.store, name), want, "uses of {name}");
+    }
+}
+
+#[test]
+fn typescript_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "src/store.ts",
+                "export class Store {\n  save(x: number): number {\n    return this.check(x);\n  }\n  check(x: number): number {\n    return x;\n  }\n}\n\nexport class Cache {\n  save(x: number): number {\n    return x;\n  }\n}\n\nexport function makeStore(): Store {\n  return new Store();\n}\n",
+            ),
+            (
+                "src/app.ts",
+                "import { Store, makeStore as build } from './store';\n// build() in a comment\n\nexport function main(s: Store): void {\n  const t = build();\n  t.save(1);\n  console.log(\"build() in a string\");\n}\n",
+            ),
+        ],
+        asks: &[
+            ("Store.check", &[("src/store.ts", 3, "call", "exact")]),
+            ("Store.save", &[("src/app.ts", 6, "call", "name")]),
+            ("makeStore", &[("src/app.ts", 1, "import", "exact"), ("src/app.ts", 5, "call", "exact")]),
+            (
+                "Store",
+                &[
+                    ("src/app.ts", 1, "import", "exact"),
+                    ("src/app.ts", 4, "type", "exact"),
+                    ("src/store.ts", 16, "type", "exact"),
+                    ("src/store.ts", 17, "call", "exact"),
+                ],
+            ),
+        ],
+    });
+}
+
+#[test]
+fn javascript_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "lib/store.js",
+                "export class Store {\n  save(x) {\n    return this.check(x);\n  }\n  check(x) {\n    return x;\n  }\n}\nexport class Cache {\n  save(x) {\n    return x;\n  }\n}\nexport function makeStore() {\n  return new Store();\n}\n",
+            ),
+            (
+                "lib/app.jsx",
+                "import { makeStore as build } from './store.js';\n// build() in a comment\nexport function App() {\n  const s = build();\n  s.save(\"build() in a string\");\n  return <Panel store={s} />;\n}\nfunction Panel() {\n  return null;\n}\n",
+            ),
+        ],
+        asks: &[
+            ("Store.check", &[("lib/store.js", 3, "call", "exact")]),
+            ("makeStore", &[("lib/app.jsx", 1, "import", "exact"), ("lib/app.jsx", 4, "call", "exact")]),
+            ("Store", &[("lib/store.js", 15, "call", "exact")]),
+            ("Panel", &[("lib/app.jsx", 6, "call", "exact")]),
+        ],
+    });
+}
+
+#[test]
+fn rust_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "src/store.rs",
+                "pub struct Store;\n\nimpl Store {\n    pub fn save(&self, x: u32) -> u32 {\n        self.check(x)\n    }\n    fn check(&self, x: u32) -> u32 {\n        x\n    }\n}\n\npub struct Cache;\n\nimpl Cache {\n    pub fn save(&self, x: u32) -> u32 {\n        x\n    }\n}\n\npub fn make_store() -> Store {\n    Store\n}\n",
+            ),
+            (
+                "src/main.rs",
+                "use crate::store::{make_store as build, Store};\n// build() in a comment\n\nfn main() {\n    let s: Store = build();\n    s.save(1);\n    Store::save(&s, 2);\n    println!(\"build() in a string\");\n}\n",
+            ),
+        ],
+        asks: &[
+            ("Store.check", &[("src/store.rs", 5, "call", "exact")]),
+            ("Store::save", &[("src/main.rs", 6, "call", "name"), ("src/main.rs", 7, "call", "exact")]),
+            ("Cache::save", &[("src/main.rs", 6, "call", "name")]),
+            ("make_store", &[("src/main.rs", 1, "import", "exact"), ("src/main.rs", 5, "call", "exact")]),
+        ],
+    });
+}
+
+#[test]
+fn go_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "store/store.go",
+                "package store\n\ntype Store struct{}\n\nfunc (s *Store) Save(x int) int {\n\treturn s.check(x)\n}\n\nfunc (s *Store) check(x int) int {\n\treturn x\n}\n\nfunc MakeStore() *Store {\n\treturn &Store{}\n}\n",
+            ),
+            (
+                "cmd/main.go",
+                "package main\n\nimport st \"example.com/app/store\"\n\n// st.MakeStore() in a comment\nfunc main() {\n\ts := st.MakeStore()\n\ts.Save(1)\n\tprintln(\"st.MakeStore() in a string\")\n}\n",
+            ),
+        ],
+        asks: &[
+            ("MakeStore", &[("cmd/main.go", 7, "call", "exact")]),
+            ("Store", &[("store/store.go", 5, "type", "exact"), ("store/store.go", 9, "type", "exact"), ("store/store.go", 13, "type", "exact"), ("store/store.go", 14, "call", "exact")]),
+            ("Save", &[("cmd/main.go", 8, "call", "name")]),
+        ],
+    });
+}
+
+#[test]
+fn java_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "src/main/java/app/store/Store.java",
+                "package app.store;\n\npublic class Store {\n    public int save(int x) {\n        return check(x);\n    }\n    int check(int x) {\n        return x;\n    }\n    public static Store make() {\n        return new Store();\n    }\n}\n",
+            ),
+            (
+                "src/main/java/app/store/Cache.java",
+                "package app.store;\n\npublic class Cache {\n    public int save(int x) {\n        return x;\n    }\n}\n",
+            ),
+            (
+                "src/main/java/app/Main.java",
+                "package app;\n\nimport app.store.Store;\n\n// Store.make() in a comment\npublic class Main {\n    public static void main(String[] args) {\n        Store s = Store.make();\n        s.save(1);\n        System.out.println(\"Store.make() in a string\");\n    }\n}\n",
+            ),
+        ],
+        asks: &[
+            ("Store.check", &[("src/main/java/app/store/Store.java", 5, "call", "exact")]),
+            ("Store.make", &[("src/main/java/app/Main.java", 8, "call", "exact")]),
+            ("Cache.save", &[("src/main/java/app/Main.java", 9, "call", "name")]),
+        ],
+    });
+}
+
+#[test]
+fn csharp_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "Store/Store.cs",
+                "namespace App.Store {\n    public class Store {\n        public int Save(int x) {\n            return Check(x);\n        }\n        int Check(int x) {\n            return x;\n        }\n        public static Store Make() {\n            return new Store();\n        }\n    }\n    public class Cache {\n        public int Save(int x) {\n            return x;\n        }\n    }\n}\n",
+            ),
+            (
+                "Program.cs",
+                "using App.Store;\n// Store.Make() in a comment\nclass Program {\n    static void Main() {\n        Store s = Store.Make();\n        s.Save(1);\n        System.Console.WriteLine(\"Store.Make() in a string\");\n    }\n}\n",
+            ),
+        ],
+        asks: &[
+            ("Store.Check", &[("Store/Store.cs", 4, "call", "exact")]),
+            ("Store.Make", &[("Program.cs", 5, "call", "exact")]),
+            ("Cache.Save", &[("Program.cs", 6, "call", "name")]),
+            ("Store", &[("Program.cs", 5, "reference", "likely"), ("Program.cs", 5, "type", "likely"), ("Store/Store.cs", 9, "type", "exact"), ("Store/Store.cs", 10, "call", "exact")]),
+        ],
+    });
+}
+
+#[test]
+fn php_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "src/Store.php",
+                "<?php\nnamespace App;\n\nclass Store {\n    public function save($x) {\n        return $this->check($x);\n    }\n    private function check($x) {\n        return $x;\n    }\n}\n\nclass Cache {\n    public function save($x) {\n        return $x;\n    }\n}\n\nfunction make_store() {\n    return new Store();\n}\n",
+            ),
+            (
+                "src/main.php",
+                "<?php\nuse App\\Store as S;\n// make_store() in a comment\n$s = make_store();\n$s->save(1);\necho \"make_store() in a string\";\n$t = new S();\n",
+            ),
+        ],
+        asks: &[
+            ("Store.check", &[("src/Store.php", 6, "call", "exact")]),
+            ("make_store", &[("src/main.php", 4, "call", "likely")]),
+            ("Cache.save", &[("src/main.php", 5, "call", "name")]),
+        ],
+    });
+}
+
+#[test]
+fn ruby_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "lib/store.rb",
+                "class Store\n  def save(x)\n    check(x)\n  end\n\n  def check(x)\n    x\n  end\nend\n\nclass Cache\n  def save(x)\n    x\n  end\nend\n\ndef make_store\n  Store.new\nend\n",
+            ),
+            (
+                "bin/main.rb",
+                "require_relative '../lib/store'\n# make_store in a comment\ns = make_store\ns.save(1)\nputs \"make_store in a string\"\n",
+            ),
+        ],
+        asks: &[
+            ("Store.check", &[("lib/store.rb", 3, "call", "exact")]),
+            ("make_store", &[("bin/main.rb", 3, "reference", "likely")]),
+            ("Store", &[("lib/store.rb", 18, "call", "exact")]),
+            ("Cache.save", &[("bin/main.rb", 4, "call", "name")]),
+        ],
+    });
+}
+
+#[test]
+fn c_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "src/store.c",
+                "#include \"store.h\"\n\nstatic int check(int x) {\n    return x;\n}\n\nint store_save(struct store *s, int x) {\n    return check(x);\n}\n",
+            ),
+            (
+                "src/main.c",
+                "#include \"store.h\"\n/* store_save(s, 1) in a comment */\nint main(void) {\n    struct store s;\n    store_save(&s, 1);\n    puts(\"store_save() in a string\");\n    return 0;\n}\n",
+            ),
+        ],
+        asks: &[
+            ("check", &[("src/store.c", 8, "call", "exact")]),
+            ("store_save", &[("src/main.c", 5, "call", "likely")]),
+        ],
+    });
+}
+
+#[test]
+fn cpp_references() {
+    check_language(&LanguageCase {
+        files: &[
+            (
+                "src/store.cpp",
+                "class Store {\npublic:\n  int save(int x) {\n    return check(x);\n  }\n  int check(int x) {\n    return x;\n  }\n};\n\nclass Cache {\npublic:\n  int save(int x) { return x; }\n};\n\nStore* make_store() {\n  return new Store();\n}\n",
+            ),
+            (
+                "src/main.cpp",
+                "// make_store() in a comment\nint main() {\n  Store* s = make_store();\n  s->save(1);\n  const char* t = \"make_store() in a string\";\n  return 0;\n}\n",
+            ),
+        ],
+        asks: &[
+            ("Store.check", &[("src/store.cpp", 4, "call", "exact")]),
+            ("make_store", &[("src/main.cpp", 3, "call", "likely")]),
+            ("Cache.save", &[("src/main.cpp", 4, "call", "name")]),
+            ("Store", &[("src/main.cpp", 3, "type", "likely"), ("src/store.cpp", 16, "type", "exact"), ("src/store.cpp", 17, "call", "exact")]),
+        ],
+    });
+}
