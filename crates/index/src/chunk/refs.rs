@@ -99,7 +99,7 @@ pub struct Reference {
 
 /// Which extraction this is: bumped when the queries change what they find, so the next sync
 /// finds every file's references again.
-pub const REFS_VERSION: i64 = 1;
+pub const REFS_VERSION: i64 = 2;
 
 /// Longest qualifier kept as written; a longer one (a chained expression) is `?`.
 const MAX_QUALIFIER_BYTES: usize = 64;

@@ -25,6 +25,8 @@ pub const MAX_LIMIT: usize = 1000;
 pub const MAX_DEPTH: u8 = 5;
 /// Longest snippet, in bytes (a use on a minified-length line is shown around its column).
 const MAX_SNIPPET_BYTES: usize = 200;
+/// Names of constructors, whose uses are the calls of their class.
+const CONSTRUCTORS: &[&str] = &["__init__", "constructor", "initialize"];
 /// Definitions a callee's name may resolve to, at most (the most likely ones).
 const MAX_CALLEE_TARGETS: usize = 3;
 
@@ -140,6 +142,8 @@ struct Def {
     container: Option<String>,
     /// The packages its repository provides.
     packages: Rc<Vec<String>>,
+    /// The lines of the function it is nested in, if it is.
+    scope: Option<(u32, u32)>,
 }
 
 impl Def {
@@ -149,6 +153,7 @@ impl Def {
             kind: self.symbol.kind,
             container: self.container.as_deref(),
             packages: &self.packages,
+            scope: self.scope,
         }
     }
 
@@ -261,21 +266,56 @@ impl<'s> Navigator<'s> {
 
     fn def(&mut self, file: FileInfo, symbol: Symbol) -> Result<Def> {
         let symbols = self.symbols(file.id)?;
-        let container = symbols
+        // The definition's parent: a class makes it a member; a function makes it a nested
+        // function, seen only inside that one.
+        let parent = symbols
             .iter()
             .filter(|s| {
                 s.start_line <= symbol.start_line && s.end_line >= symbol.end_line && **s != symbol
             })
-            .filter(|s| is_container(s.kind))
-            .min_by_key(|s| s.end_line - s.start_line)
-            .map(|s| container_type(&s.name).to_string());
+            .min_by_key(|s| s.end_line - s.start_line);
+        let (container, scope) = match parent {
+            Some(p) if is_container(p.kind) => (Some(container_type(&p.name).to_string()), None),
+            Some(p) if p.kind != "module" => (None, Some((p.start_line, p.end_line))),
+            _ => (None, None),
+        };
         let packages = self.packages(file.repo_id)?;
         Ok(Def {
             file,
             symbol,
             container,
             packages,
+            scope,
         })
+    }
+
+    /// The uses of `targets`; a constructor (`__init__`, `constructor`, `initialize`) is
+    /// used where its class is called (`Store()`, `new Store`, `Store.new`).
+    fn uses_of(&mut self, targets: &[Def], kind: Option<RefKind>) -> Result<Vec<Resolved>> {
+        let constructors = !targets.is_empty()
+            && targets
+                .iter()
+                .all(|t| CONSTRUCTORS.contains(&t.symbol.name.as_str()) && t.container.is_some());
+        if !constructors || kind.is_some_and(|k| k != RefKind::Call) {
+            return self.resolve_uses(targets, kind);
+        }
+        let mut classes = Vec::new();
+        for t in targets {
+            let symbols = self.symbols(t.file.id)?;
+            let class = symbols
+                .iter()
+                .filter(|s| is_container(s.kind) && s.kind != "impl")
+                .filter(|s| s.start_line <= t.symbol.start_line && s.end_line >= t.symbol.end_line)
+                .min_by_key(|s| s.end_line - s.start_line)
+                .cloned();
+            if let Some(class) = class {
+                let def = self.def(t.file.clone(), class)?;
+                if !classes.iter().any(|c: &Def| c.same(&def)) {
+                    classes.push(def);
+                }
+            }
+        }
+        self.resolve_uses(&classes, Some(RefKind::Call))
     }
 
     /// Every use of `targets` (all of one name), matched to the likeliest of them.
@@ -294,37 +334,51 @@ impl<'s> Navigator<'s> {
             if !related {
                 continue;
             }
-            let name_imports: Vec<Reference> = fs
+            let imports: Vec<&Reference> = fs
                 .sites
                 .iter()
                 .filter(|s| s.kind == RefKind::Import)
-                .cloned()
                 .collect();
-            let mut sites = fs.sites.clone();
-            // `import f as g`: the uses of `g` in this file are uses of `f`.
-            for alias in name_imports.iter().filter_map(|i| i.alias.as_deref()) {
+            // Imports binding the name itself; one under an alias binds the alias instead.
+            let binding: Vec<Reference> = imports
+                .iter()
+                .filter(|i| i.alias.is_none())
+                .map(|i| (*i).clone())
+                .collect();
+            let mut uses: Vec<(Reference, Option<Reference>)> =
+                fs.sites.iter().map(|s| (s.clone(), None)).collect();
+            // `import f as g`: the uses of `g` in this file are uses of `f`, by that import.
+            for import in imports.iter().filter(|i| i.alias.is_some()) {
+                let alias = import.alias.as_deref().unwrap_or_default();
                 if alias == "*" || alias == name {
                     continue;
                 }
                 let extra = self.snap.references_named(alias, Some(fs.file.repo_id))?;
                 for other in extra.into_iter().filter(|o| o.file.id == fs.file.id) {
-                    sites.extend(
+                    uses.extend(
                         other
                             .sites
                             .into_iter()
-                            .filter(|s| s.kind != RefKind::Import),
+                            .filter(|s| s.kind != RefKind::Import)
+                            .map(|s| (s, Some((*import).clone()))),
                     );
                 }
             }
-            for site in sites {
+            // The file imports the name only under another one: its own uses of the name
+            // are of something else (unless the definition is in this file).
+            let shadowed = binding.is_empty()
+                && imports.iter().any(|i| i.alias.is_some())
+                && !targets.iter().any(|t| t.file.id == fs.file.id);
+            for (site, via) in uses {
                 if kind.is_some_and(|k| k != site.kind) {
                     continue;
                 }
-                if let Some(r) =
-                    self.best_target(&fs.file, &site, targets, &name_imports, any_member)?
-                {
-                    out.push(r);
+                if shadowed && via.is_none() && site.kind != RefKind::Import {
+                    continue;
                 }
+                let found =
+                    self.best_target(&fs.file, &site, targets, &binding, via.as_ref(), any_member)?;
+                out.extend(found);
             }
         }
         Ok(out)
@@ -336,15 +390,19 @@ impl<'s> Navigator<'s> {
         site: &Reference,
         targets: &[Def],
         name_imports: &[Reference],
+        via_import: Option<&Reference>,
         any_member: bool,
     ) -> Result<Option<Resolved>> {
         let q = site.qualifier.as_deref();
-        let needs_container = any_member && (q.is_some_and(is_self) || q.is_none());
+        let selfish = q.is_some_and(is_self);
+        let needs_container = any_member && (selfish || q.is_none());
         let container = if needs_container {
             self.container_at(file.id, site.line)?
         } else {
             None
         };
+        // `self.x()` in a class of this file that defines its own `x` calls that one.
+        let own_member = selfish && self.class_defines(file.id, site.line, &site.name)?;
         let qualifier_imports = match q {
             Some(q) if !is_self(q) && q != "?" => self.imports_binding(file.id, head(q))?,
             _ => Rc::new(Vec::new()),
@@ -354,6 +412,8 @@ impl<'s> Navigator<'s> {
             container: container.as_deref(),
             qualifier_imports: &qualifier_imports,
             name_imports,
+            via_import,
+            own_member,
         };
         let mut best: Option<(Confidence, usize)> = None;
         for (i, t) in targets.iter().enumerate() {
@@ -374,6 +434,17 @@ impl<'s> Navigator<'s> {
             file: file.clone(),
             site: site.clone(),
             confidence,
+        }))
+    }
+
+    /// Whether the class around `line` of a file defines a member named `name`.
+    fn class_defines(&mut self, file_id: i64, line: u32, name: &str) -> Result<bool> {
+        let symbols = self.symbols(file_id)?;
+        let Some(class) = innermost(&symbols, line, true, None) else {
+            return Ok(false);
+        };
+        Ok(symbols.iter().any(|s| {
+            s.name == name && s.start_line >= class.start_line && s.end_line <= class.end_line
         }))
     }
 
@@ -448,7 +519,7 @@ impl IndexStore {
             });
         }
         let home = targets[0].file.repo_id;
-        let mut resolved = nav.resolve_uses(&targets, kind)?;
+        let mut resolved = nav.uses_of(&targets, kind)?;
         resolved.sort_by(|a, b| {
             b.confidence
                 .cmp(&a.confidence)
@@ -494,7 +565,7 @@ impl IndexStore {
                     line: Some(h.start_line),
                 };
                 let targets = self.definitions(&mut nav, &q)?;
-                Ok(nav.resolve_uses(&targets, None)?.len())
+                Ok(nav.uses_of(&targets, None)?.len())
             })
             .collect()
     }
@@ -728,7 +799,7 @@ impl Walk {
 /// The definitions whose bodies call `def`, with the best confidence of their calls and the
 /// lines of those calls; calls at a file's top level count for no definition.
 fn callers(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u32>)>> {
-    let uses = nav.resolve_uses(std::slice::from_ref(def), Some(RefKind::Call))?;
+    let uses = nav.uses_of(std::slice::from_ref(def), Some(RefKind::Call))?;
     let mut groups: Vec<(Def, Confidence, Vec<u32>)> = Vec::new();
     for r in uses {
         let symbols = nav.symbols(r.file.id)?;
@@ -800,9 +871,12 @@ fn callees(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u
             .into_iter()
             .filter(|d| d.symbol.kind != "impl")
             .collect();
+        let via = name_imports
+            .iter()
+            .find(|i| i.alias.as_deref() == Some(site.name.as_str()));
         let imports: Vec<Reference> = name_imports
             .iter()
-            .filter(|i| i.name == name)
+            .filter(|i| i.name == name && i.alias.is_none())
             .cloned()
             .collect();
         let mut scored: Vec<(Def, Confidence)> = Vec::new();
@@ -812,6 +886,7 @@ fn callees(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u
                 site,
                 std::slice::from_ref(&c),
                 &imports,
+                via,
                 c.target().is_member(),
             )?
             else {

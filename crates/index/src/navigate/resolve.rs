@@ -40,6 +40,9 @@ pub struct Target<'a> {
     pub container: Option<&'a str>,
     /// The packages its repository provides (normalised names, from its manifests).
     pub packages: &'a [String],
+    /// A function nested in another: that one's lines, outside which its name means
+    /// something else.
+    pub scope: Option<(u32, u32)>,
 }
 
 impl Target<'_> {
@@ -59,8 +62,13 @@ pub struct Around<'a> {
     /// The use's file imports the name the use is qualified by (its first part): those
     /// imports. Empty when unqualified or when none does.
     pub qualifier_imports: &'a [Reference],
-    /// The file's imports of the use's own name.
+    /// The file's imports of the use's own name (those binding it, not under an alias).
     pub name_imports: &'a [Reference],
+    /// The use is of a name the file imports the target's name as (`import f as g` … `g()`):
+    /// only that import says what it means.
+    pub via_import: Option<&'a Reference>,
+    /// The use is `self.x()` in a class that defines its own `x`.
+    pub own_member: bool,
 }
 
 /// Names that stand for the object or class at hand.
@@ -122,8 +130,20 @@ pub fn confidence(
     }
     let same_file = around.file.id == target.file.id;
     let same_repo = around.file.repo_id == target.file.repo_id;
+    if let Some(import) = around.via_import {
+        return resolves(import, around.file, target);
+    }
     if site.kind == RefKind::Import {
-        return resolves(site, around.file, target);
+        // An import beside the definition brings in another thing of the same name.
+        return (!same_file)
+            .then(|| resolves(site, around.file, target))
+            .flatten();
+    }
+    if let (true, Some((from, to))) = (same_file, target.scope) {
+        // A nested function is seen only inside the function holding it.
+        if site.line < from || site.line > to {
+            return None;
+        }
     }
     let member = target.is_member();
     match site.qualifier.as_deref() {
@@ -131,11 +151,13 @@ pub fn confidence(
             if !member {
                 return None;
             }
-            Some(if around.container == target.container {
-                Confidence::Exact
+            if around.container == target.container {
+                Some(Confidence::Exact)
+            } else if around.own_member {
+                None
             } else {
-                Confidence::Name
-            })
+                Some(Confidence::Name)
+            }
         }
         Some(q) if member => {
             if target.container == Some(tail(q)) {
@@ -185,7 +207,8 @@ pub fn confidence(
                 // Imported: from this definition's file, or from somewhere else.
                 return best;
             }
-            if same_repo && parent(&around.file.path) == parent(&target.file.path) {
+            let same_package = matches!(around.file.language.as_str(), "go" | "java");
+            if same_package && same_repo && parent(&around.file.path) == parent(&target.file.path) {
                 return Some(Confidence::Likely);
             }
             if same_repo && shared_namespace(&around.file.language) {
@@ -285,9 +308,6 @@ pub fn import_resolves(
     importer: &FileInfo,
     target: &FileInfo,
 ) -> Option<Confidence> {
-    if importer.repo_id == target.repo_id && importer.id == target.id {
-        return Some(Confidence::Exact);
-    }
     module_resolves(i, importer, target)
 }
 

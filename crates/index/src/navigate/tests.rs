@@ -534,3 +534,83 @@ fn cpp_references() {
         ],
     });
 }
+
+#[test]
+fn constructors_nested_functions_and_aliases_keep_their_scopes() {
+    let shapes = "\
+class Shape:
+    def __init__(self, n):
+        self.n = n
+
+
+def outer():
+    def helper():
+        return 1
+    return helper()
+
+
+def other():
+    def helper():
+        return 2
+    return helper()
+";
+    let user = "\
+from app.shapes import Shape
+from app.render import render as render_markup
+
+
+def f():
+    s = Shape(1)
+    render = s.n
+    render()
+    render_markup(2)
+";
+    let t = index(&[(
+        "py",
+        &[
+            ("app/shapes.py", shapes),
+            ("app/use.py", user),
+            ("app/render.py", "def render(x):\n    return x\n"),
+        ],
+    )]);
+    let at = |name, line| {
+        let q = DefinitionQuery {
+            name,
+            repository: Some("py"),
+            path: Some("app/shapes.py"),
+            line: Some(line),
+        };
+        let mut got: Vec<Site> = t
+            .store
+            .find_references(&q, None, 100)
+            .unwrap()
+            .references
+            .into_iter()
+            .map(|r| (r.path, r.line, r.kind, r.confidence.name()))
+            .collect();
+        got.sort();
+        got
+    };
+    // A constructor is used where its class is called.
+    assert_eq!(
+        at("__init__", 2),
+        vec![site("app/use.py", 6, "call", "exact")]
+    );
+    // Each nested `helper` is used only inside its own function.
+    assert_eq!(
+        at("helper", 7),
+        vec![site("app/shapes.py", 9, "call", "exact")]
+    );
+    assert_eq!(
+        at("helper", 13),
+        vec![site("app/shapes.py", 15, "call", "exact")]
+    );
+    // `render` imported as `render_markup`: the local `render` is not it.
+    assert_eq!(
+        uses(&t.store, "render"),
+        vec![
+            site("app/use.py", 2, "import", "exact"),
+            site("app/use.py", 9, "call", "exact")
+        ]
+    );
+}

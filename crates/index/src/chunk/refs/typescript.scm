@@ -13,3 +13,4 @@
 (optional_parameter pattern: (identifier) @local)
 (property_signature name: (property_identifier) @skip)
 (required_parameter pattern: (rest_pattern (identifier) @local))
+(function_signature name: (identifier) @def)

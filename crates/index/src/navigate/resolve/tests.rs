@@ -163,12 +163,15 @@ fn self_calls_are_exact_in_the_class_and_receiver_calls_are_names() {
         kind: "method",
         container: Some("Store"),
         packages: &[],
+        scope: None,
     };
     let around = |f, container| Around {
         file: f,
         container,
         qualifier_imports: &[],
         name_imports: &[],
+        via_import: None,
+        own_member: false,
     };
     let c = |site: &Reference, a: &Around| confidence(site, a, &target, true);
     let in_store = around(&def_file, Some("Store"));
@@ -197,6 +200,7 @@ fn bare_calls_of_functions_follow_imports() {
         kind: "function",
         container: None,
         packages: &[],
+        scope: None,
     };
     let cli = file(2, 1, "app/cli.py", "python");
     let here = [import("save", "app.store")];
@@ -206,11 +210,17 @@ fn bare_calls_of_functions_follow_imports() {
         container: None,
         qualifier_imports: &[],
         name_imports,
+        via_import: None,
+        own_member: false,
     };
     let c = |a: &Around| confidence(&call(None), a, &target, true);
     assert_eq!(c(&around(&here)), Some(Confidence::Exact));
     assert_eq!(c(&around(&there)), None, "imported from elsewhere");
-    assert_eq!(c(&around(&[])), Some(Confidence::Likely), "same folder");
+    assert_eq!(
+        c(&around(&[])),
+        Some(Confidence::Name),
+        "same folder, not imported"
+    );
     // `store.save()` where the file did `import app.store as store`.
     let module = [Reference {
         alias: Some("store".into()),
