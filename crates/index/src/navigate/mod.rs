@@ -188,12 +188,18 @@ fn innermost<'s>(
         .min_by_key(|s| (s.end_line - s.start_line, std::cmp::Reverse(s.start_line)))
 }
 
+/// What makes two uses in one file weigh alike: (file, qualifier, class, by an alias, an
+/// import, a `self` call of the class's own member).
+type MemoKey = (i64, Option<String>, Option<String>, bool, bool, bool);
+
 /// One question's reads, with each file's symbols read once.
 struct Navigator<'s> {
     snap: &'s dyn Snapshot,
     /// (dependent, dependency) repository pairs.
     dependencies: Option<rustc_hash::FxHashSet<(i64, i64)>>,
     packages: FxHashMap<i64, Rc<Vec<String>>>,
+    /// Weighings of uses that weigh alike, for one name (see `best_target`).
+    memo: FxHashMap<MemoKey, Option<Confidence>>,
     symbols: FxHashMap<i64, Rc<Vec<Symbol>>>,
     qualifier_imports: FxHashMap<(i64, String), Rc<Vec<Reference>>>,
 }
@@ -211,6 +217,7 @@ impl<'s> Navigator<'s> {
             snap,
             dependencies: None,
             packages: FxHashMap::default(),
+            memo: FxHashMap::default(),
             symbols: FxHashMap::default(),
             qualifier_imports: FxHashMap::default(),
         }
@@ -325,6 +332,8 @@ impl<'s> Navigator<'s> {
         };
         let name = first.symbol.name.clone();
         let any_member = targets.iter().any(|t| t.target().is_member());
+        let index = TargetIndex::new(targets);
+        self.memo.clear();
         let mut out = Vec::new();
         for fs in self.snap.references_named(&name, None)? {
             let mut related = false;
@@ -376,8 +385,15 @@ impl<'s> Navigator<'s> {
                 if shadowed && via.is_none() && site.kind != RefKind::Import {
                     continue;
                 }
-                let found =
-                    self.best_target(&fs.file, &site, targets, &binding, via.as_ref(), any_member)?;
+                let found = self.best_target(
+                    &fs.file,
+                    &site,
+                    targets,
+                    &binding,
+                    via.as_ref(),
+                    any_member,
+                    Some(&index),
+                )?;
                 out.extend(found);
             }
         }
@@ -392,6 +408,7 @@ impl<'s> Navigator<'s> {
         name_imports: &[Reference],
         via_import: Option<&Reference>,
         any_member: bool,
+        index: Option<&TargetIndex>,
     ) -> Result<Option<Resolved>> {
         let q = site.qualifier.as_deref();
         let selfish = q.is_some_and(is_self);
@@ -415,8 +432,34 @@ impl<'s> Navigator<'s> {
             via_import,
             own_member,
         };
+        // Uses in one file with the same qualifier and class weigh alike, unless a target
+        // is in that file (where the line matters): weigh them once.
+        let memo_key = index
+            .filter(|i| !i.by_file.contains_key(&file.id))
+            .map(|_| {
+                (
+                    file.id,
+                    site.qualifier.clone(),
+                    container.clone(),
+                    via_import.is_some(),
+                    site.kind == RefKind::Import,
+                    own_member,
+                )
+            });
+        if let Some(hit) = memo_key.as_ref().and_then(|k| self.memo.get(k)) {
+            return Ok(hit.map(|confidence| Resolved {
+                file: file.clone(),
+                site: site.clone(),
+                confidence,
+            }));
+        }
         let mut best: Option<(Confidence, usize)> = None;
-        for (i, t) in targets.iter().enumerate() {
+        let picked = match index {
+            Some(index) => index.for_use(file, site, around.container, name_imports),
+            None => (0..targets.len()).collect(),
+        };
+        for i in picked {
+            let t = &targets[i];
             let at_definition = t.file.id == file.id
                 && t.symbol.start_line == site.line
                 && site.kind != RefKind::Call;
@@ -429,6 +472,9 @@ impl<'s> Navigator<'s> {
                     best = Some((c, i));
                 }
             }
+        }
+        if let Some(key) = memo_key {
+            self.memo.insert(key, best.map(|(c, _)| c));
         }
         Ok(best.map(|(confidence, _)| Resolved {
             file: file.clone(),
@@ -465,6 +511,119 @@ impl<'s> Navigator<'s> {
             confidence: r.confidence,
             snippet: snippet(&line, r.site.column),
         })
+    }
+}
+
+/// Definitions a name has beyond which the others are weighed by a few of them: a use is
+/// matched against the ones its evidence can single out (its file, its qualifier's type, its
+/// class) and against this many of the rest, which only its name can match. `new` has
+/// thousands of definitions in a Rust corpus; every use against every one of them took
+/// seconds.
+const GENERIC_CANDIDATES: usize = 8;
+
+/// The definitions of one name, bucketed by what can single one out for a use.
+struct TargetIndex {
+    len: usize,
+    by_file: FxHashMap<i64, Vec<usize>>,
+    by_container: FxHashMap<String, Vec<usize>>,
+    by_folder: FxHashMap<(i64, String), Vec<usize>>,
+    /// The first few of each repository, and of all.
+    by_repo: FxHashMap<i64, Vec<usize>>,
+    /// By each folder name and the file stem of their paths: where an import's module can
+    /// point.
+    by_segment: FxHashMap<String, Vec<usize>>,
+    first: Vec<usize>,
+}
+
+/// The folder names and the file stem of a path.
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .map(|s| s.split('.').next().unwrap_or(s))
+        .filter(|s| !s.is_empty())
+}
+
+impl TargetIndex {
+    fn new(targets: &[Def]) -> Self {
+        let mut index = TargetIndex {
+            len: targets.len(),
+            by_file: FxHashMap::default(),
+            by_container: FxHashMap::default(),
+            by_folder: FxHashMap::default(),
+            by_repo: FxHashMap::default(),
+            by_segment: FxHashMap::default(),
+            first: (0..targets.len().min(2 * GENERIC_CANDIDATES)).collect(),
+        };
+        for (i, t) in targets.iter().enumerate() {
+            index.by_file.entry(t.file.id).or_default().push(i);
+            if let Some(c) = &t.container {
+                index.by_container.entry(c.clone()).or_default().push(i);
+            }
+            let folder = resolve::parent(&t.file.path).to_string();
+            index
+                .by_folder
+                .entry((t.file.repo_id, folder))
+                .or_default()
+                .push(i);
+            for seg in segments(&t.file.path) {
+                let ids = index.by_segment.entry(seg.to_string()).or_default();
+                if ids.last() != Some(&i) {
+                    ids.push(i);
+                }
+            }
+            let repo = index.by_repo.entry(t.file.repo_id).or_default();
+            if repo.len() < GENERIC_CANDIDATES {
+                repo.push(i);
+            }
+        }
+        index
+    }
+
+    /// Which definitions a use is weighed against: all of them when they are few, else those
+    /// its file, folder, imports, qualifier or class single out, and a few others its name
+    /// alone (or a package of another repository) may mean.
+    fn for_use(
+        &self,
+        file: &FileInfo,
+        site: &Reference,
+        container: Option<&str>,
+        imports: &[Reference],
+    ) -> Vec<usize> {
+        if self.len <= GENERIC_CANDIDATES {
+            return (0..self.len).collect();
+        }
+        let mut picked: Vec<usize> = Vec::new();
+        let mut add = |ids: Option<&Vec<usize>>| picked.extend(ids.into_iter().flatten());
+        // An import points at a file or folder by the last part of its module (or names the
+        // class its file is named after).
+        for i in imports {
+            let module = i.module.as_deref().unwrap_or("");
+            let last = if module.contains('/') {
+                module
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(module)
+            } else {
+                resolve::tail(module)
+            };
+            add(self.by_segment.get(last.split('.').next().unwrap_or(last)));
+            add(self.by_segment.get(i.name.as_str()));
+        }
+        add(self.by_file.get(&file.id));
+        if let Some(q) = site.qualifier.as_deref() {
+            add(self.by_container.get(resolve::tail(q)));
+        }
+        if let Some(c) = container {
+            add(self.by_container.get(c));
+        }
+        add(self
+            .by_folder
+            .get(&(file.repo_id, resolve::parent(&file.path).to_string())));
+        add(self.by_repo.get(&file.repo_id));
+        add(Some(&self.first));
+        picked.sort_unstable();
+        picked.dedup();
+        picked
     }
 }
 
@@ -888,6 +1047,7 @@ fn callees(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u
                 &imports,
                 via,
                 c.target().is_member(),
+                None,
             )?
             else {
                 continue;
