@@ -204,6 +204,16 @@ struct Navigator<'s> {
     qualifier_imports: FxHashMap<(i64, String), Rc<Vec<Reference>>>,
 }
 
+/// The definitions a use is weighed against.
+#[derive(Clone, Copy)]
+struct Targets<'a> {
+    defs: &'a [Def],
+    /// Whether any of them is a member (a use's class then matters).
+    any_member: bool,
+    /// Buckets over `defs`, when they are many.
+    index: Option<&'a TargetIndex>,
+}
+
 /// A use matched to one of the definitions asked about.
 struct Resolved {
     file: FileInfo,
@@ -385,15 +395,12 @@ impl<'s> Navigator<'s> {
                 if shadowed && via.is_none() && site.kind != RefKind::Import {
                     continue;
                 }
-                let found = self.best_target(
-                    &fs.file,
-                    &site,
-                    targets,
-                    &binding,
-                    via.as_ref(),
+                let all = Targets {
+                    defs: targets,
                     any_member,
-                    Some(&index),
-                )?;
+                    index: Some(&index),
+                };
+                let found = self.best_target(&fs.file, &site, all, &binding, via.as_ref())?;
                 out.extend(found);
             }
         }
@@ -404,12 +411,15 @@ impl<'s> Navigator<'s> {
         &mut self,
         file: &FileInfo,
         site: &Reference,
-        targets: &[Def],
+        targets: Targets<'_>,
         name_imports: &[Reference],
         via_import: Option<&Reference>,
-        any_member: bool,
-        index: Option<&TargetIndex>,
     ) -> Result<Option<Resolved>> {
+        let Targets {
+            defs: targets,
+            any_member,
+            index,
+        } = targets;
         let q = site.qualifier.as_deref();
         let selfish = q.is_some_and(is_self);
         let needs_container = any_member && (selfish || q.is_none());
@@ -1040,16 +1050,12 @@ fn callees(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u
             .collect();
         let mut scored: Vec<(Def, Confidence)> = Vec::new();
         for c in candidates {
-            let Some(r) = nav.best_target(
-                &def.file,
-                site,
-                std::slice::from_ref(&c),
-                &imports,
-                via,
-                c.target().is_member(),
-                None,
-            )?
-            else {
+            let one = Targets {
+                defs: std::slice::from_ref(&c),
+                any_member: c.target().is_member(),
+                index: None,
+            };
+            let Some(r) = nav.best_target(&def.file, site, one, &imports, via)? else {
                 continue;
             };
             scored.push((c, r.confidence));

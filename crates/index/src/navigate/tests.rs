@@ -288,13 +288,13 @@ fn uses_resolve_into_the_repositories_a_manifest_names() {
 
 /// Per language: two classes with a `save` method, a function used under another name where
 /// the language allows it, and mentions in a comment and a string that are not uses.
+/// (path, line, kind, confidence)
+type Expected = (&'static str, u32, &'static str, &'static str);
+
 struct LanguageCase {
     files: &'static [(&'static str, &'static str)],
     /// (name asked, expected sites)
-    asks: &'static [(
-        &'static str,
-        &'static [(&'static str, u32, &'static str, &'static str)],
-    )],
+    asks: &'static [(&'static str, &'static [Expected])],
 }
 
 fn check_language(case: &LanguageCase) {
