@@ -8,12 +8,14 @@
 
 mod grammar;
 mod refs;
+mod sites;
 
 use crate::lang::FileKind;
 use codeintel_discovery::Language;
 pub use grammar::SymbolKind;
 use grammar::{Grammar, GrammarKey};
 pub use refs::{RefKind, Reference, REFS_VERSION};
+pub use sites::{decode_sites, FileReferences};
 use tree_sitter::Node;
 
 /// Upper bound on a chunk's size (a longer line is cut into pieces of this size).

@@ -3,7 +3,7 @@
 
 use super::walk::Walked;
 use super::{Change, Outcome, BINARY_SNIFF};
-use crate::chunk::{chunk_file, REFS_VERSION};
+use crate::chunk::{chunk_file, FileReferences, REFS_VERSION};
 use crate::store::{self, FileOp, FileStamp, FileState};
 use std::collections::HashMap;
 use std::io::Read;
@@ -42,7 +42,7 @@ pub(super) fn read_file(
             // Indexed by an older extraction: only the references are found again.
             let text = String::from_utf8_lossy(&bytes);
             let file_name = w.rel.rsplit('/').next().unwrap_or(&w.rel);
-            let references = chunk_file(w.kind, file_name, &text).references;
+            let references = FileReferences::new(&chunk_file(w.kind, file_name, &text).references);
             return Outcome::Op(
                 FileOp::References {
                     path: w.rel.clone(),
@@ -81,7 +81,7 @@ pub(super) fn read_file(
         hash,
         chunks: chunked.chunks,
         symbols: chunked.symbols,
-        references: chunked.references,
+        references: FileReferences::new(&chunked.references),
     };
     Outcome::Op(
         op,

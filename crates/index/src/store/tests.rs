@@ -87,7 +87,7 @@ pub(crate) fn upsert(path: &str, body: &str) -> FileOp {
             start_line: 1,
             end_line: 1,
         }],
-        references: Vec::new(),
+        references: Default::default(),
     }
 }
 
@@ -221,7 +221,7 @@ fn lines_file(path: &str, chunks: &[&str]) -> FileOp {
             })
             .collect(),
         symbols: Vec::new(),
-        references: Vec::new(),
+        references: Default::default(),
     }
 }
 

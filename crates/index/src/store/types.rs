@@ -1,7 +1,7 @@
 //! The plain data the store takes and gives back: repositories, their auto-sync state, files
 //! and the changes applied to them, chunk rows for search.
 
-use crate::chunk::{Chunk, Reference, Symbol};
+use crate::chunk::{Chunk, FileReferences, Reference, Symbol};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -193,7 +193,7 @@ pub enum FileOp {
         /// Its definitions.
         symbols: Vec<Symbol>,
         /// Its uses of names.
-        references: Vec<Reference>,
+        references: FileReferences,
     },
     /// Same content, references found again (by a newer extraction).
     References {
@@ -202,7 +202,7 @@ pub enum FileOp {
         /// Its stat facts.
         stamp: FileStamp,
         /// Its uses of names.
-        references: Vec<Reference>,
+        references: FileReferences,
     },
     /// Same content, new stat (touched, or copied back).
     Touch {

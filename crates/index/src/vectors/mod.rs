@@ -667,7 +667,7 @@ pub(crate) mod tests {
                 content,
             }],
             symbols,
-            references: Vec::new(),
+            references: Default::default(),
         }
     }
 
