@@ -204,6 +204,11 @@ struct Navigator<'s> {
     qualifier_imports: FxHashMap<(i64, String), Rc<Vec<Reference>>>,
 }
 
+/// What [`Navigator::each_use`] calls with each place: the navigator, the place's file, the
+/// use, its file's imports binding the name, and the import of an alias it goes through.
+type UseVisitor<'v> = dyn FnMut(&mut Navigator<'_>, &FileInfo, &Reference, &[Reference], Option<&Reference>) -> Result<()>
+    + 'v;
+
 /// The definitions a use is weighed against.
 #[derive(Clone, Copy)]
 struct Targets<'a> {
@@ -337,14 +342,55 @@ impl<'s> Navigator<'s> {
 
     /// Every use of `targets` (all of one name), matched to the likeliest of them.
     fn resolve_uses(&mut self, targets: &[Def], kind: Option<RefKind>) -> Result<Vec<Resolved>> {
-        let Some(first) = targets.first() else {
-            return Ok(Vec::new());
-        };
-        let name = first.symbol.name.clone();
         let any_member = targets.iter().any(|t| t.target().is_member());
         let index = TargetIndex::new(targets);
         self.memo.clear();
         let mut out = Vec::new();
+        self.each_use(targets, kind, &mut |nav, file, site, binding, via| {
+            let all = Targets {
+                defs: targets,
+                any_member,
+                index: Some(&index),
+            };
+            out.extend(nav.best_target(file, site, all, binding, via)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// How many uses each of `targets` (all of one name) has, each weighed on its own (as a
+    /// question about that one definition would).
+    fn count_uses_each(&mut self, targets: &[Def]) -> Result<Vec<usize>> {
+        let mut counts = vec![0; targets.len()];
+        self.each_use(targets, None, &mut |nav, file, site, binding, via| {
+            for (j, t) in targets.iter().enumerate() {
+                let one = Targets {
+                    defs: std::slice::from_ref(t),
+                    any_member: t.target().is_member(),
+                    index: None,
+                };
+                if nav.best_target(file, site, one, binding, via)?.is_some() {
+                    counts[j] += 1;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(counts)
+    }
+
+    /// Calls `f` with every place that may use `targets` (all of one name), in the
+    /// repositories that can see one of them: with the imports of its file that bind the
+    /// name, and the import it goes through when it uses an alias of the name.
+    fn each_use(
+        &mut self,
+        targets: &[Def],
+        kind: Option<RefKind>,
+        f: &mut UseVisitor<'_>,
+    ) -> Result<()> {
+        let Some(first) = targets.first() else {
+            return Ok(());
+        };
+        let name = first.symbol.name.clone();
         for fs in self.snap.references_named(&name, None)? {
             let mut related = false;
             for t in targets {
@@ -395,16 +441,10 @@ impl<'s> Navigator<'s> {
                 if shadowed && via.is_none() && site.kind != RefKind::Import {
                     continue;
                 }
-                let all = Targets {
-                    defs: targets,
-                    any_member,
-                    index: Some(&index),
-                };
-                let found = self.best_target(&fs.file, &site, all, &binding, via.as_ref())?;
-                out.extend(found);
+                f(self, &fs.file, &site, &binding, via.as_ref())?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn best_target(
@@ -721,22 +761,46 @@ impl IndexStore {
         })
     }
 
-    /// How many uses each of `hits` (definitions as `find_symbol` reports them) has.
+    /// How many uses each of `hits` (definitions as `find_symbol` reports them) has: the
+    /// `total` a question about that one definition answers. The uses of a name are read
+    /// once for all its hits.
     pub fn reference_counts(&self, hits: &[crate::SymbolHit]) -> Result<Vec<usize>> {
         let snapshot = self.read()?;
         let mut nav = Navigator::new(snapshot.as_ref());
-        hits.iter()
-            .map(|h| {
-                let q = DefinitionQuery {
-                    name: &h.name,
-                    repository: Some(&h.repository),
-                    path: Some(&h.path),
-                    line: Some(h.start_line),
-                };
-                let targets = self.definitions(&mut nav, &q)?;
-                Ok(nav.uses_of(&targets, None)?.len())
-            })
-            .collect()
+        let mut counts = vec![0; hits.len()];
+        let mut names: Vec<&str> = hits.iter().map(|h| h.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let all = self.definitions(
+                &mut nav,
+                &DefinitionQuery {
+                    name,
+                    ..DefinitionQuery::default()
+                },
+            )?;
+            let mut targets: Vec<(usize, Def)> = Vec::new();
+            for (i, h) in hits.iter().enumerate().filter(|(_, h)| h.name == name) {
+                let def = all.iter().find(|d| {
+                    d.file.repository == h.repository
+                        && d.file.path == h.path
+                        && d.symbol.start_line == h.start_line
+                });
+                match def {
+                    // A constructor's uses are its class's calls: asked on its own.
+                    Some(d) if CONSTRUCTORS.contains(&name) => {
+                        counts[i] = nav.uses_of(std::slice::from_ref(d), None)?.len();
+                    }
+                    Some(d) => targets.push((i, d.clone())),
+                    None => {}
+                }
+            }
+            let defs: Vec<Def> = targets.iter().map(|(_, d)| d.clone()).collect();
+            for ((i, _), n) in targets.iter().zip(nav.count_uses_each(&defs)?) {
+                counts[*i] = n;
+            }
+        }
+        Ok(counts)
     }
 
     /// The callers or callees of a definition, `depth` levels deep (cycles cut and marked),

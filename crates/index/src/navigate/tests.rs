@@ -614,3 +614,27 @@ def f():
         ]
     );
 }
+
+#[test]
+fn find_symbol_counts_are_the_totals_of_each_definition() {
+    let t = index(&[("py", &[("app/store.py", PY_STORE), ("app/cli.py", PY_CLI)])]);
+    let hits = t.store.find_symbols("save", None, None, 20).unwrap();
+    let hits: Vec<_> = hits.into_iter().filter(|h| h.name == "save").collect();
+    assert_eq!(hits.len(), 2);
+    let counts = t.store.reference_counts(&hits).unwrap();
+    for (h, n) in hits.iter().zip(&counts) {
+        let q = DefinitionQuery {
+            name: &h.name,
+            repository: Some(&h.repository),
+            path: Some(&h.path),
+            line: Some(h.start_line),
+        };
+        assert_eq!(
+            *n,
+            t.store.find_references(&q, None, 100).unwrap().total,
+            "{h:?}"
+        );
+    }
+    // Store.save: `s.save(1)` (name) and `Store.save(s, 2)`; Cache.save: `s.save(1)`.
+    assert_eq!(counts, [2, 1]);
+}
