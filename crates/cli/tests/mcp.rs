@@ -195,6 +195,56 @@ async fn stdio_tools_with_good_and_bad_arguments() {
     ] {
         err(&client, "search_code", bad).await;
     }
+    // Navigation: an unknown name is an empty answer with a note; bad arguments are errors.
+    let unknown = ok(&client, "find_references", json!({"name": "no_such_name"})).await;
+    assert_eq!(
+        (unknown["total"].clone(), unknown["note"].is_string()),
+        (json!(0), true)
+    );
+    let graph = ok(
+        &client,
+        "get_call_graph",
+        json!({"name": "no_such_name", "direction": "callers"}),
+    )
+    .await;
+    assert_eq!(graph["calls"], json!([]));
+    for (tool, bad) in [
+        (
+            "find_references",
+            json!({"name": "compute_invoice_total", "limit": 0}),
+        ),
+        (
+            "find_references",
+            json!({"name": "compute_invoice_total", "limit": 1001}),
+        ),
+        (
+            "find_references",
+            json!({"name": "compute_invoice_total", "kind": "calls"}),
+        ),
+        (
+            "find_references",
+            json!({"name": "compute_invoice_total", "line": 1}),
+        ),
+        ("find_references", json!({"name": ""})),
+        (
+            "find_references",
+            json!({"name": "compute_invoice_total", "repository": "proj", "path": "src/billing.py", "line": 9}),
+        ),
+        (
+            "find_references",
+            json!({"name": "x", "path": "/etc/passwd"}),
+        ),
+        (
+            "get_call_graph",
+            json!({"name": "compute_invoice_total", "direction": "up"}),
+        ),
+        (
+            "get_call_graph",
+            json!({"name": "compute_invoice_total", "direction": "callers", "depth": 6}),
+        ),
+    ] {
+        err(&client, tool, bad).await;
+    }
     // Missing and wrongly typed arguments are errors too, and the server keeps serving.
     for bad in [
         json!({}),

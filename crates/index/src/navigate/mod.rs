@@ -1065,23 +1065,20 @@ fn callers(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u
 /// The definitions `def`'s body calls (names defined nowhere in the index, such as library
 /// calls, lead nowhere and are left out), each with its likeliest definitions.
 fn callees(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u32>)>> {
-    let body: Vec<Reference> = nav
+    let (name_imports, rest): (Vec<Reference>, Vec<Reference>) = nav
         .snap
         .references_in_file(def.file.id)?
+        .into_iter()
+        .partition(|r| r.kind == RefKind::Import);
+    let body: Vec<Reference> = rest
         .into_iter()
         .filter(|r| r.kind == RefKind::Call)
         .filter(|r| r.line >= def.symbol.start_line && r.line <= def.symbol.end_line)
         .collect();
-    let name_imports: Vec<Reference> = nav
-        .snap
-        .references_in_file(def.file.id)?
-        .into_iter()
-        .filter(|r| r.kind == RefKind::Import)
-        .collect();
     let mut out: Vec<(Def, Confidence, Vec<u32>)> = Vec::new();
-    let mut seen_names: FxHashMap<String, ()> = FxHashMap::default();
+    let mut seen_names: rustc_hash::FxHashSet<String> = Default::default();
     for site in &body {
-        if seen_names.insert(site.name.clone(), ()).is_some() {
+        if !seen_names.insert(site.name.clone()) {
             continue;
         }
         let lines: Vec<u32> = body
