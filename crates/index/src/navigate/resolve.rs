@@ -100,6 +100,19 @@ fn shared_namespace(language: &str) -> bool {
     matches!(language, "c" | "cpp" | "ruby" | "php" | "csharp")
 }
 
+/// Whether a qualifier is a type's (or module's) path rather than a receiver: a multi-part
+/// path, a capitalised name where the language's conventions keep receivers lowercase
+/// (`Other::new()`, `Other.of()`), a PHP name without `$`.
+fn names_a_type(q: &str, language: &str) -> bool {
+    let capital = q.chars().next().is_some_and(char::is_uppercase);
+    q.contains("::")
+        || match language {
+            "rust" | "cpp" | "java" => capital,
+            "php" => !q.starts_with('$') && q != "?",
+            _ => false,
+        }
+}
+
 /// The first part of a qualifier (`os` of `os.path`, `crate` of `crate::m`).
 pub fn head(qualifier: &str) -> &str {
     qualifier
@@ -163,9 +176,18 @@ pub fn confidence(
             if target.container == Some(tail(q)) {
                 return Some(Confidence::Exact);
             }
-            // Qualified by an imported name (another class, a module): not a receiver whose
-            // type could be this one's.
+            // Qualified by an imported name: the class itself under an alias (`use A\Store
+            // as S` … `S::save()`), else another class or a module.
             if !around.qualifier_imports.is_empty() {
+                let aliased = around
+                    .qualifier_imports
+                    .iter()
+                    .any(|i| target.container == Some(i.name.as_str()));
+                return aliased.then_some(Confidence::Exact);
+            }
+            // `Other::new()`: a path names a type (or module), never a receiver whose type
+            // could be this one's.
+            if names_a_type(q, &around.file.language) {
                 return None;
             }
             // A call on some receiver: the name is all there is, unless the definition is

@@ -240,3 +240,49 @@ fn bare_calls_of_functions_follow_imports() {
         None
     );
 }
+
+#[test]
+fn type_paths_are_not_receivers_and_aliases_of_the_class_are_the_class() {
+    let def_file = file(1, 1, "src/store.rs", "rust");
+    let target = Target {
+        file: &def_file,
+        kind: "method",
+        container: Some("Store"),
+        packages: &[],
+        scope: None,
+    };
+    let main = file(2, 1, "src/main.rs", "rust");
+    let around = |qualifier_imports| Around {
+        file: &main,
+        container: None,
+        qualifier_imports,
+        name_imports: &[],
+        via_import: None,
+        own_member: false,
+    };
+    let c = |q: &str, a: &Around| confidence(&call(Some(q)), a, &target, true);
+    assert_eq!(c("Other", &around(&[])), None, "Other::save() is Other's");
+    assert_eq!(c("a::Other", &around(&[])), None);
+    assert_eq!(c("s", &around(&[])), Some(Confidence::Name), "a receiver");
+    assert_eq!(c("Store", &around(&[])), Some(Confidence::Exact));
+    // PHP: `use App\Store as S;` … `S::save()`.
+    let php_def = file(3, 1, "src/Store.php", "php");
+    let php = file(4, 1, "src/main.php", "php");
+    let alias = [Reference {
+        alias: Some("S".into()),
+        ..import("Store", "App")
+    }];
+    let php_target = Target {
+        file: &php_def,
+        ..target
+    };
+    let a = Around {
+        file: &php,
+        qualifier_imports: &alias,
+        ..around(&[])
+    };
+    assert_eq!(
+        confidence(&call(Some("S")), &a, &php_target, true),
+        Some(Confidence::Exact)
+    );
+}
