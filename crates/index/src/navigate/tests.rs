@@ -638,3 +638,27 @@ fn find_symbol_counts_are_the_totals_of_each_definition() {
     // Store.save: `s.save(1)` (name) and `Store.save(s, 2)`; Cache.save: `s.save(1)`.
     assert_eq!(counts, [2, 1]);
 }
+
+#[test]
+fn files_of_an_older_extraction_get_their_references_again_with_chunks_untouched() {
+    let t = index(&[("py", &[("app/store.py", PY_STORE), ("app/cli.py", PY_CLI)])]);
+    let db = t._dir.path().join("index.db");
+    let chunk_ids = |db: &Path| -> Vec<i64> {
+        let c = rusqlite::Connection::open(db).unwrap();
+        let mut s = c.prepare("SELECT id FROM chunks ORDER BY id").unwrap();
+        let ids = s.query_map([], |r| r.get(0)).unwrap();
+        ids.collect::<std::result::Result<Vec<i64>, _>>().unwrap()
+    };
+    let before = chunk_ids(&db);
+    let want = uses(&t.store, "make_store");
+    assert_eq!(want.len(), 2);
+    // As an index of schema 5 looks after its migration: no references, version 0.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("DELETE FROM refs; DELETE FROM imports; UPDATE files SET refs_version = 0;")
+        .unwrap();
+    assert!(uses(&t.store, "make_store").is_empty());
+    sync(&t.store, &t._dir.path().join("py"), "py");
+    assert_eq!(uses(&t.store, "make_store"), want);
+    assert_eq!(chunk_ids(&db), before, "chunks (and their vectors) stay");
+}
