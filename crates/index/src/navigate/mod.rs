@@ -173,18 +173,12 @@ fn container_type(name: &str) -> &str {
 }
 
 /// The innermost symbol of `symbols` (in line order) holding `line`, optionally only
-/// containers, leaving out `except`.
-fn innermost<'s>(
-    symbols: &'s [Symbol],
-    line: u32,
-    containers: bool,
-    except: Option<&Symbol>,
-) -> Option<&'s Symbol> {
+/// containers.
+fn innermost(symbols: &[Symbol], line: u32, containers: bool) -> Option<&Symbol> {
     symbols
         .iter()
         .filter(|s| s.start_line <= line && s.end_line >= line)
         .filter(|s| !containers || is_container(s.kind))
-        .filter(|s| except != Some(*s))
         .min_by_key(|s| (s.end_line - s.start_line, std::cmp::Reverse(s.start_line)))
 }
 
@@ -283,7 +277,7 @@ impl<'s> Navigator<'s> {
 
     fn container_at(&mut self, file_id: i64, line: u32) -> Result<Option<String>> {
         let symbols = self.symbols(file_id)?;
-        Ok(innermost(&symbols, line, true, None).map(|s| container_type(&s.name).to_string()))
+        Ok(innermost(&symbols, line, true).map(|s| container_type(&s.name).to_string()))
     }
 
     fn def(&mut self, file: FileInfo, symbol: Symbol) -> Result<Def> {
@@ -536,7 +530,7 @@ impl<'s> Navigator<'s> {
     /// Whether the class around `line` of a file defines a member named `name`.
     fn class_defines(&mut self, file_id: i64, line: u32, name: &str) -> Result<bool> {
         let symbols = self.symbols(file_id)?;
-        let Some(class) = innermost(&symbols, line, true, None) else {
+        let Some(class) = innermost(&symbols, line, true) else {
             return Ok(false);
         };
         Ok(symbols.iter().any(|s| {
@@ -546,7 +540,7 @@ impl<'s> Navigator<'s> {
 
     fn site(&mut self, r: &Resolved) -> Result<ReferenceSite> {
         let symbols = self.symbols(r.file.id)?;
-        let symbol = innermost(&symbols, r.site.line, false, None).map(|s| s.name.clone());
+        let symbol = innermost(&symbols, r.site.line, false).map(|s| s.name.clone());
         let line = self
             .snap
             .line_text(r.file.id, r.site.line)?
@@ -1036,7 +1030,7 @@ fn callers(nav: &mut Navigator, def: &Def) -> Result<Vec<(Def, Confidence, Vec<u
     let mut groups: Vec<(Def, Confidence, Vec<u32>)> = Vec::new();
     for r in uses {
         let symbols = nav.symbols(r.file.id)?;
-        let Some(caller) = innermost(&symbols, r.site.line, false, None)
+        let Some(caller) = innermost(&symbols, r.site.line, false)
             .filter(|s| !is_container(s.kind))
             .cloned()
         else {

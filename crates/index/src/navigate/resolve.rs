@@ -252,7 +252,7 @@ fn module_qualified(q: &str, around: &Around, target: &Target) -> Option<Confide
             // Go's package): what it names, with the rest of the qualifier after it.
             let mut module = match (i.name.as_str(), i.module.as_deref()) {
                 ("*", Some(m)) => m.to_string(),
-                (name, Some(m)) if !m.is_empty() && !i.module_is_path() => {
+                (name, Some(m)) if !m.is_empty() && !module_is_path(i) => {
                     format!("{m}{}{name}", separator(&around.file.language))
                 }
                 (_, Some(m)) => m.to_string(),
@@ -279,18 +279,12 @@ fn module_qualified(q: &str, around: &Around, target: &Target) -> Option<Confide
     (last == stem || last == dir).then_some(Confidence::Likely)
 }
 
-trait ImportPath {
-    /// Whether the import's module is a path (`./x`, `net/http`, `<stdio.h>`), not a
-    /// dotted or `::` module name the imported name extends.
-    fn module_is_path(&self) -> bool;
-}
-
-impl ImportPath for Reference {
-    fn module_is_path(&self) -> bool {
-        self.module
-            .as_deref()
-            .is_some_and(|m| m.contains('/') || m.starts_with('.') && !m.contains("::"))
-    }
+/// Whether an import's module is a path (`./x`, `net/http`, `<stdio.h>`), not a dotted or
+/// `::` module name the imported name extends.
+fn module_is_path(i: &Reference) -> bool {
+    i.module
+        .as_deref()
+        .is_some_and(|m| m.contains('/') || m.starts_with('.') && !m.contains("::"))
 }
 
 fn separator(language: &str) -> &'static str {

@@ -6,9 +6,9 @@ use crate::chunk::{Reference, Symbol};
 use crate::filters::Filters;
 use crate::lexical::{LexicalSearcher, Restriction};
 use crate::store::{
-    from_ms, ChunkRow, Definition, DefinitionRow, FileInfo, FileSites, FileState, PendingChunk,
-    RepoState, RepositoryInfo, RepositoryRecord, Result, Snapshot, SymbolQuery, SyncState,
-    UnfinishedSync, WatchState,
+    from_ms, ChunkRow, Definition, DefinitionRow, FileSites, FileState, PendingChunk, RepoState,
+    RepositoryInfo, RepositoryRecord, Result, Snapshot, SymbolQuery, SyncState, UnfinishedSync,
+    WatchState,
 };
 use crate::SymbolHit;
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension};
@@ -480,10 +480,6 @@ impl Snapshot for SqliteSnapshot<'_> {
 
     fn line_text(&self, file_id: i64, line: u32) -> Result<Option<String>> {
         super::refs::line_text(self.conn(), file_id, line)
-    }
-
-    fn file_at(&self, repo_id: i64, path: &str) -> Result<Option<FileInfo>> {
-        super::refs::file_at(self.conn(), repo_id, path)
     }
 
     fn model_key(&self, model: &str) -> Result<Option<i64>> {

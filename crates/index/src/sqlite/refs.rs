@@ -157,14 +157,3 @@ pub(super) fn line_text(conn: &Connection, file_id: i64, line: u32) -> Result<Op
             .map(str::to_string)
     }))
 }
-
-/// The file at `path` of a repository.
-pub(super) fn file_at(conn: &Connection, repo_id: i64, path: &str) -> Result<Option<FileInfo>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {FILE_COLUMNS} FROM files f JOIN repositories r ON r.id = f.repo_id
-             WHERE f.repo_id = ?1 AND f.path = ?2"
-        ))?
-        .query_row(params![repo_id, path], |r| file_info(r, 0))
-        .optional()?)
-}

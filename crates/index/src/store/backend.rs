@@ -167,9 +167,6 @@ pub trait Snapshot {
     /// The text of one line of a file, from its chunks (without its line break).
     fn line_text(&self, file_id: i64, line: u32) -> Result<Option<String>>;
 
-    /// The file at `path` in a repository.
-    fn file_at(&self, repo_id: i64, path: &str) -> Result<Option<FileInfo>>;
-
     /// The store's key of an embedding model, if it has one.
     fn model_key(&self, model: &str) -> Result<Option<i64>>;
 
