@@ -82,10 +82,13 @@ pub fn chunk_file(kind: FileKind, file_name: &str, text: &str) -> ChunkedFile {
             };
             chunker.children(tree.root_node(), None);
             chunker.flush();
-            chunker.collect_symbols(tree.root_node());
-            if let Some(query) = &grammar.refs {
-                chunker.out.references = refs::extract(&tree, query, text);
-            }
+            let root = tree.root_node();
+            let mut refs = grammar
+                .refs
+                .as_ref()
+                .map(|q| refs::Extraction::new(q, root, text));
+            chunker.collect_symbols(root, refs.as_mut());
+            chunker.out.references = refs.map(refs::Extraction::finish).unwrap_or_default();
             return chunker.out;
         }
     }
@@ -366,16 +369,22 @@ impl<'t> Chunker<'t> {
     }
 
     /// Every definition in the tree; functions inside containers are methods. One cursor walks
-    /// the whole tree (a cursor or child list per node costs more than the walk itself).
-    fn collect_symbols(&mut self, root: Node<'t>) {
+    /// the whole tree (a cursor or child list per node costs more than the walk itself), and
+    /// shows every node to the reference extraction too. Symbols are not looked for inside
+    /// opaque nodes (strings, parameters, imports), references are.
+    fn collect_symbols(&mut self, root: Node<'t>, mut refs: Option<&mut refs::Extraction<'t, '_>>) {
         let mut cursor = root.walk();
-        // Whether the current node's parent chain holds a container, per depth.
-        let mut in_container = vec![false];
+        // Per depth: whether the parent chain holds a container, and whether an opaque node.
+        let mut in_container = vec![(false, false)];
         loop {
             let node = cursor.node();
-            let outer = in_container.last().copied().unwrap_or(false);
+            if let Some(refs) = refs.as_deref_mut() {
+                refs.visit(node);
+            }
+            let (outer, hidden) = in_container.last().copied().unwrap_or_default();
             let mut inside = outer;
-            if let Some(kind) = self.symbol_kind(node) {
+            let kind = if hidden { None } else { self.symbol_kind(node) };
+            if let Some(kind) = kind {
                 if let Some(name) = self.name_of(node) {
                     let kind = if kind == SymbolKind::Function && outer {
                         SymbolKind::Method
@@ -391,8 +400,9 @@ impl<'t> Chunker<'t> {
                     inside = kind.is_container();
                 }
             }
-            if !self.grammar.kind(node).opaque && cursor.goto_first_child() {
-                in_container.push(inside);
+            let descend = refs.is_some() || !hidden;
+            if descend && cursor.goto_first_child() {
+                in_container.push((inside, hidden || self.grammar.kind(node).opaque));
                 continue;
             }
             while !cursor.goto_next_sibling() {

@@ -1,6 +1,7 @@
 //! References: the places a file uses a name that can name a definition (calls, constructor
 //! calls, type uses, imports, decorators and annotations, plain value uses), found with one
-//! tree-sitter query per language over the tree the chunker already parsed. Comments and
+//! query per language (tree-sitter's query language, matched by [`pattern`] in one walk) over
+//! the tree the chunker already parsed. Comments and
 //! strings hold no identifier nodes, so nothing in them is ever a reference.
 //!
 //! Each language's query (`refs/*.scm`) marks nodes with captures:
@@ -16,8 +17,10 @@
 //! A node captured by several patterns keeps its strongest meaning:
 //! def > import > call > type > skip > ref.
 
-use rustc_hash::{FxHashMap, FxHashSet};
-use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
+use rustc_hash::FxHashSet;
+use tree_sitter::Node;
+
+mod pattern;
 
 /// How a place uses a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,6 +122,23 @@ enum Role {
 }
 
 impl Role {
+    fn of(capture: &str) -> Role {
+        match capture {
+            "call" => Role::Use(RefKind::Call),
+            "type" => Role::Use(RefKind::Type),
+            "import" => Role::Use(RefKind::Import),
+            "ref" => Role::Use(RefKind::Reference),
+            "def" => Role::Def,
+            "skip" => Role::Skip,
+            "local" => Role::Local,
+            "hide" => Role::Hide,
+            "qual" => Role::Qual,
+            "alias" => Role::Alias,
+            "module" => Role::Module,
+            _ => Role::Ignore,
+        }
+    }
+
     /// Which meaning of a node captured twice wins.
     fn strength(self) -> u8 {
         match self {
@@ -133,36 +153,31 @@ impl Role {
     }
 }
 
-/// A language's reference query, compiled once per grammar and thread.
+/// A language's reference query, read once per grammar and thread.
 pub struct RefQuery {
-    query: Query,
+    patterns: pattern::Patterns,
     roles: Vec<Role>,
+    /// Tests check every extraction against tree-sitter's own query cursor.
+    #[cfg(test)]
+    oracle: tree_sitter::Query,
 }
 
 impl RefQuery {
-    /// Compiles `source` for `language`; a query that does not compile is a bug in this
-    /// crate's `.scm` files (a test compiles every one).
+    /// Reads `source` for `language`; a query that does not read is a bug in this crate's
+    /// `.scm` files (a test reads every one, and compiles it with tree-sitter too).
     pub fn new(language: &tree_sitter::Language, source: &str) -> Result<RefQuery, String> {
-        let query = Query::new(language, source).map_err(|e| e.to_string())?;
-        let roles = query
+        let patterns = pattern::Patterns::new(language, source)?;
+        let roles = patterns
             .capture_names()
             .iter()
-            .map(|name| match *name {
-                "call" => Role::Use(RefKind::Call),
-                "type" => Role::Use(RefKind::Type),
-                "import" => Role::Use(RefKind::Import),
-                "ref" => Role::Use(RefKind::Reference),
-                "def" => Role::Def,
-                "skip" => Role::Skip,
-                "local" => Role::Local,
-                "hide" => Role::Hide,
-                "qual" => Role::Qual,
-                "alias" => Role::Alias,
-                "module" => Role::Module,
-                _ => Role::Ignore,
-            })
+            .map(|n| Role::of(n))
             .collect();
-        Ok(RefQuery { query, roles })
+        Ok(RefQuery {
+            patterns,
+            roles,
+            #[cfg(test)]
+            oracle: tree_sitter::Query::new(language, source).map_err(|e| e.to_string())?,
+        })
     }
 }
 
@@ -206,30 +221,83 @@ struct Found<'t> {
     alias: Option<Node<'t>>,
 }
 
-/// Every reference in `tree` (a parse of `text`), in the order they appear.
-pub fn extract(tree: &Tree, query: &RefQuery, text: &str) -> Vec<Reference> {
-    let bytes = text.as_bytes();
-    let mut found: FxHashMap<usize, Found> = FxHashMap::default();
-    let mut locals: FxHashSet<&str> = FxHashSet::default();
-    let mut hidden: Vec<(usize, usize)> = Vec::new();
-    let mut namespace_imports: Vec<(usize, Reference)> = Vec::new();
-    let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(&query.query, tree.root_node(), bytes);
-    while let Some(m) = matches.next() {
+/// The references of one file, gathered while its tree is walked: [`Extraction::visit`]
+/// every node (in any order), then [`Extraction::finish`].
+pub struct Extraction<'t, 'a> {
+    query: &'a RefQuery,
+    matcher: pattern::Matcher<'t, 'a>,
+    found: Collector<'t>,
+    #[cfg(test)]
+    root: (Node<'t>, &'t str),
+}
+
+impl<'t, 'a> Extraction<'t, 'a> {
+    /// For the tree under `root`, a parse of `text`.
+    pub fn new(query: &'a RefQuery, root: Node<'t>, text: &'t str) -> Self {
+        Extraction {
+            query,
+            matcher: query.patterns.matcher(root, text.as_bytes()),
+            found: Collector::new(text.as_bytes()),
+            #[cfg(test)]
+            root: (root, text),
+        }
+    }
+
+    pub fn visit(&mut self, node: Node<'t>) {
+        let (roles, found) = (&self.query.roles, &mut self.found);
+        self.matcher.visit(node, &mut |captures| {
+            found.add(roles, captures.iter().copied())
+        });
+    }
+
+    /// Every reference, in the order they appear.
+    pub fn finish(self) -> Vec<Reference> {
+        let refs = self.found.finish();
+        #[cfg(test)]
+        tests::same_as_tree_sitter(self.root.0, self.query, self.root.1, &refs);
+        refs
+    }
+}
+
+/// What the matches of a file's query say, gathered into its references.
+struct Collector<'t> {
+    bytes: &'t [u8],
+    /// Every meaning a match gave a node, in the order found; [`Collector::finish`] keeps
+    /// each node's strongest (sorting is cheaper than a map probed for every identifier).
+    found: Vec<Found<'t>>,
+    locals: FxHashSet<&'t str>,
+    hidden: Vec<(usize, usize)>,
+    namespace_imports: Vec<(usize, Reference)>,
+}
+
+impl<'t> Collector<'t> {
+    fn new(bytes: &'t [u8]) -> Self {
+        Collector {
+            bytes,
+            found: Vec::new(),
+            locals: FxHashSet::default(),
+            hidden: Vec::new(),
+            namespace_imports: Vec::new(),
+        }
+    }
+
+    /// One match: its captures, as (capture index, node).
+    fn add(&mut self, roles: &[Role], captures: impl Iterator<Item = (u32, Node<'t>)>) {
+        let bytes = self.bytes;
         let (mut primary, mut qual, mut module, mut alias) = (None, None, None, None);
-        for c in m.captures {
-            match query.roles[c.index as usize] {
-                Role::Qual => qual = Some(c.node),
-                Role::Module => module = Some(c.node),
-                Role::Alias => alias = Some(c.node),
+        for (index, node) in captures {
+            match roles[index as usize] {
+                Role::Qual => qual = Some(node),
+                Role::Module => module = Some(node),
+                Role::Alias => alias = Some(node),
                 Role::Local => {
-                    if let Ok(name) = c.node.utf8_text(bytes) {
-                        locals.insert(name);
+                    if let Ok(name) = node.utf8_text(bytes) {
+                        self.locals.insert(name);
                     }
                 }
-                Role::Hide => hidden.push((c.node.start_byte(), c.node.end_byte())),
+                Role::Hide => self.hidden.push((node.start_byte(), node.end_byte())),
                 Role::Ignore => {}
-                role => primary = Some((role, c.node)),
+                role => primary = Some((role, node)),
             }
         }
         let Some((role, node)) = primary else {
@@ -237,7 +305,7 @@ pub fn extract(tree: &Tree, query: &RefQuery, text: &str) -> Vec<Reference> {
             if let (Some(a), Some(m)) = (alias, module) {
                 let text = |n: Node<'_>| n.utf8_text(bytes).ok().map(str::to_string);
                 let pos = a.start_position();
-                namespace_imports.push((
+                self.namespace_imports.push((
                     a.start_byte(),
                     Reference {
                         name: "*".into(),
@@ -250,53 +318,73 @@ pub fn extract(tree: &Tree, query: &RefQuery, text: &str) -> Vec<Reference> {
                     },
                 ));
             }
-            continue;
+            return;
         };
-        let entry = Found {
+        self.found.push(Found {
             role,
             node,
             qual,
             module,
             alias,
-        };
-        match found.get_mut(&node.id()) {
-            Some(old) if old.role.strength() > role.strength() => {}
-            // The same meaning from a more specific pattern: keep what it adds.
-            Some(old) if old.role == role => {
-                old.qual = old.qual.or(qual);
-                old.module = old.module.or(module);
-                old.alias = old.alias.or(alias);
-            }
-            _ => {
-                found.insert(node.id(), entry);
+        });
+    }
+
+    /// Each node's strongest meaning: of several, the strongest role wins, and of equal ones
+    /// the first found, with what the others add to it.
+    fn strongest(mut found: Vec<Found<'t>>) -> Vec<Found<'t>> {
+        found.sort_by_key(|f| (f.node.start_byte(), f.node.id()));
+        let mut kept: Vec<Found<'t>> = Vec::with_capacity(found.len());
+        for f in found {
+            match kept.last_mut() {
+                Some(old) if old.node.id() == f.node.id() => {
+                    if f.role.strength() > old.role.strength() {
+                        *old = f;
+                    } else if f.role == old.role {
+                        old.qual = old.qual.or(f.qual);
+                        old.module = old.module.or(f.module);
+                        old.alias = old.alias.or(f.alias);
+                    }
+                }
+                _ => kept.push(f),
             }
         }
+        kept
     }
-    hidden.sort_unstable();
-    let is_hidden = |at: usize| {
-        let i = hidden.partition_point(|h| h.0 <= at);
-        hidden[..i].iter().rev().take(64).any(|h| h.1 > at)
-    };
-    let mut refs: Vec<(usize, Reference)> = found
-        .into_values()
-        .filter_map(|f| {
-            let Role::Use(kind) = f.role else { return None };
-            let start = f.node.start_byte();
-            // Inside an import or a namespace's name only the import itself counts.
-            if matches!(kind, RefKind::Reference | RefKind::Type) && is_hidden(start) {
-                return None;
-            }
-            let r = reference(&f, kind, bytes)?;
-            let plain = matches!(kind, RefKind::Reference | RefKind::Type);
-            if plain && (r.name.len() < 2 || locals.contains(r.name.as_str())) {
-                return None;
-            }
-            Some((start, r))
-        })
-        .chain(namespace_imports)
-        .collect();
-    refs.sort_by_key(|(start, _)| *start);
-    refs.into_iter().map(|(_, r)| r).collect()
+
+    fn finish(self) -> Vec<Reference> {
+        let Collector {
+            bytes,
+            found,
+            locals,
+            mut hidden,
+            namespace_imports,
+        } = self;
+        hidden.sort_unstable();
+        let is_hidden = |at: usize| {
+            let i = hidden.partition_point(|h| h.0 <= at);
+            hidden[..i].iter().rev().take(64).any(|h| h.1 > at)
+        };
+        let mut refs: Vec<(usize, Reference)> = Self::strongest(found)
+            .into_iter()
+            .filter_map(|f| {
+                let Role::Use(kind) = f.role else { return None };
+                let start = f.node.start_byte();
+                // Inside an import or a namespace's name only the import itself counts.
+                if matches!(kind, RefKind::Reference | RefKind::Type) && is_hidden(start) {
+                    return None;
+                }
+                let r = reference(&f, kind, bytes)?;
+                let plain = matches!(kind, RefKind::Reference | RefKind::Type);
+                if plain && (r.name.len() < 2 || locals.contains(r.name.as_str())) {
+                    return None;
+                }
+                Some((start, r))
+            })
+            .chain(namespace_imports)
+            .collect();
+        refs.sort_by_key(|(start, _)| *start);
+        refs.into_iter().map(|(_, r)| r).collect()
+    }
 }
 
 /// Names that stand for the object or class at hand: uses of them are qualifiers, not names.

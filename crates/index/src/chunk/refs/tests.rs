@@ -35,6 +35,50 @@ fn names<'a>(found: &'a [(String, &str, u32, String)]) -> Vec<&'a str> {
     found.iter().map(|f| f.0.as_str()).collect()
 }
 
+/// Panics unless tree-sitter's query cursor, fed to the same collector, finds `refs`.
+pub(super) fn same_as_tree_sitter(root: Node, query: &RefQuery, text: &str, refs: &[Reference]) {
+    use tree_sitter::{QueryCursor, StreamingIterator};
+    let roles: Vec<Role> = query
+        .oracle
+        .capture_names()
+        .iter()
+        .map(|n| Role::of(n))
+        .collect();
+    let mut found = Collector::new(text.as_bytes());
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(&query.oracle, root, text.as_bytes());
+    while let Some(m) = matches.next() {
+        found.add(&roles, m.captures.iter().map(|c| (c.index, c.node)));
+    }
+    let want = found.finish();
+    if want != refs {
+        let only = |a: &[Reference], b: &[Reference]| -> Vec<String> {
+            a.iter()
+                .filter(|r| !b.contains(r))
+                .map(|r| format!("{r:?}"))
+                .collect()
+        };
+        panic!(
+            "the pattern walk and tree-sitter disagree\nonly tree-sitter: {:#?}\nonly the walk: {:#?}",
+            only(&want, refs),
+            only(refs, &want)
+        );
+    }
+}
+
+/// Real code through both matchers (every other extraction in the tests is checked too).
+#[test]
+fn the_pattern_walk_finds_what_tree_sitter_finds_in_real_rust() {
+    for (name, src) in [
+        ("refs.rs", include_str!("../refs.rs")),
+        ("pattern.rs", include_str!("pattern.rs")),
+        ("mod.rs", include_str!("../../navigate/mod.rs")),
+        ("resolve.rs", include_str!("../../navigate/resolve.rs")),
+    ] {
+        assert!(!refs(Language::Rust, name, src).is_empty(), "{name}");
+    }
+}
+
 #[test]
 fn every_language_query_compiles() {
     use crate::chunk::grammar::{spec, GrammarKey};
