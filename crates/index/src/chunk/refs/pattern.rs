@@ -101,7 +101,9 @@ impl Patterns {
             patterns: self,
             text,
             bound: vec![root; self.max_steps],
-            cursors: (0..self.max_steps).map(|_| None).collect(),
+            position: vec![0; self.max_steps],
+            children: (0..self.max_steps).map(|_| Children::default()).collect(),
+            cursor: root.walk(),
             captures: Vec::new(),
         }
     }
@@ -112,11 +114,14 @@ impl Patterns {
 pub struct Matcher<'t, 'a> {
     patterns: &'a Patterns,
     text: &'t [u8],
-    /// The node bound to each step of the pattern being matched.
+    /// The node bound to each step of the pattern being matched, and its place among its
+    /// siblings.
     bound: Vec<Node<'t>>,
-    /// One cursor per step, made once and reused: a cursor made per node would cost more
-    /// than the match.
-    cursors: Vec<Option<TreeCursor<'t>>>,
+    position: Vec<usize>,
+    /// Per step, the children of its node when they were listed.
+    children: Vec<Children<'t>>,
+    /// Made once and reused: a cursor made per node would cost more than the match.
+    cursor: TreeCursor<'t>,
     captures: Vec<Capture<'t>>,
 }
 
@@ -141,38 +146,56 @@ impl<'t> Matcher<'t, '_> {
             self.emit(pattern, found);
             return;
         };
-        let parent = self.bound[step.parent.unwrap_or(0)];
-        let after = step.previous.map(|s| self.bound[s]);
-        let mut cursor = match self.cursors[next].take() {
-            Some(mut c) => {
-                c.reset(parent);
-                c
+        let parent = step.parent.unwrap_or(0);
+        self.list_children(parent);
+        // Sibling steps take children in order: after the previous sibling's child.
+        let from = step.previous.map_or(0, |s| self.position[s] + 1);
+        for at in from..self.children[parent].list.len() {
+            let child = self.children[parent].list[at];
+            let fits = step.kind.map_or(child.named, |k| child.node.kind_id() == k)
+                && step.field.is_none_or(|f| child.field == Some(f))
+                && self.anchored(step, parent, at, from);
+            if fits {
+                self.bound[next] = child.node;
+                self.position[next] = at;
+                self.solve(pattern, next + 1, found);
             }
-            None => parent.walk(),
-        };
-        if cursor.goto_first_child() {
+        }
+    }
+
+    /// Lists the children of the node bound to `step`, unless they are listed already: the
+    /// patterns at one node mostly look at its children, and one pass over them serves all.
+    fn list_children(&mut self, step: usize) {
+        let node = self.bound[step];
+        let children = &mut self.children[step];
+        if children.of == Some(node) {
+            return;
+        }
+        children.of = Some(node);
+        children.list.clear();
+        self.cursor.reset(node);
+        if self.cursor.goto_first_child() {
             loop {
-                let child = cursor.node();
-                let fits = step.kind.map_or(child.is_named(), |k| child.kind_id() == k)
-                    && step.field.is_none_or(|f| cursor.field_id() == Some(f))
-                    && after.is_none_or(|a| child.start_byte() >= a.end_byte() && child != a)
-                    && self.anchored(step, child, after);
-                if fits {
-                    self.bound[next] = child;
-                    self.solve(pattern, next + 1, found);
-                }
-                if !cursor.goto_next_sibling() {
+                let child = self.cursor.node();
+                children.list.push(Child {
+                    node: child,
+                    field: self.cursor.field_id(),
+                    named: child.is_named(),
+                });
+                if !self.cursor.goto_next_sibling() {
                     break;
                 }
             }
         }
-        self.cursors[next] = Some(cursor);
     }
 
-    fn anchored(&self, step: &Step, child: Node<'t>, after: Option<Node<'t>>) -> bool {
-        (!step.first || child.prev_named_sibling().is_none())
-            && (!step.last || child.next_named_sibling().is_none())
-            && (!step.immediate || child.prev_named_sibling() == after)
+    /// Anchors: `.` before a first child, between two, after a last (named children only).
+    fn anchored(&self, step: &Step, parent: usize, at: usize, from: usize) -> bool {
+        let list = &self.children[parent].list;
+        let none_named = |range: std::ops::Range<usize>| !list[range].iter().any(|c| c.named);
+        (!step.first || none_named(0..at))
+            && (!step.immediate || none_named(from..at))
+            && (!step.last || none_named(at + 1..list.len()))
     }
 
     fn emit(&mut self, pattern: &Pattern, found: &mut impl FnMut(&[Capture<'t>])) {
@@ -197,6 +220,19 @@ impl<'t> Matcher<'t, '_> {
             found(&self.captures);
         }
     }
+}
+
+#[derive(Default)]
+struct Children<'t> {
+    of: Option<Node<'t>>,
+    list: Vec<Child<'t>>,
+}
+
+#[derive(Clone, Copy)]
+struct Child<'t> {
+    node: Node<'t>,
+    field: Option<std::num::NonZeroU16>,
+    named: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
