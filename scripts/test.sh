@@ -13,4 +13,10 @@ export CODEINTEL_TEST_NODE_DIR
 # The local embedder is checked against reference vectors of the real all-MiniLM-L6-v2 model.
 CODEINTEL_EMBED_MODEL_DIR="$(bash scripts/setup-model.sh "$HOME/.cache/codeintel/models/all-MiniLM-L6-v2" | tail -1)"
 export CODEINTEL_EMBED_MODEL_DIR
+# The PostgreSQL backend is tested on a private cluster: initdb and pg_ctl in a temp dir, on a
+# Unix socket there (never a system-wide server), stopped however the tests end.
+pg_dir="$(mktemp -d "${TMPDIR:-/tmp}/codeintel-pg.XXXXXX")"
+trap 'bash scripts/setup-postgres.sh stop "$pg_dir" >/dev/null 2>&1; rm -rf "$pg_dir"' EXIT
+CODEINTEL_TEST_POSTGRES_URL="$(bash scripts/setup-postgres.sh start "$pg_dir" | tail -1)"
+export CODEINTEL_TEST_POSTGRES_URL
 cargo test --workspace --locked "$@"

@@ -24,6 +24,7 @@ mod ingest;
 pub mod lang;
 mod lexical;
 pub mod navigate;
+mod postgres;
 mod search;
 mod sqlite;
 mod store;
@@ -43,6 +44,7 @@ pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use sqlite::{SqliteStorage, SCHEMA_VERSION};
 pub use store::{
     BatchCounts, BulkWrites, ChunkRow, Definition, FileOp, FileStamp, FileState, IndexStore,
-    PendingChunk, RepoState, RepositoryInfo, RepositoryLinks, RepositoryLock, RepositoryRecord,
-    Snapshot, Storage, StoreError, StoredUnit, SymbolQuery, SyncState, UnfinishedSync, WatchState,
+    PendingChunk, PostgresUrl, RepoState, RepositoryInfo, RepositoryLinks, RepositoryLock,
+    RepositoryRecord, Snapshot, Storage, StoreError, StoreLocation, StoredUnit, SymbolQuery,
+    SyncState, UnfinishedSync, WatchState,
 };

@@ -134,6 +134,38 @@ impl LexicalDoc<'_> {
     }
 }
 
+/// A chunk's terms with their frequencies, and its length in terms: the document this engine
+/// indexes, for a backend that keeps its own postings (PostgreSQL).
+pub fn doc_terms(doc: &LexicalDoc) -> (Vec<(String, i64)>, i64) {
+    let mut analyzer = analyzer();
+    let text = doc.text();
+    let mut stream = analyzer.token_stream(&text);
+    let mut counts: rustc_hash::FxHashMap<String, i64> = Default::default();
+    let mut length = 0;
+    while let Some(token) = stream.next() {
+        length += 1;
+        *counts.entry(token.text.clone()).or_default() += 1;
+    }
+    let mut terms: Vec<(String, i64)> = counts.into_iter().collect();
+    terms.sort_unstable();
+    (terms, length)
+}
+
+/// The distinct terms of query words, as [`doc_terms`] makes them.
+pub fn query_terms(words: &[String]) -> Vec<String> {
+    let mut analyzer = analyzer();
+    let mut terms: Vec<String> = Vec::new();
+    for word in words {
+        let mut stream = analyzer.token_stream(word);
+        while let Some(token) = stream.next() {
+            if !terms.contains(&token.text) {
+                terms.push(token.text.clone());
+            }
+        }
+    }
+    terms
+}
+
 /// Narrows a query to a repository, a language, a set of files.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Restriction<'a> {

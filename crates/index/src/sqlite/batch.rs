@@ -12,7 +12,7 @@ const MAX_CHUNK_SYMBOL_NAMES: usize = 64;
 
 /// The names a chunk defines: its own symbol and the symbols that start inside it (`symbols`
 /// is in line order, as the chunker gives it).
-pub(super) fn chunk_symbol_names(chunk: &Chunk, symbols: &[Symbol]) -> String {
+pub(crate) fn chunk_symbol_names(chunk: &Chunk, symbols: &[Symbol]) -> String {
     let mut names: Vec<&str> = chunk.symbol.iter().map(String::as_str).collect();
     let first = symbols.partition_point(|s| s.start_line < chunk.start_line);
     for s in symbols[first..]

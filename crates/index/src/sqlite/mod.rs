@@ -17,6 +17,7 @@ mod read;
 mod refs;
 mod schema;
 
+pub(crate) use batch::chunk_symbol_names;
 pub use schema::SCHEMA_VERSION;
 
 use crate::store::{
@@ -36,7 +37,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// State key counting embedding commits: a cached first pass older than it is reloaded.
-const GENERATION_KEY: &str = "vectors.generation";
+pub(crate) const GENERATION_KEY: &str = "vectors.generation";
 
 /// Reader connections kept open for the next snapshot.
 const POOLED_READERS: usize = 8;
@@ -604,7 +605,7 @@ fn unique_name(conn: &Connection, preferred: &str) -> Result<String> {
 }
 
 /// Kinds are a closed set of static names; map a stored one back to its `&'static str`.
-fn intern_kind(kind: &str) -> &'static str {
+pub(crate) fn intern_kind(kind: &str) -> &'static str {
     use crate::SymbolKind::*;
     [
         Function, Method, Class, Struct, Interface, Trait, Enum, Impl, Module, Type, Macro,

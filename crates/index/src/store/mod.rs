@@ -11,10 +11,12 @@
 
 mod backend;
 mod error;
+mod location;
 mod types;
 
 pub use backend::{Snapshot, Storage};
 pub use error::StoreError;
+pub use location::{PostgresUrl, StoreLocation};
 pub use types::*;
 
 use crate::sqlite::SqliteStorage;
@@ -90,6 +92,29 @@ impl IndexStore {
     /// one-shot search). `None` when there is no index yet.
     pub fn open_read_only(path: &Path) -> Result<Option<IndexStore>> {
         Ok(SqliteStorage::open_read_only(path)?.map(Self::with_storage))
+    }
+
+    /// Opens (creating if needed) the index `location` names: the file in `data_dir`, or a
+    /// PostgreSQL database (`force` only moves a broken SQLite file aside).
+    pub fn open_at(location: &StoreLocation, data_dir: &Path, force: bool) -> Result<IndexStore> {
+        match location {
+            StoreLocation::Sqlite => Self::open(&Self::default_path(data_dir), force),
+            StoreLocation::Postgres(url) => {
+                crate::postgres::PostgresStorage::open(url).map(Self::with_storage)
+            }
+        }
+    }
+
+    /// [`IndexStore::open_read_only`] for the index `location` names: a database is opened
+    /// as for writing (it has no one-shot fast path; `None` never).
+    pub fn open_read_only_at(
+        location: &StoreLocation,
+        data_dir: &Path,
+    ) -> Result<Option<IndexStore>> {
+        match location {
+            StoreLocation::Sqlite => Self::open_read_only(&Self::default_path(data_dir)),
+            StoreLocation::Postgres(_) => Self::open_at(location, data_dir, false).map(Some),
+        }
     }
 
     /// Opens without creating: for commands that only read. `None` when there is no index yet.

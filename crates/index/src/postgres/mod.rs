@@ -1,0 +1,438 @@
+//! The PostgreSQL backend: the whole index in one database that any number of indexers and
+//! servers share (PostgreSQL 14+, core features and `pg_trgm` only).
+//!
+//! A bounded pool of connections; every write is one transaction, every snapshot one
+//! repeatable-read, read-only transaction, so a search sees one committed state while
+//! indexers commit. The lexical index lives in the database too (`postings`, BM25 computed
+//! in SQL over the same terms the embedded engine indexes), so every server ranks alike.
+//!
+//! - `schema`: tables and migrations (under an advisory lock);
+//! - `write`: a batch of file changes;
+//! - `read`: the [`Snapshot`] queries;
+//! - this module: connecting, the other writes, repository locks.
+
+mod read;
+mod schema;
+mod write;
+
+pub use schema::SCHEMA_VERSION;
+
+use crate::store::{
+    now_ns, BatchCounts, FileOp, PostgresUrl, RepositoryLock, RepositoryRecord, Result, Snapshot,
+    Storage, StoreError, StoredUnit, SyncState,
+};
+use codeintel_discovery::manifest::Packages;
+use postgres::{Client, GenericClient, NoTls};
+use r2d2_postgres::PostgresConnectionManager;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// Connections with TLS (`sslmode=prefer|require` over TCP) or without (a Unix socket,
+/// `sslmode=disable`): tokio-postgres asks the TLS connector for a server name even where it
+/// will not use it, and a socket path is none.
+enum Pool {
+    Plain(r2d2::Pool<PostgresConnectionManager<NoTls>>),
+    Tls(r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>),
+}
+
+/// A connection of the pool, back to it when dropped.
+pub(super) enum Pooled {
+    Plain(r2d2::PooledConnection<PostgresConnectionManager<NoTls>>),
+    Tls(r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>),
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        match self {
+            Pooled::Plain(c) => c,
+            Pooled::Tls(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Client {
+        match self {
+            Pooled::Plain(c) => c,
+            Pooled::Tls(c) => c,
+        }
+    }
+}
+
+/// Connections one process keeps at most: searches and syncs wait for one beyond that.
+const MAX_CONNECTIONS: u32 = 8;
+/// The advisory lock key serializing new repositories' names (`CIDX` + 1).
+const NAMES_LOCK: i64 = 0x4349_4459;
+/// Repository sync locks: this prefix with the repository's id.
+const REPOSITORY_LOCK_BASE: i64 = 0x4349_0000_0000_0000;
+
+/// An index in a PostgreSQL database.
+pub struct PostgresStorage {
+    url: PostgresUrl,
+    /// The redacted URL, as [`Storage::location`] shows it.
+    shown: PathBuf,
+    config: postgres::Config,
+    /// `None` where connections go without TLS.
+    tls: Option<MakeRustlsConnect>,
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStorage")
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url` and brings its schema up to date.
+    pub fn open(url: &PostgresUrl) -> Result<PostgresStorage> {
+        let mut config: postgres::Config = url.secret().parse().map_err(|e| {
+            StoreError::Unavailable(format!("bad PostgreSQL URL {}: {e}", url.redacted()))
+        })?;
+        // A Unix socket is local: TLS over it is neither offered by servers nor possible to
+        // verify (a path is no server name), so `prefer` means none there.
+        let all_local = config
+            .get_hosts()
+            .iter()
+            .all(|h| matches!(h, postgres::config::Host::Unix(_)));
+        let tls = match config.get_ssl_mode() {
+            postgres::config::SslMode::Disable => None,
+            postgres::config::SslMode::Prefer if all_local => {
+                config.ssl_mode(postgres::config::SslMode::Disable);
+                None
+            }
+            _ => Some(tls_connector()),
+        };
+        let pool = match &tls {
+            None => pool_builder()
+                .build(PostgresConnectionManager::new(config.clone(), NoTls))
+                .map(Pool::Plain),
+            Some(tls) => pool_builder()
+                .build(PostgresConnectionManager::new(config.clone(), tls.clone()))
+                .map(Pool::Tls),
+        }
+        .map_err(|e| unreachable_store(url, e))?;
+        let storage = PostgresStorage {
+            shown: PathBuf::from(url.redacted()),
+            url: url.clone(),
+            config,
+            tls,
+            pool,
+        };
+        let found = schema::migrate(&mut *storage.connection()?)?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: url.redacted(),
+                found,
+            });
+        }
+        Ok(storage)
+    }
+
+    fn connection(&self) -> Result<Pooled> {
+        match &self.pool {
+            Pool::Plain(p) => p.get().map(Pooled::Plain),
+            Pool::Tls(p) => p.get().map(Pooled::Tls),
+        }
+        .map_err(|e| unreachable_store(&self.url, e))
+    }
+
+    /// Runs `f` in one transaction, committed when it returns `Ok`.
+    fn in_transaction<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.connection()?;
+        let mut tx = conn.transaction()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn execute(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<()> {
+        self.connection()?.execute(sql, params)?;
+        Ok(())
+    }
+}
+
+/// A bounded pool: beyond it, searches and syncs wait for a connection.
+fn pool_builder<M: r2d2::ManageConnection>() -> r2d2::Builder<M> {
+    r2d2::Pool::builder()
+        .max_size(MAX_CONNECTIONS)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(15))
+}
+
+/// TLS for `sslmode=prefer|require` (the default roots of this machine); a Unix socket or
+/// `sslmode=disable` never uses it.
+fn tls_connector() -> MakeRustlsConnect {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for cert in found.certs {
+        let _ = roots.add(cert);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .unwrap_or_else(|_| {
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+            .map(|b| {
+                b.with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            })
+            .expect("aws-lc-rs supports rustls's default protocol versions")
+        });
+    MakeRustlsConnect::new(config)
+}
+
+fn unreachable_store(url: &PostgresUrl, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!(
+        "cannot reach the PostgreSQL store {}: {e}",
+        url.redacted()
+    ))
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
+}
+
+impl Storage for PostgresStorage {
+    fn location(&self) -> &Path {
+        &self.shown
+    }
+
+    fn read(&self) -> Result<Box<dyn Snapshot + '_>> {
+        Ok(Box::new(read::PgSnapshot::begin(self.connection()?)?))
+    }
+
+    fn ensure_repository(
+        &self,
+        path: &Path,
+        preferred: &str,
+        language: Option<&str>,
+        rename: bool,
+    ) -> Result<RepositoryRecord> {
+        let path_str = path_text(path)?;
+        self.in_transaction(|tx| {
+            // Names are unique across every process: one chooses at a time.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&NAMES_LOCK])?;
+            let existing = read::repository_where(tx, "path = $1", &path_str)?;
+            Ok(match existing {
+                Some(mut rec) => {
+                    if rename && rec.name != preferred && !name_taken(tx, preferred)? {
+                        tx.execute(
+                            "UPDATE repositories SET name = $1 WHERE id = $2",
+                            &[&preferred, &rec.id],
+                        )?;
+                        rec.name = preferred.to_string();
+                    }
+                    if let Some(lang) = language {
+                        tx.execute(
+                            "UPDATE repositories SET language = $1 WHERE id = $2",
+                            &[&lang, &rec.id],
+                        )?;
+                        rec.language = Some(lang.to_string());
+                    }
+                    rec
+                }
+                None => {
+                    let name = unique_name(tx, preferred)?;
+                    let row = tx.query_one(
+                        "INSERT INTO repositories (path, name, language, created_at_ms)
+                         VALUES ($1, $2, $3, $4) RETURNING id",
+                        &[&path_str, &name, &language, &(now_ns() / 1_000_000)],
+                    )?;
+                    RepositoryRecord {
+                        id: row.get(0),
+                        path: path.to_path_buf(),
+                        name,
+                        language: language.map(str::to_string),
+                    }
+                }
+            })
+        })
+    }
+
+    fn write_batch(&self, repo_id: i64, ops: &[FileOp]) -> Result<BatchCounts> {
+        self.in_transaction(|tx| write::apply_all(tx, repo_id, ops))
+    }
+
+    fn record_sync(
+        &self,
+        repo_id: i64,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        match result {
+            Some(result) => self.execute(
+                "UPDATE repositories SET last_sync_at_ms = $1, last_result = $2, last_error = $3
+                 WHERE id = $4",
+                &[
+                    &(now_ns() / 1_000_000),
+                    &result.to_string(),
+                    &error,
+                    &repo_id,
+                ],
+            ),
+            None => self.execute(
+                "UPDATE repositories SET last_error = $1 WHERE id = $2",
+                &[&error, &repo_id],
+            ),
+        }
+    }
+
+    fn set_sync_state(&self, repo_id: i64, s: &SyncState) -> Result<()> {
+        self.execute(
+            "UPDATE repositories SET sync_state = $1, failures = $2, next_retry_at_ms = $3,
+                    missing_since_ms = $4, watch_state = $5, size_bytes = $6,
+                    last_modified_ms = $7, auto = $8
+             WHERE id = $9",
+            &[
+                &s.state.as_str(),
+                &i64::from(s.failures),
+                &s.next_retry_ms,
+                &s.missing_since_ms,
+                &s.watch.as_str(),
+                &s.size.map(|v| v as i64),
+                &s.last_modified_ms,
+                &s.auto,
+                &repo_id,
+            ],
+        )
+    }
+
+    fn set_repository_language(&self, repo_id: i64, language: Option<&str>) -> Result<()> {
+        self.execute(
+            "UPDATE repositories SET language = $1 WHERE id = $2",
+            &[&language, &repo_id],
+        )
+    }
+
+    fn remove_repository(&self, repo_id: i64) -> Result<()> {
+        // Files, chunks, postings, symbols, references, vectors and packages cascade.
+        self.execute("DELETE FROM repositories WHERE id = $1", &[&repo_id])
+    }
+
+    fn set_packages(&self, repo_id: i64, packages: &Packages) -> Result<()> {
+        self.in_transaction(|tx| {
+            tx.execute("DELETE FROM packages WHERE repo_id = $1", &[&repo_id])?;
+            let insert = tx.prepare(
+                "INSERT INTO packages (repo_id, requires, name) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            for (requires, names) in [(false, &packages.provides), (true, &packages.requires)] {
+                for name in names {
+                    tx.execute(&insert, &[&repo_id, &requires, name])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn set_state(&self, key: &str, value: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO state (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )
+    }
+
+    fn store_vectors(&self, model: &str, chunks: &[(i64, Vec<StoredUnit>)]) -> Result<()> {
+        self.in_transaction(|tx| write::store_vectors(tx, model, chunks))
+    }
+
+    fn begin_bulk(&self) {}
+
+    /// Fresh planner statistics after many writes: a first index changes every table's size
+    /// by orders of magnitude.
+    fn end_bulk(&self) {
+        let analyzed = self
+            .connection()
+            .and_then(|mut c| Ok(c.batch_execute("ANALYZE")?));
+        if let Err(e) = analyzed {
+            tracing::debug!(%e, "ANALYZE after bulk writes failed");
+        }
+    }
+
+    fn checkpoint(&self) {}
+
+    /// A session advisory lock on a connection of its own: PostgreSQL releases it when the
+    /// holder ends, however it ends (its connection closes).
+    fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
+        let connected = match &self.tls {
+            None => self.config.connect(NoTls),
+            Some(tls) => self.config.connect(tls.clone()),
+        };
+        let locked = connected.and_then(|mut client| {
+            client.execute(
+                "SELECT pg_advisory_lock($1)",
+                &[&(REPOSITORY_LOCK_BASE | repo_id)],
+            )?;
+            Ok(client)
+        });
+        match locked {
+            Ok(client) => RepositoryLock::new(Some(Box::new(LockHolder(client)))),
+            Err(e) => {
+                tracing::warn!(%e, repo_id, "syncing without a repository lock");
+                RepositoryLock::new(None)
+            }
+        }
+    }
+}
+
+/// Holds a repository's advisory lock while it lives.
+struct LockHolder(Client);
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        // Closing the connection would release it too; unlocking first returns at once.
+        let _ = self.0.batch_execute("SELECT pg_advisory_unlock_all()");
+    }
+}
+
+fn path_text(path: &Path) -> Result<String> {
+    path.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| StoreError::Path {
+            path: path.display().to_string(),
+            reason: "the path is not UTF-8".into(),
+        })
+}
+
+fn name_taken(client: &mut impl GenericClient, name: &str) -> Result<bool> {
+    Ok(client
+        .query_opt("SELECT 1 FROM repositories WHERE name = $1", &[&name])?
+        .is_some())
+}
+
+fn unique_name(client: &mut impl GenericClient, preferred: &str) -> Result<String> {
+    let base = if preferred.is_empty() {
+        "repository"
+    } else {
+        preferred
+    };
+    if !name_taken(client, base)? {
+        return Ok(base.to_string());
+    }
+    for n in 2.. {
+        let candidate = format!("{base}-{n}");
+        if !name_taken(client, &candidate)? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("an unbounded range always yields a free name")
+}
+
+#[cfg(test)]
+mod tests;

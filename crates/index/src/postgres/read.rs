@@ -1,0 +1,693 @@
+//! Reading: one repeatable-read, read-only transaction per snapshot, on a pooled connection.
+//! Rows are read in pages (keyset order), never streamed, so a visitor may ask the snapshot
+//! for more while a scan goes on.
+
+use super::{Pooled, Result};
+use crate::chunk::{decode_sites, RefKind, Reference, Symbol};
+use crate::filters::Filters;
+use crate::lexical::query_terms;
+use crate::sqlite::{intern_kind, GENERATION_KEY};
+use crate::store::{
+    from_ms, ChunkRow, Definition, DefinitionRow, FileInfo, FileSites, FileState, PendingChunk,
+    RepoState, RepositoryInfo, RepositoryRecord, Snapshot, SymbolQuery, SyncState, UnfinishedSync,
+    WatchState,
+};
+use crate::SymbolHit;
+use postgres::types::ToSql;
+use postgres::{GenericClient, Row};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+/// Chunks read per page of a scan.
+const SCAN_PAGE: i64 = 512;
+
+/// BM25's parameters, tantivy's (the embedded engine's).
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+pub(super) struct PgSnapshot {
+    conn: RefCell<Pooled>,
+}
+
+impl PgSnapshot {
+    pub(super) fn begin(mut conn: Pooled) -> Result<Self> {
+        conn.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        Ok(PgSnapshot {
+            conn: RefCell::new(conn),
+        })
+    }
+
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        Ok(self.conn.borrow_mut().query(sql, params)?)
+    }
+
+    fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        Ok(self.conn.borrow_mut().query_opt(sql, params)?)
+    }
+
+    /// The files a path filter lets through (with the other filters), when there is one.
+    fn files_passing(&self, filters: &Filters) -> Result<Option<Vec<i64>>> {
+        if filters.path.is_none() {
+            return Ok(None);
+        }
+        let rows = self.query(
+            "SELECT f.id, f.path FROM files f
+             WHERE ($1::BIGINT IS NULL OR f.repo_id = $1) AND ($2::TEXT IS NULL OR f.language = $2)",
+            &[&filters.repo_id, &filters.language],
+        )?;
+        Ok(Some(
+            rows.iter()
+                .filter(|r| filters.path_ok(r.get(1)))
+                .map(|r| r.get(0))
+                .collect(),
+        ))
+    }
+
+    /// Visits the chunks `clause` (over `c`, `f`, `r`; its parameters from `$6`) lets
+    /// through, in repository, path and line order, a page at a time.
+    fn scan(
+        &self,
+        filters: &Filters,
+        clause: &str,
+        extra: &[&(dyn ToSql + Sync)],
+        visit: &mut dyn FnMut(ChunkRow) -> Result<bool>,
+    ) -> Result<()> {
+        let files = self.files_passing(filters)?;
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM chunks c
+             JOIN files f ON f.id = c.file_id JOIN repositories r ON r.id = f.repo_id
+             WHERE ($1::BIGINT IS NULL OR c.repo_id = $1) AND ($2::TEXT IS NULL OR c.language = $2)
+               AND ($3::BIGINT[] IS NULL OR c.file_id = ANY($3))
+               AND (r.name, f.path, c.start_line, c.id) > ($4, $5, $6, $7){clause}
+             ORDER BY r.name, f.path, c.start_line, c.id
+             LIMIT {SCAN_PAGE}"
+        );
+        let mut after = (String::new(), String::new(), i64::MIN, i64::MIN);
+        loop {
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+                &filters.repo_id,
+                &filters.language,
+                &files,
+                &after.0,
+                &after.1,
+                &after.2,
+                &after.3,
+            ];
+            params.extend_from_slice(extra);
+            let rows = self.query(&sql, &params)?;
+            let last_page = (rows.len() as i64) < SCAN_PAGE;
+            for r in &rows {
+                let row = read_row(r, 0.0);
+                after = (
+                    row.repository.clone(),
+                    row.path.clone(),
+                    i64::from(row.start_line),
+                    row.id,
+                );
+                if filters.path_ok(&row.path) && !visit(row)? {
+                    return Ok(());
+                }
+            }
+            if last_page {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Drop for PgSnapshot {
+    fn drop(&mut self) {
+        // Back to the pool outside any transaction.
+        if let Err(e) = self.conn.get_mut().batch_execute("COMMIT") {
+            tracing::debug!(%e, "a snapshot could not end its transaction");
+        }
+    }
+}
+
+const ROW_COLUMNS: &str =
+    "r.name, f.path, f.language, c.start_line, c.end_line, c.symbol, c.kind, c.content, c.file_id, c.id";
+
+fn read_row(r: &Row, rank: f64) -> ChunkRow {
+    ChunkRow {
+        repository: r.get(0),
+        path: r.get(1),
+        language: r.get(2),
+        start_line: r.get::<_, i64>(3) as u32,
+        end_line: r.get::<_, i64>(4) as u32,
+        symbol: r.get(5),
+        kind: r.get(6),
+        content: r.get(7),
+        file_id: r.get(8),
+        id: r.get(9),
+        rank,
+    }
+}
+
+pub(super) fn repository_where(
+    client: &mut impl GenericClient,
+    clause: &str,
+    value: &str,
+) -> Result<Option<RepositoryRecord>> {
+    let sql = format!("SELECT id, path, name, language FROM repositories WHERE {clause}");
+    Ok(client
+        .query_opt(&sql, &[&value])?
+        .map(|r| RepositoryRecord {
+            id: r.get(0),
+            path: PathBuf::from(r.get::<_, String>(1)),
+            name: r.get(2),
+            language: r.get(3),
+        }))
+}
+
+const FILE_COLUMNS: &str = "f.id, f.repo_id, r.name, f.path, f.language";
+
+fn file_info(r: &Row, at: usize) -> FileInfo {
+    FileInfo {
+        id: r.get(at),
+        repo_id: r.get(at + 1),
+        repository: r.get(at + 2),
+        path: r.get(at + 3),
+        language: r.get(at + 4),
+    }
+}
+
+fn symbol(r: &Row, at: usize) -> Symbol {
+    Symbol {
+        name: r.get(at),
+        kind: intern_kind(&r.get::<_, String>(at + 1)),
+        start_line: r.get::<_, i64>(at + 2) as u32,
+        end_line: r.get::<_, i64>(at + 3) as u32,
+    }
+}
+
+impl Snapshot for PgSnapshot {
+    fn repository_named(&self, name: &str) -> Result<Option<RepositoryRecord>> {
+        repository_where(&mut **self.conn.borrow_mut(), "name = $1", name)
+    }
+
+    fn repository_at(&self, path: &str) -> Result<Option<RepositoryRecord>> {
+        repository_where(&mut **self.conn.borrow_mut(), "path = $1", path)
+    }
+
+    fn repositories(&self, counts: bool, only: Option<i64>) -> Result<Vec<RepositoryInfo>> {
+        let counts_sql = if counts {
+            "(SELECT count(*) FROM files f WHERE f.repo_id = r.id),
+             (SELECT coalesce(sum(chunk_count), 0)::BIGINT FROM files f WHERE f.repo_id = r.id),"
+        } else {
+            "0::BIGINT, 0::BIGINT,"
+        };
+        let rows = self.query(
+            &format!(
+                "SELECT r.id, r.path, r.name, r.language, r.last_sync_at_ms, r.last_result,
+                        r.last_error, {counts_sql}
+                        r.sync_state, r.failures, r.next_retry_at_ms, r.missing_since_ms,
+                        r.watch_state, r.size_bytes, r.last_modified_ms, r.auto
+                 FROM repositories r WHERE $1::BIGINT IS NULL OR r.id = $1 ORDER BY r.name"
+            ),
+            &[&only],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| RepositoryInfo {
+                record: RepositoryRecord {
+                    id: r.get(0),
+                    path: PathBuf::from(r.get::<_, String>(1)),
+                    name: r.get(2),
+                    language: r.get(3),
+                },
+                last_sync: r.get::<_, Option<i64>>(4).map(from_ms),
+                last_result: r
+                    .get::<_, Option<String>>(5)
+                    .and_then(|s| serde_json::from_str(&s).ok()),
+                last_error: r.get(6),
+                files: r.get::<_, i64>(7) as u64,
+                chunks: r.get::<_, i64>(8) as u64,
+                sync: SyncState {
+                    state: RepoState::parse(r.get(9)),
+                    failures: r.get::<_, i64>(10).clamp(0, i64::from(u32::MAX)) as u32,
+                    next_retry_ms: r.get(11),
+                    missing_since_ms: r.get(12),
+                    watch: WatchState::parse(r.get(13)),
+                    size: r.get::<_, Option<i64>>(14).map(|s| s.max(0) as u64),
+                    last_modified_ms: r.get(15),
+                    auto: r.get(16),
+                },
+            })
+            .collect())
+    }
+
+    fn unfinished_first_syncs(&self) -> Result<Vec<UnfinishedSync>> {
+        let rows = self.query(
+            "SELECT r.name, r.sync_state,
+                    CASE WHEN r.sync_state = 'syncing'
+                         THEN (SELECT count(*) FROM files f WHERE f.repo_id = r.id) ELSE 0 END
+             FROM repositories r
+             WHERE r.last_sync_at_ms IS NULL AND r.sync_state IN ('new', 'queued', 'syncing')
+             ORDER BY r.name",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| UnfinishedSync {
+                name: r.get(0),
+                running: RepoState::parse(r.get(1)) == RepoState::Syncing,
+                files: r.get::<_, i64>(2).max(0) as u64,
+            })
+            .collect())
+    }
+
+    fn file_states(&self, repo_id: i64) -> Result<FxHashMap<String, FileState>> {
+        let rows = self.query(
+            "SELECT path, size, mtime_ns, hash, indexed_at_ns, refs_version FROM files
+             WHERE repo_id = $1",
+            &[&repo_id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let hash: &[u8] = r.get(3);
+                let mut fixed = [0u8; 32];
+                if hash.len() == 32 {
+                    fixed.copy_from_slice(hash);
+                }
+                (
+                    r.get::<_, String>(0),
+                    FileState {
+                        size: r.get::<_, i64>(1) as u64,
+                        mtime_ns: r.get(2),
+                        hash: fixed,
+                        indexed_at_ns: r.get(4),
+                        refs_version: r.get(5),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    fn state(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .query_opt("SELECT value FROM state WHERE key = $1", &[&key])?
+            .map(|r| r.get(0)))
+    }
+
+    fn chunk(&self, chunk_id: i64, rank: f64) -> Result<Option<ChunkRow>> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
+             JOIN repositories r ON r.id = f.repo_id WHERE c.id = $1"
+        );
+        Ok(self
+            .query_opt(&sql, &[&chunk_id])?
+            .map(|r| read_row(&r, rank)))
+    }
+
+    /// BM25 over `postings`, with the embedded engine's terms, idf (Robertson/Sparck Jones,
+    /// floored near zero) and parameters; every chunk as good as the last one kept.
+    fn lexical_candidates(
+        &self,
+        words: &[String],
+        all: bool,
+        filters: &Filters,
+        want: usize,
+        skip: &HashSet<i64>,
+    ) -> Result<Vec<(i64, f64)>> {
+        let terms = query_terms(words);
+        if terms.is_empty() || want == 0 {
+            return Ok(Vec::new());
+        }
+        let files = self.files_passing(filters)?;
+        let skip: Vec<i64> = skip.iter().copied().collect();
+        let need = if all { terms.len() as i64 } else { 1 };
+        let rows = self.query(
+            &format!(
+                "WITH stats AS (
+                    SELECT greatest(sum(lexical_docs), 1)::FLOAT8 AS n,
+                           greatest(sum(lexical_terms)::FLOAT8 / greatest(sum(lexical_docs), 1), 1) AS avgdl
+                    FROM repositories),
+                 df AS (SELECT term, count(*)::FLOAT8 AS n FROM postings WHERE term = ANY($1) GROUP BY term),
+                 w AS (SELECT df.term, greatest(ln((stats.n - df.n + 0.5) / (df.n + 0.5)), 1e-6) AS idf
+                       FROM df, stats)
+                 SELECT c.id, sum(w.idf * p.tf * {k1p1} / (p.tf + {K1} * ({one_b} + {B} * c.terms / stats.avgdl))) AS score
+                 FROM postings p JOIN w ON w.term = p.term JOIN chunks c ON c.id = p.chunk_id
+                 CROSS JOIN stats
+                 WHERE ($2::BIGINT IS NULL OR c.repo_id = $2) AND ($3::TEXT IS NULL OR c.language = $3)
+                   AND ($4::BIGINT[] IS NULL OR c.file_id = ANY($4)) AND NOT (c.id = ANY($5))
+                 GROUP BY c.id
+                 HAVING count(*) >= $6
+                 ORDER BY score DESC
+                 FETCH FIRST $7 ROWS WITH TIES",
+                k1p1 = K1 + 1.0,
+                one_b = 1.0 - B,
+            ),
+            &[&terms, &filters.repo_id, &filters.language, &files, &skip, &need, &(want as i64)],
+        )?;
+        Ok(rows
+            .iter()
+            .take(want + crate::lexical::MAX_TIES)
+            .map(|r| (r.get::<_, i64>(0), -r.get::<_, f64>(1)))
+            .collect())
+    }
+
+    fn scan_chunks(
+        &self,
+        filters: &Filters,
+        words: Option<&[String]>,
+        visit: &mut dyn FnMut(ChunkRow) -> Result<bool>,
+    ) -> Result<()> {
+        let Some(words) = words else {
+            return self.scan(filters, "", &[], visit);
+        };
+        let terms = query_terms(words);
+        if terms.is_empty() {
+            return Ok(());
+        }
+        let need = terms.len() as i64;
+        self.scan(
+            filters,
+            " AND c.id IN (SELECT chunk_id FROM postings WHERE term = ANY($8)
+                           GROUP BY chunk_id HAVING count(*) = $9)",
+            &[&terms, &need],
+            visit,
+        )
+    }
+
+    fn innermost_symbol(
+        &self,
+        file_id: i64,
+        line: u32,
+        from_line: u32,
+    ) -> Result<Option<(String, String)>> {
+        Ok(self
+            .query_opt(
+                "SELECT name, kind FROM symbols
+                 WHERE file_id = $1 AND start_line <= $2 AND end_line >= $2 AND start_line >= $3
+                 ORDER BY start_line DESC, end_line ASC LIMIT 1",
+                &[&file_id, &i64::from(line), &i64::from(from_line)],
+            )?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn symbols(&self, q: &SymbolQuery<'_>) -> Result<Vec<SymbolHit>> {
+        let escaped = q
+            .name
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let rows = self.query(
+            "SELECT r.name, f.path, s.name, s.kind, f.language, s.start_line, s.end_line,
+                    CASE WHEN lower(s.name) = lower($1) THEN 0
+                         WHEN lower(s.name) LIKE $2 || '%' THEN 1 ELSE 2 END AS tier
+             FROM symbols s
+             JOIN files f ON f.id = s.file_id
+             JOIN repositories r ON r.id = f.repo_id
+             WHERE lower(s.name) LIKE '%' || $2 || '%'
+               AND ($3::TEXT IS NULL OR s.kind = $3)
+               AND ($4::BIGINT IS NULL OR f.repo_id = $4)
+             ORDER BY tier, length(s.name), r.name, f.path, s.start_line
+             LIMIT $5",
+            &[&q.name, &escaped, &q.kind, &q.repo_id, &(q.limit as i64)],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| SymbolHit {
+                repository: r.get(0),
+                path: r.get(1),
+                name: r.get(2),
+                kind: r.get(3),
+                language: r.get(4),
+                start_line: r.get::<_, i64>(5) as u32,
+                end_line: r.get::<_, i64>(6) as u32,
+            })
+            .collect())
+    }
+
+    fn dependencies(&self) -> Result<Vec<(i64, i64)>> {
+        let rows = self.query(
+            "SELECT DISTINCT r.repo_id, p.repo_id FROM packages r
+             JOIN packages p ON p.name = r.name AND NOT p.requires
+             WHERE r.requires AND p.repo_id != r.repo_id",
+            &[],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn packages_provided(&self, repo_id: i64) -> Result<Vec<String>> {
+        let rows = self.query(
+            "SELECT name FROM packages WHERE repo_id = $1 AND NOT requires",
+            &[&repo_id],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn references_named(&self, name: &str, repo_id: Option<i64>) -> Result<Vec<FileSites>> {
+        let rows = self.query(
+            &format!(
+                "SELECT x.sites, {FILE_COLUMNS} FROM refs x
+                 JOIN files f ON f.id = x.file_id JOIN repositories r ON r.id = f.repo_id
+                 WHERE x.name = $1 AND ($2::BIGINT IS NULL OR f.repo_id = $2)
+                 ORDER BY r.name, f.path"
+            ),
+            &[&name, &repo_id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| FileSites {
+                file: file_info(r, 1),
+                sites: decode_sites(name, r.get(0)),
+            })
+            .collect())
+    }
+
+    fn references_in_file(&self, file_id: i64) -> Result<Vec<Reference>> {
+        let rows = self.query(
+            "SELECT name, sites FROM refs WHERE file_id = $1",
+            &[&file_id],
+        )?;
+        let mut sites: Vec<Reference> = rows
+            .iter()
+            .flat_map(|r| decode_sites(r.get(0), r.get(1)))
+            .collect();
+        sites.sort_by_key(|s| (s.line, s.column));
+        Ok(sites)
+    }
+
+    fn imports_binding(&self, file_id: i64, local: &str) -> Result<Vec<Reference>> {
+        let rows = self.query(
+            "SELECT name, module FROM imports WHERE file_id = $1 AND local = $2",
+            &[&file_id, &local],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let name: String = r.get(0);
+                Reference {
+                    alias: (name != local).then(|| local.to_string()),
+                    name,
+                    kind: RefKind::Import,
+                    line: 0,
+                    column: 0,
+                    qualifier: None,
+                    module: r.get(1),
+                }
+            })
+            .collect())
+    }
+
+    fn definitions_named(&self, name: &str) -> Result<Vec<DefinitionRow>> {
+        let rows = self.query(
+            &format!(
+                "SELECT s.name, s.kind, s.start_line, s.end_line, {FILE_COLUMNS} FROM symbols s
+                 JOIN files f ON f.id = s.file_id JOIN repositories r ON r.id = f.repo_id
+                 WHERE s.name = $1
+                 ORDER BY r.name, f.path, s.start_line"
+            ),
+            &[&name],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| DefinitionRow {
+                symbol: symbol(r, 0),
+                file: file_info(r, 4),
+            })
+            .collect())
+    }
+
+    fn file_symbols(&self, file_id: i64) -> Result<Vec<Symbol>> {
+        let rows = self.query(
+            "SELECT name, kind, start_line, end_line FROM symbols WHERE file_id = $1
+             ORDER BY start_line, end_line DESC",
+            &[&file_id],
+        )?;
+        Ok(rows.iter().map(|r| symbol(r, 0)).collect())
+    }
+
+    fn line_text(&self, file_id: i64, line: u32) -> Result<Option<String>> {
+        let row = self.query_opt(
+            "SELECT content, start_line FROM chunks
+             WHERE file_id = $1 AND start_line <= $2 AND end_line >= $2 LIMIT 1",
+            &[&file_id, &i64::from(line)],
+        )?;
+        Ok(row.and_then(|r| {
+            let (content, start): (String, i64) = (r.get(0), r.get(1));
+            content
+                .lines()
+                .nth((i64::from(line) - start).max(0) as usize)
+                .map(str::to_string)
+        }))
+    }
+
+    fn model_key(&self, model: &str) -> Result<Option<i64>> {
+        Ok(self
+            .query_opt("SELECT id FROM embedding_models WHERE name = $1", &[&model])?
+            .map(|r| r.get(0)))
+    }
+
+    fn model_with_vectors(&self, model: &str) -> Result<Option<i64>> {
+        Ok(self
+            .query_opt(
+                "SELECT m.id FROM embedding_models m
+                 WHERE m.name = $1 AND EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = m.id)",
+                &[&model],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn vector_generation(&self) -> Result<i64> {
+        Ok(self
+            .query_opt(
+                "SELECT value::BIGINT FROM state WHERE key = $1",
+                &[&GENERATION_KEY],
+            )?
+            .map_or(0, |r| r.get(0)))
+    }
+
+    fn units_after(
+        &self,
+        model_id: i64,
+        after: i64,
+        visit: &mut dyn FnMut(i64, &[u8]),
+    ) -> Result<()> {
+        let rows = self.query(
+            "SELECT id, bits FROM embeddings WHERE model_id = $1 AND id > $2 ORDER BY id",
+            &[&model_id, &after],
+        )?;
+        for r in &rows {
+            visit(r.get(0), r.get(1));
+        }
+        Ok(())
+    }
+
+    fn units_filtered(
+        &self,
+        model_id: i64,
+        filters: &Filters,
+        visit: &mut dyn FnMut(i64, &[u8]),
+    ) -> Result<()> {
+        let rows = self.query(
+            "SELECT e.id, e.bits, f.path FROM embeddings e
+             JOIN chunks c ON c.id = e.chunk_id
+             JOIN files f ON f.id = c.file_id
+             WHERE e.model_id = $1 AND ($2::BIGINT IS NULL OR c.repo_id = $2)
+               AND ($3::TEXT IS NULL OR c.language = $3)",
+            &[&model_id, &filters.repo_id, &filters.language],
+        )?;
+        for r in &rows {
+            if filters.path_ok(r.get(2)) {
+                visit(r.get(0), r.get(1));
+            }
+        }
+        Ok(())
+    }
+
+    fn unit_vector(&self, unit_id: i64) -> Result<Option<(i64, u32, Vec<u8>)>> {
+        Ok(self
+            .query_opt(
+                "SELECT chunk_id, line, vector FROM embeddings WHERE id = $1",
+                &[&unit_id],
+            )?
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u32, r.get(2))))
+    }
+
+    fn chunk_vectors(
+        &self,
+        model_id: i64,
+        chunk_id: i64,
+        visit: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<()> {
+        let rows = self.query(
+            "SELECT line, vector FROM embeddings WHERE chunk_id = $1 AND model_id = $2",
+            &[&chunk_id, &model_id],
+        )?;
+        for r in &rows {
+            visit(r.get::<_, i64>(0) as u32, r.get(1));
+        }
+        Ok(())
+    }
+
+    fn count_to_embed(&self, model_id: Option<i64>, repo_id: Option<i64>) -> Result<u64> {
+        let row = self.query_opt(
+            "SELECT count(*) FROM chunks c
+             WHERE ($2::BIGINT IS NULL OR c.repo_id = $2) AND NOT EXISTS
+               (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id
+                  AND e.model_id IS NOT DISTINCT FROM $1::BIGINT)",
+            &[&model_id, &repo_id],
+        )?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn count_embedded(&self, model_id: Option<i64>, repo_id: Option<i64>) -> Result<u64> {
+        let row = self.query_opt(
+            "SELECT count(DISTINCT e.chunk_id) FROM embeddings e
+             JOIN chunks c ON c.id = e.chunk_id
+             WHERE ($1::BIGINT IS NULL OR e.model_id = $1) AND ($2::BIGINT IS NULL OR c.repo_id = $2)",
+            &[&model_id, &repo_id],
+        )?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn pending_chunks(
+        &self,
+        model_id: Option<i64>,
+        repo_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<PendingChunk>> {
+        let rows = self.query(
+            "SELECT c.id, c.file_id, c.symbol, f.path, c.content, c.start_line, c.end_line
+             FROM chunks c JOIN files f ON f.id = c.file_id
+             WHERE ($2::BIGINT IS NULL OR c.repo_id = $2) AND NOT EXISTS
+               (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id
+                  AND e.model_id IS NOT DISTINCT FROM $1::BIGINT)
+             ORDER BY c.id LIMIT $3",
+            &[&model_id, &repo_id, &(limit as i64)],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (file_id, start, end): (i64, i64, i64) = (r.get(1), r.get(5), r.get(6));
+            let definitions = self
+                .query(
+                    "SELECT name, start_line, end_line FROM symbols
+                     WHERE file_id = $1 AND start_line BETWEEN $2 AND $3
+                     ORDER BY start_line, end_line DESC",
+                    &[&file_id, &start, &end],
+                )?
+                .iter()
+                .map(|d| Definition {
+                    name: d.get(0),
+                    start_line: d.get::<_, i64>(1) as u32,
+                    end_line: d.get::<_, i64>(2) as u32,
+                })
+                .collect();
+            out.push(PendingChunk {
+                id: r.get(0),
+                symbol: r.get(2),
+                path: r.get(3),
+                content: r.get(4),
+                start_line: start as u32,
+                definitions,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,155 @@
+//! The PostgreSQL schema: migrations applied forward under an advisory lock, so processes on
+//! any machine starting at once never race; the version is kept in `codeintel_schema`.
+//! Only core features and the `pg_trgm` contrib module (on every managed service).
+
+use super::Result;
+use postgres::Client;
+
+/// Bumped with each migration in [`MIGRATIONS`].
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// The advisory lock key of migrations (`CIDX`).
+const MIGRATION_LOCK: i64 = 0x4349_4458;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the whole index. Lines and counts are BIGINT throughout (one Rust type for all).
+    // `chunks` carries its repository and language for filters without joins, and `terms`,
+    // its length in lexical terms (BM25's document length); `postings` is the lexical index
+    // (term, chunk, term frequency); per-repository sums of both keep BM25's corpus
+    // statistics without a count over the whole table, and without one row every indexer
+    // would update.
+    r#"
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE TABLE repositories (
+        id BIGSERIAL PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        language TEXT,
+        created_at_ms BIGINT NOT NULL,
+        last_sync_at_ms BIGINT,
+        last_result TEXT,
+        last_error TEXT,
+        sync_state TEXT NOT NULL DEFAULT 'synced',
+        failures BIGINT NOT NULL DEFAULT 0,
+        next_retry_at_ms BIGINT,
+        missing_since_ms BIGINT,
+        watch_state TEXT NOT NULL DEFAULT 'off',
+        size_bytes BIGINT,
+        last_modified_ms BIGINT,
+        auto BOOLEAN NOT NULL DEFAULT false,
+        lexical_docs BIGINT NOT NULL DEFAULT 0,
+        lexical_terms BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE files (
+        id BIGSERIAL PRIMARY KEY,
+        repo_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        language TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        mtime_ns BIGINT NOT NULL,
+        hash BYTEA NOT NULL,
+        indexed_at_ns BIGINT NOT NULL,
+        chunk_count BIGINT NOT NULL,
+        refs_version BIGINT NOT NULL DEFAULT 0,
+        UNIQUE (repo_id, path)
+    );
+    CREATE TABLE chunks (
+        id BIGSERIAL PRIMARY KEY,
+        file_id BIGINT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        repo_id BIGINT NOT NULL,
+        language TEXT NOT NULL,
+        start_line BIGINT NOT NULL,
+        end_line BIGINT NOT NULL,
+        symbol TEXT,
+        kind TEXT,
+        content TEXT NOT NULL,
+        terms BIGINT NOT NULL
+    );
+    CREATE INDEX chunks_by_file ON chunks (file_id, start_line);
+    CREATE INDEX chunks_by_trigram ON chunks USING gin (content gin_trgm_ops);
+    CREATE TABLE postings (
+        term TEXT NOT NULL,
+        chunk_id BIGINT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+        tf BIGINT NOT NULL,
+        PRIMARY KEY (term, chunk_id)
+    );
+    CREATE INDEX postings_by_chunk ON postings (chunk_id);
+    CREATE TABLE symbols (
+        id BIGSERIAL PRIMARY KEY,
+        file_id BIGINT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_line BIGINT NOT NULL,
+        end_line BIGINT NOT NULL
+    );
+    CREATE INDEX symbols_by_name ON symbols (name);
+    CREATE INDEX symbols_by_trigram ON symbols USING gin (lower(name) gin_trgm_ops);
+    CREATE INDEX symbols_by_file ON symbols (file_id);
+    CREATE TABLE state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE embedding_models (
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE embeddings (
+        id BIGSERIAL PRIMARY KEY,
+        chunk_id BIGINT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+        model_id BIGINT NOT NULL REFERENCES embedding_models(id),
+        line BIGINT NOT NULL,
+        bits BYTEA NOT NULL,
+        vector BYTEA NOT NULL
+    );
+    CREATE INDEX embeddings_by_chunk ON embeddings (chunk_id, model_id);
+    CREATE INDEX embeddings_by_model ON embeddings (model_id, id);
+    CREATE TABLE refs (
+        name TEXT NOT NULL,
+        file_id BIGINT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        sites BYTEA NOT NULL,
+        PRIMARY KEY (name, file_id)
+    );
+    CREATE INDEX refs_by_file ON refs (file_id);
+    CREATE TABLE imports (
+        file_id BIGINT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        local TEXT NOT NULL,
+        name TEXT NOT NULL,
+        module TEXT,
+        PRIMARY KEY (file_id, local, name)
+    );
+    CREATE TABLE packages (
+        repo_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        requires BOOLEAN NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (repo_id, requires, name)
+    );
+    CREATE INDEX packages_by_name ON packages (name, requires);
+    "#,
+];
+
+/// Brings the schema to [`SCHEMA_VERSION`]: a database of a newer one is an error.
+pub(super) fn migrate(client: &mut Client) -> Result<i32> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS codeintel_schema (version INT NOT NULL)")?;
+    let current: i32 = match tx.query_opt("SELECT version FROM codeintel_schema", &[])? {
+        Some(row) => row.get(0),
+        None => {
+            tx.execute("INSERT INTO codeintel_schema (version) VALUES (0)", &[])?;
+            0
+        }
+    };
+    if current > SCHEMA_VERSION {
+        return Ok(current);
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        tracing::info!(version = i + 1, "migrating the PostgreSQL index schema");
+        tx.batch_execute(sql)?;
+    }
+    tx.execute(
+        "UPDATE codeintel_schema SET version = $1",
+        &[&SCHEMA_VERSION],
+    )?;
+    tx.commit()?;
+    Ok(SCHEMA_VERSION)
+}
