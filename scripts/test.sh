@@ -10,6 +10,11 @@ export CODEINTEL_TEST_PYTHON
 # ... and with the official TypeScript SDK (npm), installed outside the clone.
 CODEINTEL_TEST_NODE_DIR="$(bash scripts/setup-node.sh | tail -1)"
 export CODEINTEL_TEST_NODE_DIR
+# The status page test drives Debian's chromium (apt, when absent) with playwright-core (npm).
+browser="$(bash scripts/setup-chromium.sh | tail -1)"
+CODEINTEL_TEST_CHROMIUM="${browser%% *}"
+CODEINTEL_TEST_BROWSER_DIR="${browser#* }"
+export CODEINTEL_TEST_CHROMIUM CODEINTEL_TEST_BROWSER_DIR
 # The local embedder is checked against reference vectors of the real all-MiniLM-L6-v2 model.
 CODEINTEL_EMBED_MODEL_DIR="$(bash scripts/setup-model.sh "$HOME/.cache/codeintel/models/all-MiniLM-L6-v2" | tail -1)"
 export CODEINTEL_EMBED_MODEL_DIR

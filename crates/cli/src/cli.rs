@@ -153,6 +153,16 @@ Examples:
         shell: clap_complete::Shell,
     },
 
+    /// Show the status (as auto-sync-status), or with --open the running server's live status
+    /// page.
+    #[command(after_help = "\
+Examples:
+  codeintel status
+  codeintel status --open        # print the status page's address and open it in a browser
+
+The page is served by `codeintel serve --http` (at http://127.0.0.1:7437/ by default).")]
+    Status(StatusArgs),
+
     /// Show auto-sync status: queue, running syncs, per-repository state and errors.
     #[command(
         name = "auto-sync-status",
@@ -365,6 +375,17 @@ pub struct ServeArgs {
     /// Allow listening on a non-loopback address (a token is then required).
     #[arg(long)]
     pub allow_remote: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the running server's status page address (with its token, when one is set) and
+    /// open it in a browser when one is available.
+    #[arg(long)]
+    pub open: bool,
+    /// Print the result as JSON (with --open: `{url}`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

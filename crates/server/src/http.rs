@@ -1,7 +1,8 @@
 //! Streamable HTTP transport at `/mcp`, with the safety the MCP specification asks of local
-//! servers: loopback only unless allowed (then a bearer token is required), `Origin` checked
-//! against DNS rebinding, a request body limit, and the address (and token) written to
-//! `server.json` in the data directory (mode 0600) for the CLI.
+//! servers: loopback only unless allowed (then a bearer token is required), `Origin` and
+//! `Host` checked against DNS rebinding, a request body limit, and the address (and token)
+//! written to `server.json` in the data directory (mode 0600) for the CLI. The status page,
+//! its API and `/metrics` ([`crate::web`]) sit behind the same guard.
 
 use crate::CodeIntel;
 use axum::extract::Request;
@@ -123,24 +124,101 @@ fn reject(status: StatusCode, message: &str) -> Response {
     (status, message.to_string()).into_response()
 }
 
-async fn guard(token: Arc<Option<String>>, request: Request, next: Next) -> Response {
+/// What the guard checks.
+struct GuardRules {
+    token: Option<String>,
+    /// On a loopback bind the `Host` must name a loopback host, as rmcp checks for `/mcp`: a
+    /// page on a rebound DNS name reaches the port but names its own host. A remote bind's
+    /// names are not known here; the token guards it.
+    check_host: bool,
+}
+
+/// `%XX` escapes decoded (a token in the page's address).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = || std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok();
+        match (bytes[i], hex().and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The token a request carries: the bearer header, or, for the page itself only (a browser
+/// cannot add a header to the address it opens), `?token=` on `GET /`. The page then sends
+/// the header on its own requests, so nothing that changes state accepts a token from a URL.
+fn given_token(request: &Request) -> Option<String> {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = header {
+        return Some(token.to_string());
+    }
+    if request.method() != axum::http::Method::GET || request.uri().path() != "/" {
+        return None;
+    }
+    request.uri().query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == "token").then(|| percent_decode(value))
+    })
+}
+
+async fn guard(rules: Arc<GuardRules>, request: Request, next: Next) -> Response {
     if let Some(origin) = request.headers().get(header::ORIGIN) {
         let ok = origin.to_str().map(loopback_origin).unwrap_or(false);
         if !ok {
             return reject(StatusCode::FORBIDDEN, "origin not allowed");
         }
     }
-    if let Some(expected) = token.as_deref() {
-        let given = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(expected) {
+    if rules.check_host {
+        if let Some(host) = request.headers().get(header::HOST) {
+            if !host.to_str().map(loopback_origin).unwrap_or(false) {
+                return reject(StatusCode::FORBIDDEN, "host not allowed");
+            }
+        }
+    }
+    if let Some(expected) = rules.token.as_deref() {
+        if given_token(&request).as_deref() != Some(expected) {
             return reject(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
         }
     }
     next.run(request).await
+}
+
+/// The status page's address for a server's `/mcp` URL, with the token (for the browser,
+/// which cannot send a header) when one is set.
+pub fn page_url(mcp_url: &str, token: Option<&str>) -> String {
+    let base = mcp_url.strip_suffix("/mcp").unwrap_or(mcp_url);
+    match token {
+        Some(token) => {
+            let mut escaped = String::new();
+            for b in token.bytes() {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    escaped.push(b as char);
+                } else {
+                    escaped.push_str(&format!("%{b:02X}"));
+                }
+            }
+            format!("{base}/?token={escaped}")
+        }
+        None => format!("{base}/"),
+    }
 }
 
 /// Serves MCP over streamable HTTP at `/mcp` until `shutdown` is cancelled.
@@ -175,17 +253,23 @@ pub async fn serve_http(
         // Host names of a remote deployment are not known here; the token guards it.
         config.allowed_hosts = Vec::new();
     }
+    let pages = crate::web::routes(server.clone(), data_dir.to_path_buf());
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(NeverSessionManager::default()),
         config,
     );
-    let token = Arc::new(options.token.clone());
+    let rules = Arc::new(GuardRules {
+        token: options.token.clone(),
+        check_host: !remote,
+    });
     let router = axum::Router::new()
         .nest_service("/mcp", service)
+        .merge(pages)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            let token = token.clone();
-            async move { guard(token, req, next).await }
+            let rules = rules.clone();
+            async move { guard(rules, req, next).await }
         }));
     let url = format!("http://{local}/mcp");
     ServerFile {
@@ -202,6 +286,7 @@ pub async fn serve_http(
     })?;
     tracing::info!(%url, "MCP server listening");
     eprintln!("codeintel MCP server at {url}");
+    eprintln!("codeintel status page at {}", page_url(&url, None));
     let stop = shutdown.clone();
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move { stop.cancelled().await })
@@ -233,5 +318,21 @@ mod tests {
         ] {
             assert!(!loopback_origin(bad), "{bad}");
         }
+        for host in ["127.0.0.1:7437", "localhost", "[::1]:80"] {
+            assert!(loopback_origin(host), "{host}");
+        }
+        assert!(!loopback_origin("evil.example:7437"));
+    }
+
+    #[test]
+    fn page_urls_carry_an_escaped_token_that_decodes_back() {
+        assert_eq!(
+            page_url("http://127.0.0.1:7437/mcp", None),
+            "http://127.0.0.1:7437/"
+        );
+        let url = page_url("http://127.0.0.1:1/mcp", Some("a b&c=d/é"));
+        assert_eq!(url, "http://127.0.0.1:1/?token=a%20b%26c%3Dd%2F%C3%A9");
+        let query = url.split_once("token=").map(|(_, q)| q).unwrap_or_default();
+        assert_eq!(percent_decode(query), "a b&c=d/é");
     }
 }

@@ -8,12 +8,15 @@
 #![deny(missing_docs)]
 
 mod http;
+mod metrics;
 mod page;
 mod paths;
+mod resources;
 mod schemas;
 mod tools;
+mod web;
 
-pub use http::{serve_http, HttpOptions, ServerFile, DEFAULT_HTTP_ADDR};
+pub use http::{page_url, serve_http, HttpOptions, ServerFile, DEFAULT_HTTP_ADDR};
 pub use tools::{unfinished_note, CodeIntel, MAX_FILE_LINES, MAX_RESULT_CHARS};
 
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};

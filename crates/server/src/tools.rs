@@ -40,6 +40,8 @@ pub struct CodeIntel {
     pub(crate) manager: Arc<AutoSyncManager>,
     /// Embeds queries for semantic and hybrid search, when a model is configured.
     pub(crate) embedder: Arc<EmbedderSlot>,
+    /// What this process measures for `/metrics` (search latency).
+    pub(crate) telemetry: Arc<crate::metrics::Telemetry>,
     pub(crate) tool_router: ToolRouter<Self>,
 }
 
@@ -360,6 +362,7 @@ impl CodeIntel {
             store,
             manager,
             embedder,
+            telemetry: Arc::default(),
             tool_router: Self::tool_router(),
         }
     }
@@ -411,7 +414,8 @@ impl CodeIntel {
         let store = self.store.clone();
         // Embedding the query may wait on a remote provider: on the blocking pool, like the
         // store's work.
-        let found = blocking(move || {
+        let started = std::time::Instant::now();
+        let (mode, found) = blocking(move || {
             let mode = mode.unwrap_or_else(|| store.default_search_mode(embedder.as_deref()));
             let request = SearchRequest {
                 query: args.query,
@@ -421,9 +425,11 @@ impl CodeIntel {
                 limit,
                 mode,
             };
-            store.search_with(&request, embedder.as_deref())
+            (mode, store.search_with(&request, embedder.as_deref()))
         })
         .await?;
+        self.telemetry
+            .observe_search(mode, started.elapsed().as_secs_f64());
         let hits = match found {
             Ok(hits) => hits,
             Err(e) => return fail(e.to_string()),
@@ -895,6 +901,37 @@ impl CodeIntel {
 }
 
 impl CodeIntel {
+    /// Calls one of the tools the status page uses, exactly as an MCP client would: its
+    /// structured result, or the tool error's message.
+    pub(crate) async fn call_for_page(&self, tool: &str, args: Value) -> Result<Value, String> {
+        let no_args = |args: &Value| match args.as_object() {
+            Some(o) if o.is_empty() => Ok(Parameters(NoArgs {})),
+            _ => Err(format!("{tool} takes no arguments")),
+        };
+        let result = match tool {
+            "get_auto_sync_status" => self.get_auto_sync_status(no_args(&args)?).await,
+            "pause_auto_sync" => self.pause_auto_sync(no_args(&args)?).await,
+            "resume_auto_sync" => self.resume_auto_sync(no_args(&args)?).await,
+            "trigger_repository_scan" => self.trigger_repository_scan(no_args(&args)?).await,
+            "search_code" => {
+                let args: SearchArgs = serde_json::from_value(args)
+                    .map_err(|e| format!("bad search arguments: {e}"))?;
+                self.search_code(Parameters(args)).await
+            }
+            other => return Err(format!("the page does not call `{other}`")),
+        };
+        let result = result.map_err(|e| e.message.to_string())?;
+        if result.is_error == Some(true) {
+            let text: Vec<String> = result
+                .content
+                .iter()
+                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                .collect();
+            return Err(text.join("\n"));
+        }
+        Ok(result.structured_content.unwrap_or(Value::Null))
+    }
+
     /// A folder a client may index: inside a configured scan path or an indexed repository.
     async fn indexable_path(&self, raw: &str) -> Result<Result<PathBuf, String>, ErrorData> {
         let raw = raw.to_string();

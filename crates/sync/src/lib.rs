@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+mod activity;
 mod config;
 mod lock;
 mod manager;
@@ -17,6 +18,10 @@ mod status;
 mod sync_now;
 mod watcher;
 
+pub use activity::{
+    Activity, DurationHistogram, ErrorEntry, SyncActivity, ERRORS_KEPT, QUEUE_SHOWN,
+    SYNC_BUCKETS_SECONDS,
+};
 pub use config::{
     parse_bool, parse_size, split_list, AutoSyncConfig, ConfigError, ConfigUpdate, Flag, Kind,
     Scope, Setting, SETTINGS,

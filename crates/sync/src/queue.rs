@@ -107,6 +107,16 @@ impl SyncQueue {
         self.jobs.remove(&repo_id).map(|(job, _)| job)
     }
 
+    /// The names of the first `n` jobs, in the order they would be taken.
+    pub fn first_names(&self, n: usize) -> Vec<String> {
+        let mut jobs: Vec<&(Job, u64)> = self.jobs.values().collect();
+        jobs.sort_by_key(|(job, seq)| (job.priority, *seq));
+        jobs.into_iter()
+            .take(n)
+            .map(|(j, _)| j.name.clone())
+            .collect()
+    }
+
     /// Jobs waiting.
     pub fn len(&self) -> usize {
         self.jobs.len()

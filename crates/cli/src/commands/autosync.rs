@@ -111,6 +111,62 @@ pub fn status(config: &Config, args: JsonArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `status --open`: the running server's page address on stdout, and a browser opened on it
+/// when there is one (never an error when there is none: the address is the result).
+pub fn open_page(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let Some(server) = crate::client::running_server(&config.data_dir) else {
+        eprintln!(
+            "no server is running for {}; start one with `codeintel serve --http` (the page is served beside /mcp)",
+            config.data_dir.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let url = codeintel_server::page_url(&server.url, server.token.as_deref());
+    if json {
+        output::print_json(&serde_json::json!({ "url": url }))?;
+    } else {
+        output::write_stdout(&format!("{url}\n"))?;
+    }
+    open_browser(&url);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts a browser on `url` when the session has one: `$BROWSER`, else the desktop's opener
+/// (on Linux only under a graphical session, so a server over ssh prints the address only).
+fn open_browser(url: &str) {
+    let opener: Option<(String, Vec<String>)> = if let Some(browser) = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    {
+        Some((browser, vec![url.to_string()]))
+    } else if cfg!(target_os = "macos") {
+        Some(("open".into(), vec![url.to_string()]))
+    } else if cfg!(windows) {
+        Some((
+            "cmd".into(),
+            vec!["/C".into(), "start".into(), String::new(), url.to_string()],
+        ))
+    } else if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    {
+        Some(("xdg-open".into(), vec![url.to_string()]))
+    } else {
+        None
+    };
+    let Some((program, args)) = opener else {
+        eprintln!("note: no browser here; open the address above in one");
+        return;
+    };
+    let spawned = std::process::Command::new(&program)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(e) = spawned {
+        eprintln!("note: cannot start a browser ({program}: {e}); open the address above in one");
+    }
+}
+
 fn render_status(s: &Status) -> String {
     let running = match (s.syncer_pid, s.paused) {
         (Some(pid), false) => format!("running (pid {pid})"),

@@ -204,6 +204,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Daemon => autosync::daemon(&config),
+        Command::Status(args) if args.open => autosync::open_page(&config, args.json),
+        Command::Status(args) => {
+            autosync::status(&config, crate::cli::JsonArgs { json: args.json })
+        }
         Command::AutoSyncStatus(args) => autosync::status(&config, args),
         Command::AutoSyncScan(args) => autosync::scan(&config, args),
         Command::AutoSyncPause(args) => autosync::pause(&config, args, true),

@@ -48,8 +48,15 @@ fn connect(shared: &Shared, slot: &EmbedderSlot) -> Option<Arc<dyn Embedder>> {
 
 /// One pass over the chunks without vectors; returns how many got them.
 fn embed_pending(shared: &Shared, embedder: &dyn Embedder, cancel: &AtomicBool) -> u64 {
+    // Counted as they come (not at the end of the pass), so the embedding throughput on the
+    // status page and in /metrics moves while a long pass runs.
+    let counted = std::sync::atomic::AtomicU64::new(0);
     let progress = |p: codeintel_index::vectors::EmbedProgress| {
         tracing::debug!(done = p.done, total = p.total, "embedding");
+        let before = counted.fetch_max(p.done, std::sync::atomic::Ordering::SeqCst);
+        if p.done > before {
+            shared.metrics(|m| m.chunks_embedded += p.done - before);
+        }
     };
     match shared
         .store
@@ -58,14 +65,15 @@ fn embed_pending(shared: &Shared, embedder: &dyn Embedder, cancel: &AtomicBool) 
         Ok(n) => {
             if n > 0 {
                 tracing::info!("embedded {n} chunks");
-                shared.metrics(|m| m.chunks_embedded += n);
+                let seen = counted.load(std::sync::atomic::Ordering::SeqCst);
+                shared.metrics(|m| m.chunks_embedded += n.saturating_sub(seen));
             }
             shared.set_embed_error(None);
             n
         }
         Err(e) => {
             tracing::warn!(%e, "embedding failed; lexical search is unaffected");
-            shared.metrics(|m| m.errors += 1);
+            shared.record_error("embedding", None, &e.to_string());
             shared.set_embed_error(Some(e.to_string()));
             0
         }

@@ -20,7 +20,20 @@ pub(super) fn run(
                 .into(),
         );
     }
-    let sync = SyncNow::new(&shared.store, &shared.config().exclude)?.with_cancel(cancel);
+    let progress = |p: codeintel_index::SyncProgress| {
+        let (done, total) = match p {
+            codeintel_index::SyncProgress::Walked { to_read, .. } => (0, to_read),
+            codeintel_index::SyncProgress::Read { done, to_read }
+            | codeintel_index::SyncProgress::Committed { done, to_read } => (done, to_read),
+        };
+        shared.set_progress(job.repo_id, |a| {
+            a.done = a.done.max(done);
+            a.total = total;
+        });
+    };
+    let sync = SyncNow::new(&shared.store, &shared.config().exclude)?
+        .with_cancel(cancel)
+        .with_progress(&progress);
     Ok(match &job.kind {
         JobKind::Sync => sync.run(&job.path, Some(&job.name))?,
         JobKind::Paths(paths) => {

@@ -124,6 +124,10 @@ impl AutoSyncManager {
             }
         };
         let metrics = stored.metrics()?;
+        let mut activity = stored.activity()?;
+        // Only the error log and the durations outlive a syncer; what ran is gone.
+        activity.syncing.clear();
+        activity.queue.clear();
         let (control, control_rx) = mpsc::unbounded_channel();
         let (shutdown, _) = watch::channel(false);
         Ok(AutoSyncManager {
@@ -141,6 +145,9 @@ impl AutoSyncManager {
                 embed_wanted: Mutex::new(None),
                 embed_error: Mutex::new(None),
                 ignore_pause: AtomicBool::new(false),
+                activity: Mutex::new(activity),
+                progress: Mutex::new(Default::default()),
+                activity_written: Mutex::new(String::new()),
             }),
             task: Mutex::new(None),
         })
@@ -274,6 +281,12 @@ impl AutoSyncManager {
     /// The status, from the store: true in every process, whichever one syncs.
     pub fn status(&self) -> Result<Status> {
         self.shared.status()
+    }
+
+    /// What the syncer is doing now (running syncs with progress, the queue, the next scan)
+    /// and its last errors, from the store: the same in every process.
+    pub fn activity(&self) -> Result<crate::activity::Activity> {
+        self.shared.activity()
     }
 
     /// Whether this process runs the loop.

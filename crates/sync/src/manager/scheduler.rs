@@ -102,6 +102,7 @@ impl Syncer {
         }
         loop {
             self.start_jobs();
+            self.publish_activity();
             tokio::select! {
                 _ = shutdown.changed() => break,
                 Some(msg) = control.recv() => match msg {
@@ -122,6 +123,23 @@ impl Syncer {
             }
         }
         self.shutdown().await;
+    }
+
+    /// Publishes what runs and waits (written only when it changed, so an idle syncer does
+    /// not write).
+    fn publish_activity(&self) {
+        let config = self.shared.config();
+        let next_scan = (config.enabled && !self.shared.stored().paused()).then(|| {
+            let last = self.shared.stored().last_scan_ms().ok().flatten();
+            let interval = config.scan_interval.as_millis() as i64;
+            super::shared::rfc3339_ms(last.map_or_else(now_ms, |l| l + interval))
+        });
+        let activity = self.shared.live_activity(
+            self.queue.first_names(crate::activity::QUEUE_SHOWN),
+            self.queue.len() as u64,
+            next_scan,
+        );
+        self.shared.publish_activity(&activity);
     }
 
     /// After a restart: repositories that were queued or syncing go back in the queue; the
@@ -222,7 +240,7 @@ impl Syncer {
             }
             Ok(Err(e)) => {
                 tracing::warn!(%e, "scan failed");
-                self.shared.metrics(|m| m.errors += 1);
+                self.shared.record_error("scan", None, &e.to_string());
             }
             Err(e) => tracing::warn!(%e, "scan task failed"),
         }
@@ -317,6 +335,15 @@ impl Syncer {
         let mut state = info.sync.clone();
         state.state = RepoState::Syncing;
         self.shared.save_sync_state(job.repo_id, &state);
+        let started = super::shared::rfc3339_ms(now_ms());
+        self.shared.set_progress(job.repo_id, |p| {
+            *p = crate::activity::SyncActivity {
+                name: job.name.clone(),
+                path: job.path.display().to_string(),
+                started,
+                ..Default::default()
+            }
+        });
         let shared = self.shared.clone();
         let done = self.done_tx.clone();
         tokio::task::spawn_blocking(move || {
@@ -335,6 +362,7 @@ impl Syncer {
 
     fn on_done(&mut self, done: Done) {
         self.active.remove(&done.repo_id);
+        self.shared.end_progress(done.repo_id);
         let Some(info) = self.repository(done.repo_id) else {
             return;
         };
@@ -355,6 +383,12 @@ impl Syncer {
                     m.sync_ms_max = m.sync_ms_max.max(result.duration_ms);
                     m.sync_ms_total += result.duration_ms;
                 });
+                self.shared
+                    .activity
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .sync_durations
+                    .observe(result.duration_ms as f64 / 1000.0);
                 // Metrics first: a status that sees the repository synced sees it counted.
                 self.shared.save_metrics();
                 self.shared.save_sync_state(done.repo_id, &state);
@@ -374,10 +408,9 @@ impl Syncer {
                 let missing = matches!(error, SyncNowError::Sync(SyncError::Missing(_)));
                 let delay = policy::failed(&mut state, missing, now_ms());
                 tracing::warn!(repository = %info.record.name, %error, retry_in = ?delay, "sync failed");
-                self.shared.metrics(|m| {
-                    m.syncs_failed += 1;
-                    m.errors += 1;
-                });
+                self.shared.metrics(|m| m.syncs_failed += 1);
+                self.shared
+                    .record_error("sync", Some(&info.record.name), &error.to_string());
                 self.shared.save_metrics();
                 self.shared.save_sync_state(done.repo_id, &state);
             }
@@ -511,6 +544,8 @@ impl Syncer {
         }
         self.watcher = None;
         self.shared.save_metrics();
+        let activity = self.shared.live_activity(Vec::new(), 0, None);
+        self.shared.publish_activity(&activity);
     }
 }
 

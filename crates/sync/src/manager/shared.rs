@@ -5,10 +5,12 @@
 use super::state::StoredState;
 use super::supervisor::Coordination;
 use super::{Result, ScanCounts};
+use crate::activity::{Activity, SyncActivity};
 use crate::config::AutoSyncConfig;
 use crate::status::{EmbeddingStatus, Metrics, RepositoryStatus, Status, StatusConfig};
 use codeintel_embed::EmbedderSlot;
 use codeintel_index::{IndexStore, RepoState, RepositoryInfo, SyncState, WatchState};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -57,6 +59,12 @@ pub(super) struct Shared {
     /// A manual foreground scan (`auto-sync-scan` without a server) syncs what it queued even
     /// while auto-sync is paused: the person asked for it.
     pub(super) ignore_pause: AtomicBool,
+    /// The error log and sync durations (persisted with the activity), and what this syncer
+    /// runs now, by repository id (jobs update their progress here).
+    pub(super) activity: Mutex<Activity>,
+    pub(super) progress: Mutex<BTreeMap<i64, SyncActivity>>,
+    /// The activity as last written to the store: an unchanged one is not written again.
+    pub(super) activity_written: Mutex<String>,
 }
 
 impl Shared {
@@ -85,7 +93,7 @@ impl Shared {
     pub(super) fn save_sync_state(&self, repo_id: i64, state: &SyncState) {
         if let Err(e) = self.store.set_sync_state(repo_id, state) {
             tracing::warn!(%e, repo_id, "cannot save a repository's sync state");
-            self.metrics(|m| m.errors += 1);
+            self.record_error("state", None, &format!("cannot save a sync state: {e}"));
         }
     }
 
@@ -234,6 +242,83 @@ impl Shared {
         if let Err(e) = self.stored().set_metrics(&metrics) {
             tracing::warn!(%e, "cannot save auto-sync metrics");
         }
+    }
+
+    /// Counts an error (in the metrics, and by kind) and keeps it for the page's error list.
+    pub(super) fn record_error(&self, kind: &str, repository: Option<&str>, message: &str) {
+        self.metrics(|m| m.errors += 1);
+        self.activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .error(rfc3339_ms(now_ms()), kind, repository, message);
+    }
+
+    /// Updates a running sync's progress.
+    pub(super) fn set_progress(&self, repo_id: i64, update: impl FnOnce(&mut SyncActivity)) {
+        let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        update(progress.entry(repo_id).or_default());
+    }
+
+    pub(super) fn end_progress(&self, repo_id: i64) {
+        self.progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&repo_id);
+    }
+
+    /// The activity with this process's running syncs, and `queue`/`next_scan` as the
+    /// scheduler sees them.
+    pub(super) fn live_activity(
+        &self,
+        queue: Vec<String>,
+        queue_len: u64,
+        next_scan: Option<String>,
+    ) -> Activity {
+        let mut activity = self
+            .activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        activity.syncing = self
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        activity.queue = queue;
+        activity.queue_len = queue_len;
+        activity.next_scan = next_scan;
+        activity
+    }
+
+    /// Writes `activity` to the store when it changed since the last write.
+    pub(super) fn publish_activity(&self, activity: &Activity) {
+        let text = serde_json::to_string(activity).unwrap_or_default();
+        let mut written = self
+            .activity_written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *written == text {
+            return;
+        }
+        match self.stored().set_activity_text(&text) {
+            Ok(()) => *written = text,
+            Err(e) => tracing::debug!(%e, "cannot publish the auto-sync activity"),
+        }
+    }
+
+    /// What the syncer (this process or another) published; running syncs and the queue are
+    /// left out when no syncer is alive (they are stale then).
+    pub(super) fn activity(&self) -> Result<Activity> {
+        let mut activity = self.stored().activity()?;
+        if self.coordination.holder().is_none() {
+            activity.syncing.clear();
+            activity.queue.clear();
+            activity.queue_len = 0;
+            activity.next_scan = None;
+        }
+        Ok(activity)
     }
 
     pub(super) fn metrics(&self, f: impl FnOnce(&mut Metrics)) {

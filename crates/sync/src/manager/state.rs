@@ -4,6 +4,7 @@
 //! syncer runs with, removed repositories, the model download), whichever one syncs.
 
 use super::Result;
+use crate::activity::Activity;
 use crate::config::ConfigUpdate;
 use crate::status::{Metrics, StatusConfig};
 use codeintel_index::IndexStore;
@@ -25,6 +26,8 @@ const REMOVED: &str = "autosync.removed";
 /// How the download of the local model is going (`downloading 37%`, `installed`, or why it
 /// failed).
 const MODEL_INSTALL: &str = "autosync.model_install";
+/// What the syncer is doing now and its error log ([`crate::Activity`]).
+const ACTIVITY: &str = "autosync.activity";
 
 /// Typed access to the shared state in `store`.
 #[derive(Clone, Copy)]
@@ -144,6 +147,16 @@ impl<'s> StoredState<'s> {
 
     pub(crate) fn set_removed(&self, paths: &[String]) -> Result<()> {
         self.set_json(REMOVED, &paths)
+    }
+
+    pub(crate) fn activity(&self) -> Result<Activity> {
+        self.json(ACTIVITY)
+    }
+
+    /// Writes the activity as `text` (already serialized: the caller compares it with the last
+    /// one written, and writes only a change).
+    pub(crate) fn set_activity_text(&self, text: &str) -> Result<()> {
+        Ok(self.store.set_state(ACTIVITY, text)?)
     }
 
     pub(crate) fn model_install(&self) -> Result<Option<String>> {
