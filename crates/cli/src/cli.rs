@@ -27,6 +27,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Where the index is: `sqlite` (<data dir>/index.db) or a postgres:// URL
+    /// (default: $CODEINTEL_STORE, else sqlite). Passwords are never shown.
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
+
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

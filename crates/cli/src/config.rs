@@ -11,6 +11,7 @@ use codeintel_embed::RemoteProvider;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use codeintel_index::StoreLocation;
 /// A configuration value that cannot be used (one type for every setting, the sync crate's).
 pub use codeintel_sync::ConfigError;
 
@@ -62,6 +63,8 @@ pub struct Config {
     /// The env file in effect (it may not exist yet).
     pub env_file: PathBuf,
     pub data_dir: PathBuf,
+    /// Where the index is: `<data dir>/index.db`, or a PostgreSQL database.
+    pub store: StoreLocation,
     pub auto_sync: AutoSyncSettings,
     pub embed: EmbedSettings,
 }
@@ -71,6 +74,8 @@ pub struct Config {
 pub struct Overrides {
     pub env_file: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    /// `--store`.
+    pub store: Option<String>,
 }
 
 /// Where configuration values come from, highest precedence first after flags.
@@ -118,13 +123,30 @@ impl Config {
             _ => xdg_dir(&sources.process, "XDG_DATA_HOME", ".local/share").join("codeintel"),
         };
         let embed = embed_from_sources(sources, &data_dir)?;
+        let store = store_from(overrides, sources)?;
         Ok(Config {
             env_file,
             data_dir,
+            store,
             auto_sync: auto_sync_from_sources(sources)?,
             embed,
         })
     }
+}
+
+/// `--store`, else `CODEINTEL_STORE`, else the embedded store. The value in an error is shown
+/// without its password.
+fn store_from(overrides: &Overrides, sources: &Sources) -> Result<StoreLocation, ConfigError> {
+    let (setting, value) = match (&overrides.store, sources.get("CODEINTEL_STORE")) {
+        (Some(flag), _) => ("--store", flag.as_str()),
+        (None, Some(env)) => ("CODEINTEL_STORE", env),
+        (None, None) => return Ok(StoreLocation::Sqlite),
+    };
+    StoreLocation::parse(value).map_err(|reason| ConfigError {
+        setting: setting.into(),
+        value: codeintel_index::redact_store(value),
+        reason,
+    })
 }
 
 /// `--env-file`, else `CODEINTEL_ENV_FILE`, else `./.env` when it exists, else

@@ -87,8 +87,7 @@ pub fn run(
 /// Stores the changed settings as auto-sync overrides in the index, which every running server
 /// reads within a second (stdio and HTTP servers alike).
 fn apply_to_servers(config: &Config, changed: &[(&'static Setting, String)]) -> anyhow::Result<()> {
-    let path = IndexStore::default_path(&config.data_dir);
-    let Some(store) = IndexStore::open_existing(&path)? else {
+    let Some(store) = IndexStore::open_existing_at(&config.store, &config.data_dir)? else {
         return Ok(());
     };
     let s = &config.auto_sync;

@@ -22,16 +22,12 @@ use std::sync::Arc;
 
 /// Opens the index in the data directory, creating it if needed.
 pub fn open_store(config: &Config, force: bool) -> anyhow::Result<IndexStore> {
-    Ok(IndexStore::open(
-        &IndexStore::default_path(&config.data_dir),
-        force,
-    )?)
+    Ok(IndexStore::open_at(&config.store, &config.data_dir, force)?)
 }
 
 /// Opens the index for reading; `None` (with a note on stderr) when nothing is indexed yet.
 pub fn open_existing_store(config: &Config) -> anyhow::Result<Option<IndexStore>> {
-    let path = IndexStore::default_path(&config.data_dir);
-    let store = IndexStore::open_read_only(&path)?;
+    let store = IndexStore::open_read_only_at(&config.store, &config.data_dir)?;
     if store.is_none() {
         eprintln!(
             "note: nothing is indexed yet in {}; run `codeintel index PATH` first",
@@ -176,6 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         env_file: cli.env_file,
         data_dir: cli.data_dir,
+        store: cli.store,
     };
     let config = Config::load(&overrides)?;
     let overrides_for_reload = overrides.clone();

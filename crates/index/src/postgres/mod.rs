@@ -108,6 +108,17 @@ impl PostgresStorage {
             }
             _ => Some(tls_connector()),
         };
+        // One connection first: an unreachable server or a refused login is its own error at
+        // once (the pool would only time out), and the schema is brought up to date on it.
+        let mut first = connect(&config, tls.as_ref()).map_err(|e| unreachable_store(url, e))?;
+        let found = schema::migrate(&mut first)?;
+        drop(first);
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: url.redacted(),
+                found,
+            });
+        }
         let pool = match &tls {
             None => pool_builder()
                 .build(PostgresConnectionManager::new(config.clone(), NoTls))
@@ -124,13 +135,6 @@ impl PostgresStorage {
             tls,
             pool,
         };
-        let found = schema::migrate(&mut *storage.connection()?)?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: url.redacted(),
-                found,
-            });
-        }
         Ok(storage)
     }
 
@@ -157,6 +161,16 @@ impl PostgresStorage {
     fn execute(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<()> {
         self.connection()?.execute(sql, params)?;
         Ok(())
+    }
+}
+
+fn connect(
+    config: &postgres::Config,
+    tls: Option<&MakeRustlsConnect>,
+) -> std::result::Result<Client, postgres::Error> {
+    match tls {
+        None => config.connect(NoTls),
+        Some(tls) => config.connect(tls.clone()),
     }
 }
 
@@ -370,11 +384,7 @@ impl Storage for PostgresStorage {
     /// A session advisory lock on a connection of its own: PostgreSQL releases it when the
     /// holder ends, however it ends (its connection closes).
     fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
-        let connected = match &self.tls {
-            None => self.config.connect(NoTls),
-            Some(tls) => self.config.connect(tls.clone()),
-        };
-        let locked = connected.and_then(|mut client| {
+        let locked = connect(&self.config, self.tls.as_ref()).and_then(|mut client| {
             client.execute(
                 "SELECT pg_advisory_lock($1)",
                 &[&(REPOSITORY_LOCK_BASE | repo_id)],

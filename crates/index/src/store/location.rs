@@ -56,13 +56,10 @@ impl StoreLocation {
             Some("postgres" | "postgresql") => {
                 value
                     .parse::<postgres::Config>()
-                    .map_err(|e| format!("bad PostgreSQL URL {}: {e}", redact(value)))?;
+                    .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
                 Ok(StoreLocation::Postgres(PostgresUrl(value.to_string())))
             }
-            _ => Err(format!(
-                "unknown store `{}`: use `sqlite` or a postgres:// (postgresql://) URL",
-                redact(value)
-            )),
+            _ => Err("unknown store: use `sqlite` or a postgres:// (postgresql://) URL".into()),
         }
     }
 
@@ -75,8 +72,9 @@ impl StoreLocation {
     }
 }
 
-/// `scheme://user:secret@host/db?password=secret` → `scheme://user:***@host/db?password=***`.
-fn redact(url: &str) -> String {
+/// `scheme://user:secret@host/db?password=secret` → `scheme://user:***@host/db?password=***`:
+/// how a store value (valid or not) may be shown.
+pub fn redact(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let (authority_end, _) = rest
         .char_indices()
@@ -129,6 +127,7 @@ mod tests {
         }
         let e = StoreLocation::parse("mysql://u:pw@h/db").unwrap_err();
         assert!(e.contains("unknown store") && !e.contains("pw"), "{e}");
+        assert_eq!(redact("mysql://u:pw@h/db"), "mysql://u:***@h/db");
     }
 
     #[test]

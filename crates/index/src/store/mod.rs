@@ -16,7 +16,7 @@ mod types;
 
 pub use backend::{Snapshot, Storage};
 pub use error::StoreError;
-pub use location::{PostgresUrl, StoreLocation};
+pub use location::{redact as redact_store, PostgresUrl, StoreLocation};
 pub use types::*;
 
 use crate::sqlite::SqliteStorage;
@@ -113,6 +113,17 @@ impl IndexStore {
     ) -> Result<Option<IndexStore>> {
         match location {
             StoreLocation::Sqlite => Self::open_read_only(&Self::default_path(data_dir)),
+            StoreLocation::Postgres(_) => Self::open_at(location, data_dir, false).map(Some),
+        }
+    }
+
+    /// [`IndexStore::open_existing`] for the index `location` names (a database always is).
+    pub fn open_existing_at(
+        location: &StoreLocation,
+        data_dir: &Path,
+    ) -> Result<Option<IndexStore>> {
+        match location {
+            StoreLocation::Sqlite => Self::open_existing(&Self::default_path(data_dir)),
             StoreLocation::Postgres(_) => Self::open_at(location, data_dir, false).map(Some),
         }
     }

@@ -1,0 +1,177 @@
+//! The CLI on a PostgreSQL store (`--store` / `CODEINTEL_STORE`) against the embedded one:
+//! the same tree indexed into both answers the same, before and after edits; a password in
+//! the URL never appears in any output; bad store values are one-line errors.
+//!
+//! `scripts/test.sh` starts a private PostgreSQL and names it in `CODEINTEL_TEST_POSTGRES_URL`.
+
+mod common;
+
+use common::{json, stderr, stdout, Sandbox};
+use serde_json::Value;
+
+/// A fresh database on the test cluster, as a URL carrying a password (trust authentication
+/// ignores it: it is there to be hidden).
+fn database(name: &str) -> String {
+    let admin = std::env::var("CODEINTEL_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("CODEINTEL_TEST_POSTGRES_URL is not set: run the suite with `bash scripts/test.sh`, which starts a private PostgreSQL")
+    });
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("test cluster");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client.batch_execute(&sql).expect("create database");
+    }
+    // postgresql://user@/postgres?host=DIR → postgresql://user:pw@/NAME?host=DIR
+    let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+    let (scheme_user, _) = base.rsplit_once('/').expect("a database in the URL");
+    let (scheme, user_host) = scheme_user.split_once("://").expect("a URL");
+    let (user, host) = user_host.split_once('@').expect("a user");
+    format!("{scheme}://{user}:{PASSWORD}@{host}/{name}?{query}")
+}
+
+const PASSWORD: &str = "pw-never-shown-4711";
+
+const ORDERS: &str = "\
+from shop.prices import tax
+
+class Order:
+    def total(self, amount):
+        return amount + tax(amount)
+
+def checkout(order):
+    return order.total(10)
+";
+
+const PRICES: &str = "\
+def tax(amount):
+    return amount * 0.2
+
+def discount(amount):
+    return tax(amount) / 2
+";
+
+fn run(sb: &Sandbox, store: Option<&str>, args: &[&str]) -> std::process::Output {
+    let mut all: Vec<&str> = Vec::new();
+    if let Some(url) = store {
+        all.extend(["--store", url]);
+    }
+    all.extend_from_slice(args);
+    let out = sb.run(&all);
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(
+            !text.contains(PASSWORD),
+            "{args:?} showed the password: {text}"
+        );
+    }
+    out
+}
+
+/// What must be equal on both stores: the repositories' counts, hits of each search mode,
+/// references and callers.
+fn answers(sb: &Sandbox, store: Option<&str>) -> Vec<Value> {
+    let mut all = Vec::new();
+    let repos = json(&run(sb, store, &["repos", "--json"]));
+    let counts: Vec<Value> = repos
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::json!([r["name"], r["files"], r["chunks"]]))
+        .collect();
+    all.push(Value::from(counts));
+    for (query, mode) in [
+        ("tax amount", "lexical"),
+        ("return amount", "exact"),
+        (r"def \w+\(", "regex"),
+    ] {
+        let out = run(sb, store, &["search", "--json", "--mode", mode, query]);
+        assert!(out.status.success(), "search {query}: {}", stderr(&out));
+        let hits: Vec<Value> = json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| serde_json::json!([h["path"], h["start_line"]]))
+            .collect();
+        assert!(!hits.is_empty(), "{mode} {query}");
+        all.push(Value::from(hits));
+    }
+    for args in [
+        &["refs", "--json", "tax"][..],
+        &["callers", "--json", "tax"][..],
+    ] {
+        let out = run(sb, store, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        all.push(json(&out));
+    }
+    all
+}
+
+#[test]
+fn a_tree_indexed_into_postgres_answers_as_the_embedded_store_does() {
+    let sb = Sandbox::new();
+    sb.write("shop/shop/orders.py", ORDERS);
+    sb.write("shop/shop/prices.py", PRICES);
+    let root = sb.tree().join("shop");
+    let root = root.to_str().unwrap();
+    let url = database("cli_parity");
+    for store in [None, Some(url.as_str())] {
+        let out = run(&sb, store, &["index", "--json", root]);
+        assert!(out.status.success(), "index ({store:?}): {}", stderr(&out));
+    }
+    let before = answers(&sb, None);
+    assert_eq!(before, answers(&sb, Some(&url)));
+    // The same edits, synced incrementally into both.
+    sb.write(
+        "shop/shop/orders.py",
+        &ORDERS.replace("tax(amount)", "amount"),
+    );
+    std::fs::rename(
+        root.to_string() + "/shop/prices.py",
+        root.to_string() + "/shop/rates.py",
+    )
+    .unwrap();
+    for store in [None, Some(url.as_str())] {
+        let out = run(&sb, store, &["index", "--json", root]);
+        assert!(
+            out.status.success(),
+            "reindex ({store:?}): {}",
+            stderr(&out)
+        );
+    }
+    let after = answers(&sb, None);
+    assert_ne!(before, after, "the edits changed nothing");
+    assert_eq!(after, answers(&sb, Some(&url)));
+    // The environment variable names the store as the flag does.
+    let out = sb.run_with(&[("CODEINTEL_STORE", &url)], &["repos", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn bad_store_values_are_one_line_errors_without_the_password() {
+    let sb = Sandbox::new();
+    for value in [
+        format!("mysql://ci:{PASSWORD}@db/x"),
+        format!("postgres://ci:{PASSWORD}@db:notaport/x"),
+    ] {
+        let out = run(&sb, Some(&value), &["repos"]);
+        assert!(!out.status.success(), "{value}");
+        let err = stderr(&out);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("--store") && err.contains("***"), "{err}");
+    }
+    // A server that is not there: a clear error, not a hang.
+    let out = run(
+        &sb,
+        Some(&format!(
+            "postgresql://ci:{PASSWORD}@/x?host=/nonexistent-dir&connect_timeout=2"
+        )),
+        &["repos"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot reach the PostgreSQL store"),
+        "{}",
+        stderr(&out)
+    );
+}
