@@ -3,7 +3,7 @@
 //!
 //! A bounded pool of connections; every write is one transaction, every snapshot one
 //! repeatable-read, read-only transaction, so a search sees one committed state while
-//! indexers commit. The lexical index lives in the database too (`postings`, BM25 computed
+//! indexers commit. The lexical index lives in the database too (chunk terms under GIN, BM25 computed
 //! in SQL over the same terms the embedded engine indexes), so every server ranks alike.
 //!
 //! - `schema`: tables and migrations (under an advisory lock);
@@ -334,7 +334,7 @@ impl Storage for PostgresStorage {
     }
 
     fn remove_repository(&self, repo_id: i64) -> Result<()> {
-        // Files, chunks, postings, symbols, references, vectors and packages cascade.
+        // Files, chunks, symbols, references, vectors and packages cascade.
         self.execute("DELETE FROM repositories WHERE id = $1", &[&repo_id])
     }
 
@@ -368,12 +368,14 @@ impl Storage for PostgresStorage {
 
     fn begin_bulk(&self) {}
 
-    /// Fresh planner statistics after many writes: a first index changes every table's size
-    /// by orders of magnitude.
+    /// Fresh planner statistics after many writes (a first index changes every table's size
+    /// by orders of magnitude), and the terms index's pending list merged: until then every
+    /// search reads that list through.
     fn end_bulk(&self) {
-        let analyzed = self
-            .connection()
-            .and_then(|mut c| Ok(c.batch_execute("ANALYZE")?));
+        let analyzed = self.connection().and_then(|mut c| {
+            c.batch_execute("SELECT gin_clean_pending_list('chunks_by_term'::regclass); ANALYZE")?;
+            Ok(())
+        });
         if let Err(e) = analyzed {
             tracing::debug!(%e, "ANALYZE after bulk writes failed");
         }

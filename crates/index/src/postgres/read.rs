@@ -302,7 +302,8 @@ impl Snapshot for PgSnapshot {
             .map(|r| read_row(&r, rank)))
     }
 
-    /// BM25 over `postings`, with the embedded engine's terms, idf (Robertson/Sparck Jones,
+    /// BM25 over the chunks' terms (GIN), with the embedded engine's terms (the corpus
+    /// statistics materialized first: inlined, the planner counted each term once per row), idf (Robertson/Sparck Jones,
     /// floored near zero) and parameters; every chunk as good as the last one kept.
     fn lexical_candidates(
         &self,
@@ -321,17 +322,21 @@ impl Snapshot for PgSnapshot {
         let need = if all { terms.len() as i64 } else { 1 };
         let rows = self.query(
             &format!(
-                "WITH stats AS (
+                "WITH stats AS MATERIALIZED (
                     SELECT greatest(sum(lexical_docs), 1)::FLOAT8 AS n,
                            greatest(sum(lexical_terms)::FLOAT8 / greatest(sum(lexical_docs), 1), 1) AS avgdl
                     FROM repositories),
-                 df AS (SELECT term, count(*)::FLOAT8 AS n FROM postings WHERE term = ANY($1) GROUP BY term),
-                 w AS (SELECT df.term, greatest(ln((stats.n - df.n + 0.5) / (df.n + 0.5)), 1e-6) AS idf
+                 df AS MATERIALIZED (SELECT t.term, (SELECT count(*) FROM chunks d WHERE d.lex_terms @> ARRAY[t.term])::FLOAT8 AS n
+                        FROM unnest($1::TEXT[]) AS t(term)),
+                 w AS MATERIALIZED (SELECT df.term, greatest(ln((stats.n - df.n + 0.5) / (df.n + 0.5)), 1e-6) AS idf
                        FROM df, stats)
-                 SELECT c.id, sum(w.idf * p.tf * {k1p1} / (p.tf + {K1} * ({one_b} + {B} * c.terms / stats.avgdl))) AS score
-                 FROM postings p JOIN w ON w.term = p.term JOIN chunks c ON c.id = p.chunk_id
+                 SELECT c.id, sum(w.idf * u.tf * {k1p1} / (u.tf + {K1} * ({one_b} + {B} * c.terms / stats.avgdl))) AS score
+                 FROM chunks c
+                 CROSS JOIN LATERAL unnest(c.lex_terms, c.lex_tfs) AS u(term, tf)
+                 JOIN w ON w.term = u.term
                  CROSS JOIN stats
-                 WHERE ($2::BIGINT IS NULL OR c.repo_id = $2) AND ($3::TEXT IS NULL OR c.language = $3)
+                 WHERE c.lex_terms && $1::TEXT[]
+                   AND ($2::BIGINT IS NULL OR c.repo_id = $2) AND ($3::TEXT IS NULL OR c.language = $3)
                    AND ($4::BIGINT[] IS NULL OR c.file_id = ANY($4)) AND NOT (c.id = ANY($5))
                  GROUP BY c.id
                  HAVING count(*) >= $6
@@ -362,14 +367,7 @@ impl Snapshot for PgSnapshot {
         if terms.is_empty() {
             return Ok(());
         }
-        let need = terms.len() as i64;
-        self.scan(
-            filters,
-            " AND c.id IN (SELECT chunk_id FROM postings WHERE term = ANY($8)
-                           GROUP BY chunk_id HAVING count(*) = $9)",
-            &[&terms, &need],
-            visit,
-        )
+        self.scan(filters, " AND c.lex_terms @> $8::TEXT[]", &[&terms], visit)
     }
 
     fn innermost_symbol(
