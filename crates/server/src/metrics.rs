@@ -81,7 +81,7 @@ impl Telemetry {
 /// What one scrape reports from the store and `/proc`.
 #[derive(Debug)]
 pub struct Snapshot {
-    /// The auto-sync status (all repositories).
+    /// The auto-sync status (every repository's state; counts are not needed here).
     pub status: Status,
     /// The syncer's activity.
     pub activity: Activity,
@@ -129,7 +129,12 @@ impl Collector for Snapshot {
     fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
         let s = &self.status;
         let m = &s.metrics;
-        let count = |state: &str| s.repositories.iter().filter(|r| r.state == state).count() as u64;
+        // The syncer's counts when it published them (the status then lists no repositories).
+        let published = &self.activity.repositories_by_state;
+        let count = |state: &str| match published.is_empty() {
+            false => published.get(state).copied().unwrap_or(0),
+            true => s.repositories.iter().filter(|r| r.state == state).count() as u64,
+        };
         let states: Vec<(&str, u64)> = STATES.iter().map(|st| (*st, count(st))).collect();
         labelled(
             &mut e,
@@ -196,20 +201,6 @@ impl Collector for Snapshot {
             "Chunks written by syncs",
             m.chunks_indexed,
         )?;
-        let files: u64 = s.repositories.iter().map(|r| r.files).sum();
-        let chunks: u64 = s.repositories.iter().map(|r| r.chunks).sum();
-        gauge(
-            &mut e,
-            "index_files",
-            "Files in the index now",
-            files as f64,
-        )?;
-        gauge(
-            &mut e,
-            "index_chunks",
-            "Chunks in the index now",
-            chunks as f64,
-        )?;
         let h = &self.activity.sync_durations;
         e.encode_descriptor(
             "sync_duration_seconds",
@@ -241,11 +232,14 @@ impl Collector for Snapshot {
             "Repositories re-checked by time because the OS refused a watch",
             m.watch_fallbacks,
         )?;
-        let watching = s
-            .repositories
-            .iter()
-            .filter(|r| r.watch == "watching")
-            .count();
+        let watching = match published.is_empty() {
+            false => self.activity.watched_repositories,
+            true => s
+                .repositories
+                .iter()
+                .filter(|r| r.watch == "watching")
+                .count() as u64,
+        };
         gauge(
             &mut e,
             "watched_repositories",

@@ -3,7 +3,9 @@
 //! size of the index on disk.
 
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// `/proc/<pid>/stat` counts CPU time in clock ticks of `USER_HZ`, which the kernel fixes at
 /// 100 for every userspace ABI (whatever `CONFIG_HZ` is).
@@ -77,9 +79,27 @@ pub fn process_use(pid: u32) -> Option<ProcessUse> {
     })
 }
 
-/// The inotify watches of a process: one `inotify wd:` line per watch in the fdinfo of each
-/// of its inotify descriptors.
+/// How long a count of inotify watches is reused: the kernel formats a line per watch to
+/// list them (most of a `/metrics` render with a few thousand watches), and they change only
+/// when repositories come or go.
+const WATCHES_TTL: Duration = Duration::from_secs(10);
+
+/// The inotify watches of a process, counted at most every [`WATCHES_TTL`].
 fn inotify_watches(proc_dir: &Path) -> u64 {
+    static COUNTED: Mutex<Option<(PathBuf, Instant, u64)>> = Mutex::new(None);
+    let mut counted = COUNTED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((dir, at, n)) = counted.as_ref() {
+        if dir == proc_dir && at.elapsed() < WATCHES_TTL {
+            return *n;
+        }
+    }
+    let n = count_inotify_watches(proc_dir);
+    *counted = Some((proc_dir.to_path_buf(), Instant::now(), n));
+    n
+}
+
+/// One `inotify wd:` line per watch in the fdinfo of each inotify descriptor.
+fn count_inotify_watches(proc_dir: &Path) -> u64 {
     let Ok(fds) = std::fs::read_dir(proc_dir.join("fd")) else {
         return 0;
     };

@@ -128,15 +128,16 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// What the page and `/metrics` show, read once.
-fn snapshot(web: &Web) -> anyhow::Result<Snapshot> {
+/// What the page (`full`: with every repository and its counts) and `/metrics` show, read
+/// once.
+fn snapshot(web: &Web, full: bool) -> anyhow::Result<Snapshot> {
     let manager = &web.server.manager;
-    let status = manager
-        .status()
-        .map_err(|e| anyhow::anyhow!("cannot read the status: {e}"))?;
-    let activity = manager
-        .activity()
-        .map_err(|e| anyhow::anyhow!("cannot read the auto-sync activity: {e}"))?;
+    let read = if full {
+        manager.status().and_then(|s| Ok((s, manager.activity()?)))
+    } else {
+        manager.summary()
+    };
+    let (status, activity) = read.map_err(|e| anyhow::anyhow!("cannot read the status: {e}"))?;
     let resources = Resources::read(&web.data_dir, status.syncer_pid);
     Ok(Snapshot {
         status,
@@ -148,7 +149,7 @@ fn snapshot(web: &Web) -> anyhow::Result<Snapshot> {
 async fn metrics(State(web): State<Web>) -> Response {
     let telemetry = web.server.telemetry.clone();
     let rendered = blocking(move || {
-        let snap = snapshot(&web)?;
+        let snap = snapshot(&web, false)?;
         telemetry
             .render(snap)
             .map_err(|e| anyhow::anyhow!("cannot encode the metrics: {e}"))
@@ -212,24 +213,41 @@ fn embedded_counts(web: &Web, model: &str) -> Arc<BTreeMap<String, u64>> {
     counts
 }
 
-async fn api_page(State(web): State<Web>) -> Response {
+/// `?since=V`: the page holds the repository list of states version V; while the syncer's
+/// version is still V the answer leaves the list out (`repositories_unchanged`), so an open
+/// page over many repositories costs little while nothing changes.
+async fn api_page(State(web): State<Web>, uri: axum::http::Uri) -> Response {
+    let since: Option<u64> = uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|p| p.strip_prefix("since="))
+            .and_then(|v| v.parse().ok())
+    });
     let read = blocking(move || {
-        let snap = snapshot(&web)?;
+        let version = web
+            .server
+            .manager
+            .activity()
+            .map_err(|e| anyhow::anyhow!("cannot read the auto-sync activity: {e}"))?
+            .states_version;
+        let unchanged = version > 0 && since == Some(version);
+        let snap = snapshot(&web, !unchanged)?;
         let embedded = match &snap.status.embeddings {
-            Some(e) => embedded_counts(&web, &e.model),
-            None => Arc::default(),
+            Some(e) if !unchanged => embedded_counts(&web, &e.model),
+            _ => Arc::default(),
         };
-        Ok::<_, anyhow::Error>((snap, embedded))
+        Ok::<_, anyhow::Error>((snap, embedded, unchanged, version))
     })
     .await;
     match read {
-        Ok(Ok((snap, embedded))) => json_response(
+        Ok(Ok((snap, embedded, unchanged, version))) => json_response(
             StatusCode::OK,
             &json!({
                 "status": snap.status,
                 "activity": snap.activity,
                 "resources": snap.resources,
                 "embedded": *embedded,
+                "repositories_unchanged": unchanged,
+                "repositories_version": version,
                 "now": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             }),
         ),

@@ -40,6 +40,18 @@ pub struct Activity {
     /// Durations of finished syncs.
     #[serde(default)]
     pub sync_durations: DurationHistogram,
+    /// Repositories by state (`new`, `queued`, `syncing`, ...) as the syncer last counted them
+    /// (when a state changed, and every few seconds): `/metrics` reads these instead of
+    /// listing every repository.
+    #[serde(default)]
+    pub repositories_by_state: BTreeMap<String, u64>,
+    /// Repositories a watcher covers, counted with them.
+    #[serde(default)]
+    pub watched_repositories: u64,
+    /// Grows whenever a repository's state is saved (a sync finished, one was queued): a
+    /// page that has the list of this version need not fetch it again.
+    #[serde(default)]
+    pub states_version: u64,
 }
 
 /// One running sync.

@@ -148,6 +148,7 @@ impl AutoSyncManager {
                 activity: Mutex::new(activity),
                 progress: Mutex::new(Default::default()),
                 activity_written: Mutex::new(String::new()),
+                states_dirty: AtomicBool::new(true),
             }),
             task: Mutex::new(None),
         })
@@ -287,6 +288,13 @@ impl AutoSyncManager {
     /// and its last errors, from the store: the same in every process.
     pub fn activity(&self) -> Result<crate::activity::Activity> {
         self.shared.activity()
+    }
+
+    /// The status and the activity for `/metrics`, cheap at any number of repositories: the
+    /// counts by state come from the syncer's activity (the status's repository list is then
+    /// empty), or, without a syncer, from a listing without file and chunk counts.
+    pub fn summary(&self) -> Result<(Status, crate::activity::Activity)> {
+        self.shared.summary()
     }
 
     /// Whether this process runs the loop.

@@ -12,7 +12,7 @@ use crate::sync_now::SyncNowError;
 use crate::watcher::{RepoWatcher, WatchBatch, WatchError};
 use codeintel_index::{RepoState, RepositoryInfo, SyncError, SyncResult, WatchState};
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, watch};
 
 /// How often the scheduler looks at the clock and the store.
 pub(super) const TICK: Duration = Duration::from_millis(250);
+/// How often the repositories are counted by state even when this process saved no state.
+const RECOUNT: Duration = Duration::from_secs(10);
 /// Paths in one watcher batch that make it a burst (a checkout, a build).
 const BURST_PATHS: usize = 200;
 /// Quiet time after a burst before the repository is walked once more: the kernel may have
@@ -60,6 +62,8 @@ pub(super) struct Syncer {
     /// No embedding pass before this: a pass that found nothing waits for new chunks (a sync)
     /// or a minute, so an idle index is not scanned over and over.
     embed_not_before: Option<Instant>,
+    /// The repositories by state and watched, their version, and when they were counted.
+    counted: Option<(Instant, BTreeMap<String, u64>, u64, u64)>,
 }
 
 impl Syncer {
@@ -84,6 +88,7 @@ impl Syncer {
             embed_done_tx,
             embed_done_rx,
             embed_not_before: None,
+            counted: None,
         }
     }
 
@@ -127,19 +132,65 @@ impl Syncer {
 
     /// Publishes what runs and waits (written only when it changed, so an idle syncer does
     /// not write).
-    fn publish_activity(&self) {
+    fn publish_activity(&mut self) {
         let config = self.shared.config();
-        let next_scan = (config.enabled && !self.shared.stored().paused()).then(|| {
-            let last = self.shared.stored().last_scan_ms().ok().flatten();
+        // Never scanned: the first scan is due at once, and "now" would change at every tick
+        // (and be written each time); it shows as unscheduled until it ran.
+        let next_scan = if config.enabled && !self.shared.stored().paused() {
             let interval = config.scan_interval.as_millis() as i64;
-            super::shared::rfc3339_ms(last.map_or_else(now_ms, |l| l + interval))
-        });
-        let activity = self.shared.live_activity(
+            let last = self.shared.stored().last_scan_ms().ok().flatten();
+            last.map(|l| super::shared::rfc3339_ms(l + interval))
+        } else {
+            None
+        };
+        let mut activity = self.shared.live_activity(
             self.queue.first_names(crate::activity::QUEUE_SHOWN),
             self.queue.len() as u64,
             next_scan,
         );
+        if let Some((_, by_state, watched, version)) = self.count_states() {
+            activity.repositories_by_state = by_state.clone();
+            activity.watched_repositories = *watched;
+            activity.states_version = *version;
+        }
         self.shared.publish_activity(&activity);
+    }
+
+    /// Counts the repositories by state when one was saved, and every [`RECOUNT`] for what
+    /// other processes changed (a removal, an `index_repository`).
+    fn count_states(&mut self) -> Option<&(Instant, BTreeMap<String, u64>, u64, u64)> {
+        let dirty = self.shared.states_dirty.swap(false, Ordering::SeqCst);
+        let stale = self
+            .counted
+            .as_ref()
+            .is_none_or(|c| c.0.elapsed() >= RECOUNT);
+        if dirty || stale {
+            match self.shared.store.repository_states() {
+                Ok(repos) => {
+                    let mut by_state = BTreeMap::new();
+                    for r in &repos {
+                        *by_state
+                            .entry(r.sync.state.as_str().to_string())
+                            .or_insert(0) += 1;
+                    }
+                    let watched = repos
+                        .iter()
+                        .filter(|r| r.sync.watch == WatchState::Watching)
+                        .count() as u64;
+                    let version = match &self.counted {
+                        Some((_, b, w, v)) if !dirty && *b == by_state && *w == watched => *v,
+                        Some((_, _, _, v)) => v + 1,
+                        None => 1,
+                    };
+                    self.counted = Some((Instant::now(), by_state, watched, version));
+                }
+                Err(e) => {
+                    tracing::debug!(%e, "cannot count the repositories by state");
+                    self.shared.states_dirty.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+        self.counted.as_ref()
     }
 
     /// After a restart: repositories that were queued or syncing go back in the queue; the

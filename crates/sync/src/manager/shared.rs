@@ -65,6 +65,8 @@ pub(super) struct Shared {
     pub(super) progress: Mutex<BTreeMap<i64, SyncActivity>>,
     /// The activity as last written to the store: an unchanged one is not written again.
     pub(super) activity_written: Mutex<String>,
+    /// A repository's state was saved since the syncer last counted them.
+    pub(super) states_dirty: AtomicBool,
 }
 
 impl Shared {
@@ -91,6 +93,7 @@ impl Shared {
     /// Saves a repository's auto-sync state. A failure is logged and counted, never dropped
     /// silently: the status would report a stale state.
     pub(super) fn save_sync_state(&self, repo_id: i64, state: &SyncState) {
+        self.states_dirty.store(true, Ordering::SeqCst);
         if let Err(e) = self.store.set_sync_state(repo_id, state) {
             tracing::warn!(%e, repo_id, "cannot save a repository's sync state");
             self.record_error("state", None, &format!("cannot save a sync state: {e}"));
@@ -182,6 +185,23 @@ impl Shared {
     }
 
     pub(super) fn status(&self) -> Result<Status> {
+        self.status_of(true, None)
+    }
+
+    /// The status without the repositories (an empty list) and the activity, when the syncer
+    /// published its counts by state; else with the repositories listed without their file
+    /// and chunk counts. Cheap whatever the number of repositories.
+    pub(super) fn summary(&self) -> Result<(Status, Activity)> {
+        let activity = self.activity()?;
+        let counts =
+            (!activity.repositories_by_state.is_empty()).then_some(&activity.repositories_by_state);
+        let status = self.status_of(false, counts)?;
+        Ok((status, activity))
+    }
+
+    /// The status; without `counted`, repositories carry no file and chunk counts and no
+    /// dependencies (0 and empty); with counts `by_state` (the syncer's), no repositories at all.
+    fn status_of(&self, counted: bool, by_state: Option<&BTreeMap<String, u64>>) -> Result<Status> {
         let stored = self.stored();
         let syncer_pid = self.coordination.holder();
         let here = self.syncing_here.load(Ordering::SeqCst);
@@ -190,9 +210,17 @@ impl Shared {
             .then(|| stored.published_config())
             .flatten();
         let (enabled, status_config) = published.unwrap_or_else(|| self.status_config());
-        let repos = self.store.repositories()?;
-        let count =
-            |state: RepoState| repos.iter().filter(|r| r.sync.state == state).count() as u64;
+        let repos = if counted {
+            self.store.repositories()?
+        } else if by_state.is_some() {
+            Vec::new()
+        } else {
+            self.store.repository_states()?
+        };
+        let count = |state: RepoState| match by_state {
+            Some(counts) => counts.get(state.as_str()).copied().unwrap_or(0),
+            None => repos.iter().filter(|r| r.sync.state == state).count() as u64,
+        };
         let last_scan = stored.last_scan_ms()?.map(rfc3339_ms);
         let metrics = if here {
             self.metrics
@@ -225,8 +253,12 @@ impl Shared {
             paused: stored.paused(),
             syncer_pid,
             repositories: {
-                let links =
-                    codeintel_index::RepositoryLinks::new(&repos, &self.store.dependencies()?);
+                let dependencies = if counted {
+                    self.store.dependencies()?
+                } else {
+                    Vec::new()
+                };
+                let links = codeintel_index::RepositoryLinks::new(&repos, &dependencies);
                 repos.iter().map(|r| repository_status(r, &links)).collect()
             },
             metrics,
@@ -317,6 +349,8 @@ impl Shared {
             activity.queue.clear();
             activity.queue_len = 0;
             activity.next_scan = None;
+            activity.repositories_by_state.clear();
+            activity.watched_repositories = 0;
         }
         Ok(activity)
     }
