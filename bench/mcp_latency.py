@@ -86,6 +86,8 @@ def main():
            "AUTO_SYNC_ENABLED": "false", "AUTO_SYNC_AUTO_WATCH": "false", "HOME": os.environ.get("HOME", "/"),
            # No embedding model download, no background embedding while timing.
            "CODEINTEL_EMBED_PROVIDER": os.environ.get("CODEINTEL_EMBED_PROVIDER", "none")}
+    if os.environ.get("CODEINTEL_STORE"):
+        env["CODEINTEL_STORE"] = os.environ["CODEINTEL_STORE"]
     for name, run in (("stdio", over_stdio), ("http", over_http)):
         median, p99, idle, loaded = asyncio.run(run(binary, env, calls))
         print(f"search_code over {name}: median {median:.1f} ms, p99 {p99:.1f} ms over {calls} calls "

@@ -175,3 +175,86 @@ fn bad_store_values_are_one_line_errors_without_the_password() {
         stderr(&out)
     );
 }
+
+/// `serve` over a PostgreSQL store, through rmcp over stdio: its auto-sync indexes the tree
+/// into the database and the tools answer from it (the server's handlers run on tokio
+/// workers, where the synchronous client must step aside to block).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mcp_server_indexes_into_and_answers_from_postgres() {
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    use rmcp::ServiceExt;
+    let sb = Sandbox::new();
+    sb.mkdir("shop/.git");
+    sb.write("shop/shop/orders.py", ORDERS);
+    sb.write("shop/shop/prices.py", PRICES);
+    // Discovery takes folders of three code files or more.
+    sb.write("shop/shop/__init__.py", "\"\"\"The shop.\"\"\"\n");
+    let url = tokio::task::block_in_place(|| database("mcp_server"));
+    let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
+        c.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.root().join("home"))
+            .env("CODEINTEL_DATA_DIR", sb.root().join("data"))
+            .env("CODEINTEL_ENV_FILE", sb.root().join("codeintel.env"))
+            .env("CODEINTEL_STORE", &url)
+            .env("AUTO_SYNC_PATHS", sb.tree())
+            .env("AUTO_SYNC_SCAN_INTERVAL", "1")
+            .env("CODEINTEL_EMBED_PROVIDER", "none")
+            .stderr(std::process::Stdio::null());
+    });
+    let client =
+        ().serve(TokioChildProcess::new(cmd).expect("spawn server"))
+            .await
+            .expect("handshake");
+    let call = |tool: &'static str, args: Value| {
+        let client = &client;
+        async move {
+            let result = client
+                .call_tool(
+                    CallToolRequestParams::new(tool.to_string())
+                        .with_arguments(args.as_object().cloned().unwrap_or_default()),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{tool}: {e}"));
+            assert_ne!(result.is_error, Some(true), "{tool}: {result:?}");
+            result.structured_content.expect("structured content")
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let found = loop {
+        let found = call("search_code", serde_json::json!({ "query": "discount" })).await;
+        if !found["results"].as_array().unwrap().is_empty() {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing indexed into PostgreSQL in 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(found["results"][0]["path"], "shop/prices.py");
+    let refs = call("find_references", serde_json::json!({ "name": "tax" })).await;
+    let mut sites: Vec<(String, u64)> = refs["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    sites.sort();
+    let want = [
+        ("shop/orders.py", 1),
+        ("shop/orders.py", 5),
+        ("shop/prices.py", 5),
+    ];
+    assert_eq!(sites, want.map(|(p, l)| (p.to_string(), l)).to_vec());
+    let status = call("get_auto_sync_status", serde_json::json!({})).await;
+    assert!(!status.to_string().contains(PASSWORD), "{status}");
+    client.cancel().await.expect("close");
+}

@@ -77,7 +77,15 @@ pub struct PostgresStorage {
     config: postgres::Config,
     /// `None` where connections go without TLS.
     tls: Option<MakeRustlsConnect>,
-    pool: Pool,
+    /// Taken only by `drop` (closing connections blocks).
+    pool: Option<Pool>,
+}
+
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        let pool = self.pool.take();
+        blocking(|| drop(pool));
+    }
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -133,16 +141,18 @@ impl PostgresStorage {
             url: url.clone(),
             config,
             tls,
-            pool,
+            pool: Some(pool),
         };
         Ok(storage)
     }
 
     fn connection(&self) -> Result<Pooled> {
-        match &self.pool {
-            Pool::Plain(p) => p.get().map(Pooled::Plain),
-            Pool::Tls(p) => p.get().map(Pooled::Tls),
-        }
+        // A connection is checked (one round trip) as it leaves the pool.
+        blocking(|| match self.pool.as_ref() {
+            Some(Pool::Plain(p)) => p.get().map(Pooled::Plain),
+            Some(Pool::Tls(p)) => p.get().map(Pooled::Tls),
+            None => unreachable!("the pool is only taken when the storage is dropped"),
+        })
         .map_err(|e| unreachable_store(&self.url, e))
     }
 
@@ -152,15 +162,29 @@ impl PostgresStorage {
         f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self.connection()?;
-        let mut tx = conn.transaction()?;
-        let out = f(&mut tx)?;
-        tx.commit()?;
-        Ok(out)
+        blocking(|| {
+            let mut tx = conn.transaction()?;
+            let out = f(&mut tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<()> {
-        self.connection()?.execute(sql, params)?;
+        let mut conn = self.connection()?;
+        blocking(|| conn.execute(sql, params))?;
         Ok(())
+    }
+}
+
+/// Runs `f`, which blocks on the database: the synchronous client drives a runtime of its
+/// own, which panics inside a tokio worker thread (an MCP handler calling the store), so
+/// there the call first tells tokio that this worker blocks.
+pub(super) fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -227,7 +251,8 @@ impl Storage for PostgresStorage {
     }
 
     fn read(&self) -> Result<Box<dyn Snapshot + '_>> {
-        Ok(Box::new(read::PgSnapshot::begin(self.connection()?)?))
+        let conn = self.connection()?;
+        Ok(Box::new(blocking(|| read::PgSnapshot::begin(conn))?))
     }
 
     fn ensure_repository(
@@ -373,7 +398,11 @@ impl Storage for PostgresStorage {
     /// search reads that list through.
     fn end_bulk(&self) {
         let analyzed = self.connection().and_then(|mut c| {
-            c.batch_execute("SELECT gin_clean_pending_list('chunks_by_term'::regclass); ANALYZE")?;
+            blocking(|| {
+                c.batch_execute(
+                    "SELECT gin_clean_pending_list('chunks_by_term'::regclass); ANALYZE",
+                )
+            })?;
             Ok(())
         });
         if let Err(e) = analyzed {
@@ -386,15 +415,16 @@ impl Storage for PostgresStorage {
     /// A session advisory lock on a connection of its own: PostgreSQL releases it when the
     /// holder ends, however it ends (its connection closes).
     fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
-        let locked = connect(&self.config, self.tls.as_ref()).and_then(|mut client| {
+        let locked = blocking(|| {
+            let mut client = connect(&self.config, self.tls.as_ref())?;
             client.execute(
                 "SELECT pg_advisory_lock($1)",
                 &[&(REPOSITORY_LOCK_BASE | repo_id)],
             )?;
-            Ok(client)
+            Ok::<_, postgres::Error>(client)
         });
         match locked {
-            Ok(client) => RepositoryLock::new(Some(Box::new(LockHolder(client)))),
+            Ok(client) => RepositoryLock::new(Some(Box::new(LockHolder(Some(client))))),
             Err(e) => {
                 tracing::warn!(%e, repo_id, "syncing without a repository lock");
                 RepositoryLock::new(None)
@@ -403,13 +433,18 @@ impl Storage for PostgresStorage {
     }
 }
 
-/// Holds a repository's advisory lock while it lives.
-struct LockHolder(Client);
+/// Holds a repository's advisory lock while it lives (`None` once dropped).
+struct LockHolder(Option<Client>);
 
 impl Drop for LockHolder {
     fn drop(&mut self) {
-        // Closing the connection would release it too; unlocking first returns at once.
-        let _ = self.0.batch_execute("SELECT pg_advisory_unlock_all()");
+        let client = self.0.take();
+        blocking(|| {
+            // Closing the connection releases the lock too; unlocking first is immediate.
+            if let Some(mut client) = client {
+                let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
+            }
+        });
     }
 }
 

@@ -2,7 +2,7 @@
 //! Rows are read in pages (keyset order), never streamed, so a visitor may ask the snapshot
 //! for more while a scan goes on.
 
-use super::{Pooled, Result};
+use super::{blocking, Pooled, Result};
 use crate::chunk::{decode_sites, RefKind, Reference, Symbol};
 use crate::filters::Filters;
 use crate::lexical::query_terms;
@@ -40,11 +40,13 @@ impl PgSnapshot {
     }
 
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        Ok(self.conn.borrow_mut().query(sql, params)?)
+        let mut conn = self.conn.borrow_mut();
+        Ok(blocking(|| conn.query(sql, params))?)
     }
 
     fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
-        Ok(self.conn.borrow_mut().query_opt(sql, params)?)
+        let mut conn = self.conn.borrow_mut();
+        Ok(blocking(|| conn.query_opt(sql, params))?)
     }
 
     /// The files a path filter lets through (with the other filters), when there is one.
@@ -120,7 +122,8 @@ impl PgSnapshot {
 impl Drop for PgSnapshot {
     fn drop(&mut self) {
         // Back to the pool outside any transaction.
-        if let Err(e) = self.conn.get_mut().batch_execute("COMMIT") {
+        let conn = self.conn.get_mut();
+        if let Err(e) = blocking(|| conn.batch_execute("COMMIT")) {
             tracing::debug!(%e, "a snapshot could not end its transaction");
         }
     }
@@ -184,11 +187,13 @@ fn symbol(r: &Row, at: usize) -> Symbol {
 
 impl Snapshot for PgSnapshot {
     fn repository_named(&self, name: &str) -> Result<Option<RepositoryRecord>> {
-        repository_where(&mut **self.conn.borrow_mut(), "name = $1", name)
+        let mut conn = self.conn.borrow_mut();
+        blocking(|| repository_where(&mut **conn, "name = $1", name))
     }
 
     fn repository_at(&self, path: &str) -> Result<Option<RepositoryRecord>> {
-        repository_where(&mut **self.conn.borrow_mut(), "path = $1", path)
+        let mut conn = self.conn.borrow_mut();
+        blocking(|| repository_where(&mut **conn, "path = $1", path))
     }
 
     fn repositories(&self, counts: bool, only: Option<i64>) -> Result<Vec<RepositoryInfo>> {
