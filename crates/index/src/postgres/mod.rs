@@ -102,6 +102,13 @@ impl PostgresStorage {
         let mut config: postgres::Config = url.secret().parse().map_err(|e| {
             StoreError::Unavailable(format!("bad PostgreSQL URL {}: {e}", url.redacted()))
         })?;
+        // libpq's variable for a password kept out of the URL (the client library reads no
+        // environment of its own).
+        if config.get_password().is_none() {
+            if let Some(password) = std::env::var_os("PGPASSWORD") {
+                config.password(password.as_encoded_bytes());
+            }
+        }
         // A Unix socket is local: TLS over it is neither offered by servers nor possible to
         // verify (a path is no server name), so `prefer` means none there.
         let all_local = config
