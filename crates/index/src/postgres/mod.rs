@@ -471,21 +471,7 @@ fn name_taken(client: &mut impl GenericClient, name: &str) -> Result<bool> {
 }
 
 fn unique_name(client: &mut impl GenericClient, preferred: &str) -> Result<String> {
-    let base = if preferred.is_empty() {
-        "repository"
-    } else {
-        preferred
-    };
-    if !name_taken(client, base)? {
-        return Ok(base.to_string());
-    }
-    for n in 2.. {
-        let candidate = format!("{base}-{n}");
-        if !name_taken(client, &candidate)? {
-            return Ok(candidate);
-        }
-    }
-    unreachable!("an unbounded range always yields a free name")
+    crate::store::unique_name(preferred, |n| name_taken(client, n))
 }
 
 #[cfg(test)]

@@ -587,21 +587,7 @@ fn name_taken(conn: &Connection, name: &str) -> Result<bool> {
 }
 
 fn unique_name(conn: &Connection, preferred: &str) -> Result<String> {
-    let base = if preferred.is_empty() {
-        "repository"
-    } else {
-        preferred
-    };
-    if !name_taken(conn, base)? {
-        return Ok(base.to_string());
-    }
-    for n in 2.. {
-        let candidate = format!("{base}-{n}");
-        if !name_taken(conn, &candidate)? {
-            return Ok(candidate);
-        }
-    }
-    unreachable!("an unbounded range always yields a free name")
+    crate::store::unique_name(preferred, |n| name_taken(conn, n))
 }
 
 /// Kinds are a closed set of static names; map a stored one back to its `&'static str`.

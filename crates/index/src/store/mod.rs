@@ -64,6 +64,29 @@ pub fn to_ns(t: SystemTime) -> i64 {
     }
 }
 
+/// `preferred` (or `repository`), else the first of `-2`, `-3`... that `taken` says is free:
+/// how every backend names a new repository.
+pub(crate) fn unique_name(
+    preferred: &str,
+    mut taken: impl FnMut(&str) -> Result<bool>,
+) -> Result<String> {
+    let base = if preferred.is_empty() {
+        "repository"
+    } else {
+        preferred
+    };
+    if !taken(base)? {
+        return Ok(base.to_string());
+    }
+    for n in 2.. {
+        let candidate = format!("{base}-{n}");
+        if !taken(&candidate)? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("an unbounded range always yields a free name")
+}
+
 pub(crate) fn from_ms(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
 }
