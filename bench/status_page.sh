@@ -72,7 +72,10 @@ run_metrics() {
   start_server metrics "$tree"
   "${measure[@]}" wait-synced "$base" "$METRIC_REPOS" "$SYNC_TIMEOUT"
   sleep "$IDLE_SETTLE"
-  for path in /metrics /api/status /api/page; do
+  # /api/page?since=V: what an open page polls while nothing changes (no repository list).
+  local version
+  version=$(python3 -c 'import json,sys,urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1] + "/api/page"))["repositories_version"])' "$base")
+  for path in /metrics /api/status /api/page "/api/page?since=$version"; do
     "${measure[@]}" latency "$base" "$path" "$REQUESTS"
   done
   stop_server

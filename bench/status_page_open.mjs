@@ -20,7 +20,7 @@ const context = await chromium.launchPersistentContext(profile, {
 try {
   const page = context.pages()[0] || await context.newPage();
   let polls = 0;
-  page.on("response", (r) => { if (r.url().endsWith("/api/page") && r.ok()) polls++; });
+  page.on("response", (r) => { if (new URL(r.url()).pathname === "/api/page" && r.ok()) polls++; });
   await page.goto(url, { waitUntil: "domcontentloaded" });
   await page.waitForSelector("#repos tbody tr", { timeout: 60000 });
   // The measurement window starts now (stdout line read by the driver).

@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, watch};
 
 /// How often the scheduler looks at the clock and the store.
 pub(super) const TICK: Duration = Duration::from_millis(250);
+/// How often the activity is published while no repository's state changes.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 /// How often the repositories are counted by state even when this process saved no state.
 const RECOUNT: Duration = Duration::from_secs(10);
 /// Paths in one watcher batch that make it a burst (a checkout, a build).
@@ -64,6 +66,8 @@ pub(super) struct Syncer {
     embed_not_before: Option<Instant>,
     /// The repositories by state and watched, their version, and when they were counted.
     counted: Option<(Instant, BTreeMap<String, u64>, u64, u64)>,
+    /// When the activity was last published.
+    published_at: Option<Instant>,
 }
 
 impl Syncer {
@@ -89,6 +93,7 @@ impl Syncer {
             embed_done_rx,
             embed_not_before: None,
             counted: None,
+            published_at: None,
         }
     }
 
@@ -130,9 +135,17 @@ impl Syncer {
         self.shutdown().await;
     }
 
-    /// Publishes what runs and waits (written only when it changed, so an idle syncer does
-    /// not write).
+    /// Publishes what runs and waits: at once when a repository's state was saved, else at
+    /// most every [`PUBLISH_EVERY`] (progress, the next scan), and written only when it
+    /// changed, so an idle syncer neither reads much nor writes.
     fn publish_activity(&mut self) {
+        let due = self
+            .published_at
+            .is_none_or(|t| t.elapsed() >= PUBLISH_EVERY);
+        if !due && !self.shared.states_dirty.load(Ordering::SeqCst) {
+            return;
+        }
+        self.published_at = Some(Instant::now());
         let config = self.shared.config();
         // Never scanned: the first scan is due at once, and "now" would change at every tick
         // (and be written each time); it shows as unscheduled until it ran.
