@@ -265,29 +265,20 @@ fn metrics_parse_as_prometheus_text_and_match_the_status() {
     let found: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(found["results"][0]["path"], "config.py", "{found}");
 
-    let (code, text) = request(&server.base, "GET", "/metrics", &[], "");
-    assert_eq!(code, 200, "{text}");
-    let status = get_json(&server.base, "/api/status", &[]);
-    let mut parser = Command::new(&python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/status_page/parse_metrics.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    parser
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = parser.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the Prometheus parser refused /metrics: {}\n{text}",
-        stderr(&out)
-    );
-    let parsed: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    // The syncer publishes its counters a tick after it saves a state, so /metrics may lag
+    // /api/status for a moment: read both until the finished syncs agree.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (status, parsed) = loop {
+        let (status, parsed) = read_metrics_and_status(&server, Path::new(&python));
+        let agree = sample(&parsed, "codeintel_syncs", &[("result", "succeeded")])
+            == status["metrics"]["syncs_succeeded"]
+                .as_f64()
+                .unwrap_or(-1.0);
+        if agree || Instant::now() > deadline {
+            break (status, parsed);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
 
     for name in parsed.as_object().unwrap().keys() {
         assert!(name.starts_with("codeintel_"), "{name} lacks the prefix");
@@ -590,4 +581,32 @@ fn failed_syncs_are_listed_with_their_time_and_counted_by_kind() {
     assert!(value("codeintel_errors_total{kind=\"sync\"}") >= 1.0);
     assert_eq!(value("codeintel_repositories{state=\"failed\"}"), 1.0);
     assert!(value("codeintel_syncs_total{result=\"failed\"}") >= 1.0);
+}
+
+/// `/api/status` and `/metrics` as the Prometheus parser reads it, one after the other.
+fn read_metrics_and_status(server: &Server, python: &Path) -> (Value, Value) {
+    let (code, text) = request(&server.base, "GET", "/metrics", &[], "");
+    assert_eq!(code, 200, "{text}");
+    let status = get_json(&server.base, "/api/status", &[]);
+    let mut parser = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/status_page/parse_metrics.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    parser
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = parser.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refused /metrics: {}\n{text}",
+        stderr(&out)
+    );
+    let parsed: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    (status, parsed)
 }
