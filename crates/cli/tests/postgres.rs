@@ -145,6 +145,13 @@ fn a_tree_indexed_into_postgres_answers_as_the_embedded_store_does() {
     let out = sb.run_with(&[("CODEINTEL_STORE", &url)], &["repos", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
+    // Status names the store, redacted.
+    let status = json(&run(&sb, Some(&url), &["status", "--json"]));
+    let shown = status["store"].as_str().unwrap_or_default();
+    assert!(
+        shown.starts_with("postgresql://") && shown.contains(":***@"),
+        "{status}"
+    );
 }
 
 #[test]

@@ -269,6 +269,7 @@ pub fn auto_sync_status() -> Arc<JsonObject> {
             "queued_repos": integer(), "active_syncs": integer(), "synced_repos": integer(),
             "config": { "type": "object" }, "repositories": list_of(repository()),
             "metrics": { "type": "object" }, "note": note(),
+            "store": { "type": "string" },
         }),
         &[
             "enabled",

@@ -30,6 +30,9 @@ pub struct Status {
     /// Embedding progress, when an embedding model is configured.
     #[serde(default)]
     pub embeddings: Option<EmbeddingStatus>,
+    /// Where the index is: the SQLite file, or the PostgreSQL URL without its password.
+    #[serde(default)]
+    pub store: String,
 }
 
 /// How far the background embedding is.

@@ -185,6 +185,9 @@ fn render_status(s: &Status) -> String {
         s.config.sync_interval,
         s.config.max_concurrent,
     );
+    if !s.store.is_empty() {
+        text.push_str(&format!("index: {}\n", s.store));
+    }
     if let Some(e) = &s.embeddings {
         text.push_str(&format!(
             "embeddings: {}, {} embedded, {} pending",

@@ -242,6 +242,7 @@ impl Shared {
             None => None,
         };
         Ok(Status {
+            store: self.store.path().display().to_string(),
             embeddings,
             enabled,
             running: syncer_pid.is_some(),
