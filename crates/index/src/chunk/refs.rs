@@ -100,6 +100,22 @@ pub struct Reference {
     pub alias: Option<String>,
 }
 
+impl Reference {
+    /// An import as stored for a file: `name` from `module`, bound in the file to `local`
+    /// (an alias when it differs); its place is not kept.
+    pub fn import_binding(name: String, local: &str, module: Option<String>) -> Reference {
+        Reference {
+            alias: (name != local).then(|| local.to_string()),
+            name,
+            kind: RefKind::Import,
+            line: 0,
+            column: 0,
+            qualifier: None,
+            module,
+        }
+    }
+}
+
 /// Which extraction this is: bumped when the queries change what they find, so the next sync
 /// finds every file's references again.
 pub const REFS_VERSION: i64 = 2;

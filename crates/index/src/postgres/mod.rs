@@ -224,18 +224,9 @@ fn tls_connector() -> MakeRustlsConnect {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-        .unwrap_or_else(|_| {
-            rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .with_protocol_versions(rustls::DEFAULT_VERSIONS)
-            .map(|b| {
-                b.with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth()
-            })
-            .expect("aws-lc-rs supports rustls's default protocol versions")
-        });
+        .expect("aws-lc-rs supports rustls's safe default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     MakeRustlsConnect::new(config)
 }
 

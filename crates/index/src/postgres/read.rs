@@ -3,7 +3,7 @@
 //! for more while a scan goes on.
 
 use super::{blocking, Pooled, Result};
-use crate::chunk::{decode_sites, RefKind, Reference, Symbol};
+use crate::chunk::{decode_sites, Reference, Symbol};
 use crate::filters::Filters;
 use crate::lexical::query_terms;
 use crate::sqlite::{intern_kind, GENERATION_KEY};
@@ -483,18 +483,7 @@ impl Snapshot for PgSnapshot {
         )?;
         Ok(rows
             .iter()
-            .map(|r| {
-                let name: String = r.get(0);
-                Reference {
-                    alias: (name != local).then(|| local.to_string()),
-                    name,
-                    kind: RefKind::Import,
-                    line: 0,
-                    column: 0,
-                    qualifier: None,
-                    module: r.get(1),
-                }
-            })
+            .map(|r| Reference::import_binding(r.get(0), local, r.get(1)))
             .collect())
     }
 

@@ -4,7 +4,7 @@
 //! store); uses of one name in one file share their key, and most sites fit in five bytes.
 
 use super::{intern_kind, Result};
-use crate::chunk::{decode_sites as decode, FileReferences, RefKind, Reference, Symbol};
+use crate::chunk::{decode_sites as decode, FileReferences, Reference, Symbol};
 use crate::store::{DefinitionRow, FileInfo, FileSites};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -33,16 +33,7 @@ pub(super) fn imports_binding(
     let mut stmt =
         conn.prepare_cached("SELECT name, module FROM imports WHERE file_id = ?1 AND local = ?2")?;
     let rows = stmt.query_map(params![file_id, local], |r| {
-        let name: String = r.get(0)?;
-        Ok(Reference {
-            alias: (name != local).then(|| local.to_string()),
-            name,
-            kind: RefKind::Import,
-            line: 0,
-            column: 0,
-            qualifier: None,
-            module: r.get(1)?,
-        })
+        Ok(Reference::import_binding(r.get(0)?, local, r.get(1)?))
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
