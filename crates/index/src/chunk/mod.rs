@@ -400,9 +400,10 @@ impl<'t> Chunker<'t> {
                     inside = kind.is_container();
                 }
             }
-            let descend = refs.is_some() || !hidden;
-            if descend && cursor.goto_first_child() {
-                in_container.push((inside, hidden || self.grammar.kind(node).opaque));
+            // Without references to find, an opaque node's subtree is skipped, as before.
+            let opaque = hidden || self.grammar.kind(node).opaque;
+            if (refs.is_some() || !opaque) && cursor.goto_first_child() {
+                in_container.push((inside, opaque));
                 continue;
             }
             while !cursor.goto_next_sibling() {
