@@ -18,6 +18,8 @@
 //! copies make the cut must not depend on the order tantivy keeps documents in, so the top-k
 //! keeps every document as good as the last one it returns.
 
+mod stem;
+
 use crate::text;
 use std::collections::HashSet;
 use std::path::Path;
@@ -33,8 +35,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STRING,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
 };
 use tantivy::{
     DocId, Index, IndexReader, IndexWriter, Opstamp, ReloadPolicy, Score, Searcher, SegmentMeta,
@@ -94,7 +95,7 @@ fn analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(MAX_TERM_BYTES))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(stem::CachedStemmer)
         .build()
 }
 
