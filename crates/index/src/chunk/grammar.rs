@@ -360,14 +360,16 @@ fn load(key: GrammarKey) -> Option<Loaded> {
     })
 }
 
-/// How long a parse may take: 50 ms plus 2 ms per KB, at most 5 s. Real code parses at
-/// ~7 MB/s on one core (0.15 ms per KB), so a file past its budget is not code the grammar
-/// understands but a fragment that sends its error recovery exploring (a 12 KB `.h` holding
-/// a bare array initializer took 300 ms, 6% of indexing a 94 MB corpus); it is chunked by
+/// How much work a parse may do, counted in tree-sitter's progress checks (one per about 100
+/// parser operations): 2,000 plus 100 per KB, at most 200,000. Counting work, not time, makes
+/// the cut the same on every machine, build and load (a deadline made chunk counts depend on
+/// how busy the machine was). Real code takes 3-12 checks per KB (28 at most, in 3,000 files
+/// of eleven languages; about 35 checks per ms on one core), so a file past its budget is not
+/// code the grammar understands but a fragment that sends its error recovery exploring (a
+/// 12 KB `.h` holding a bare array initializer took ~10,000 checks, 300 ms); it is chunked by
 /// line windows instead.
-fn parse_budget(len: usize) -> std::time::Duration {
-    let ms = 50 + 2 * (len as u64 / 1024);
-    std::time::Duration::from_millis(ms.min(5_000))
+fn parse_budget(len: usize) -> u64 {
+    (2_000 + 100 * (len as u64 / 1024)).min(200_000)
 }
 
 thread_local! {
@@ -376,17 +378,28 @@ thread_local! {
 
 /// Parses `text` with this thread's parser for `key`; the tree comes with its grammar.
 pub fn parse(key: GrammarKey, text: &str) -> Option<(tree_sitter::Tree, Rc<Grammar>)> {
+    parse_within(key, text, parse_budget(text.len()))
+}
+
+/// [`parse`] with `budget` progress checks of work at most.
+fn parse_within(
+    key: GrammarKey,
+    text: &str,
+    mut budget: u64,
+) -> Option<(tree_sitter::Tree, Rc<Grammar>)> {
     LOADED.with(|loaded| {
         let mut loaded = loaded.borrow_mut();
         let entry = match loaded.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(load(key)?),
         };
-        // A pathological file must not stall a sync worker: give up after a deadline (the file
-        // is then chunked by line windows).
-        let deadline = std::time::Instant::now() + parse_budget(text.len());
-        let mut past_deadline = |_: &tree_sitter::ParseState| std::time::Instant::now() > deadline;
-        let options = tree_sitter::ParseOptions::new().progress_callback(&mut past_deadline);
+        // A pathological file must not stall a sync worker: give up past a budget of work (the
+        // file is then chunked by line windows).
+        let mut over_budget = |_: &tree_sitter::ParseState| {
+            budget = budget.saturating_sub(1);
+            budget == 0
+        };
+        let options = tree_sitter::ParseOptions::new().progress_callback(&mut over_budget);
         let bytes = text.as_bytes();
         let mut read = |offset: usize, _| bytes.get(offset..).unwrap_or_default();
         let tree = entry
@@ -397,4 +410,36 @@ pub fn parse(key: GrammarKey, text: &str) -> Option<(tree_sitter::Tree, Rc<Gramm
         }
         Some((tree?, entry.grammar.clone()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codeintel_discovery::Language;
+
+    #[test]
+    fn a_parse_past_its_budget_of_work_gives_up_whatever_the_clock_says() {
+        let key = GrammarKey::for_file(Language::C, "big.c");
+        let code: String = (0..3_000)
+            .map(|i| format!("static int f{i}(int a) {{ return a * {i} + 1; }}\n"))
+            .collect();
+        let (tree, _) = parse(key, &code).expect("ordinary code parses within its budget");
+        assert!(!tree.root_node().has_error());
+        // The checks a parse takes are a property of the text, not of the machine's load:
+        // under its count the parse gives up every time, at it it never does.
+        let mut checks = 0;
+        let needed = (1..)
+            .map(|b| {
+                checks = b;
+                b * 16
+            })
+            .find(|&b| parse_within(key, &code, b).is_some())
+            .unwrap();
+        assert!(checks > 1, "the text needs more than the smallest budget");
+        for _ in 0..3 {
+            assert!(parse_within(key, &code, needed).is_some());
+            assert!(parse_within(key, &code, needed - 16).is_none());
+        }
+        assert!(needed < parse_budget(code.len()) / 2, "{needed} checks");
+    }
 }
