@@ -172,6 +172,10 @@ pub enum SyncError {
     /// The cancel flag was set; what was committed stays.
     #[error("sync cancelled")]
     Cancelled,
+    /// Another sync of the repository runs (this process or another indexer), and this one
+    /// was asked not to wait for it.
+    #[error("{0}: another sync of this repository is running")]
+    Busy(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::StoreError),
@@ -183,6 +187,8 @@ pub struct RepositorySync<'a> {
     options: &'a SyncOptions,
     progress: Option<&'a (dyn Fn(SyncProgress) + Sync)>,
     cancel: Option<&'a AtomicBool>,
+    /// Give up ([`SyncError::Busy`]) instead of waiting when the repository is being synced.
+    skip_if_busy: bool,
 }
 
 /// What reading a file produced.
@@ -270,7 +276,15 @@ impl<'a> RepositorySync<'a> {
             options,
             progress: None,
             cancel: None,
+            skip_if_busy: false,
         }
+    }
+
+    /// Ends at once with [`SyncError::Busy`] when another sync of the repository runs: a
+    /// worker with other repositories to sync does not wait for another worker's.
+    pub fn skip_if_busy(mut self) -> Self {
+        self.skip_if_busy = true;
+        self
     }
 
     /// Reports progress to `progress`.
@@ -322,7 +336,13 @@ impl<'a> RepositorySync<'a> {
             name.is_some(),
         )?;
         // Another sync of this repository (another process, another client) finishes first.
-        let _one_at_a_time = self.store.lock_repository(repo.id);
+        let _one_at_a_time = if self.skip_if_busy {
+            self.store
+                .try_lock_repository(repo.id)?
+                .ok_or_else(|| SyncError::Busy(repo.name.clone()))?
+        } else {
+            self.store.lock_repository(repo.id)
+        };
         let outcome = self.sync_files(&repo, &root, incremental, scope);
         let mut result = match outcome {
             Ok(result) => result,

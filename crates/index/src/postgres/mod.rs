@@ -9,8 +9,10 @@
 //! - `schema`: tables and migrations (under an advisory lock);
 //! - `write`: a batch of file changes;
 //! - `read`: the [`Snapshot`] queries;
-//! - this module: connecting, the other writes, repository locks.
+//! - `lease`: repository leases (one sync of a repository at a time, across machines);
+//! - this module: connecting, the other writes.
 
+mod lease;
 mod read;
 mod schema;
 mod write;
@@ -66,8 +68,6 @@ impl std::ops::DerefMut for Pooled {
 const MAX_CONNECTIONS: u32 = 8;
 /// The advisory lock key serializing new repositories' names (`CIDX` + 1).
 const NAMES_LOCK: i64 = 0x4349_4459;
-/// Repository sync locks: this prefix with the repository's id.
-const REPOSITORY_LOCK_BASE: i64 = 0x4349_0000_0000_0000;
 
 /// An index in a PostgreSQL database.
 pub struct PostgresStorage {
@@ -79,6 +79,7 @@ pub struct PostgresStorage {
     tls: Option<MakeRustlsConnect>,
     /// Taken only by `drop` (closing connections blocks).
     pool: Option<Pool>,
+    leases: lease::Leases,
 }
 
 impl Drop for PostgresStorage {
@@ -149,6 +150,7 @@ impl PostgresStorage {
             config,
             tls,
             pool: Some(pool),
+            leases: lease::Leases::new(),
         };
         Ok(storage)
     }
@@ -302,7 +304,10 @@ impl Storage for PostgresStorage {
     }
 
     fn write_batch(&self, repo_id: i64, ops: &[FileOp]) -> Result<BatchCounts> {
-        self.in_transaction(|tx| write::apply_all(tx, repo_id, ops))
+        self.in_transaction(|tx| {
+            self.leases.check(tx, repo_id)?;
+            write::apply_all(tx, repo_id, ops)
+        })
     }
 
     fn record_sync(
@@ -410,39 +415,20 @@ impl Storage for PostgresStorage {
 
     fn checkpoint(&self) {}
 
-    /// A session advisory lock on a connection of its own: PostgreSQL releases it when the
-    /// holder ends, however it ends (its connection closes).
+    /// A lease in the store (see [`lease`]): waits while another indexer's is live.
     fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
-        let locked = blocking(|| {
-            let mut client = connect(&self.config, self.tls.as_ref())?;
-            client.execute(
-                "SELECT pg_advisory_lock($1)",
-                &[&(REPOSITORY_LOCK_BASE | repo_id)],
-            )?;
-            Ok::<_, postgres::Error>(client)
-        });
-        match locked {
-            Ok(client) => RepositoryLock::new(Some(Box::new(LockHolder(Some(client))))),
+        match lease::wait_for(|| self.try_lock_repository(repo_id), repo_id) {
+            Ok(lock) => lock,
             Err(e) => {
-                tracing::warn!(%e, repo_id, "syncing without a repository lock");
+                tracing::warn!(%e, repo_id, "syncing without a repository lease");
                 RepositoryLock::new(None)
             }
         }
     }
-}
 
-/// Holds a repository's advisory lock while it lives (`None` once dropped).
-struct LockHolder(Option<Client>);
-
-impl Drop for LockHolder {
-    fn drop(&mut self) {
-        let client = self.0.take();
-        blocking(|| {
-            // Closing the connection releases the lock too; unlocking first is immediate.
-            if let Some(mut client) = client {
-                let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
-            }
-        });
+    fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>> {
+        self.leases
+            .try_take(repo_id, lease::connector(&self.config, self.tls.as_ref()))
     }
 }
 

@@ -6,7 +6,7 @@ use super::Result;
 use postgres::Client;
 
 /// Bumped with each migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory lock key of migrations (`CIDX`).
 const MIGRATION_LOCK: i64 = 0x4349_4458;
@@ -123,6 +123,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (repo_id, requires, name)
     );
     CREATE INDEX packages_by_name ON packages (name, requires);
+    "#,
+    // 2: repository leases (one sync of a repository at a time among all indexers). No
+    // foreign key: a lease outliving its repository's removal only expires.
+    r#"
+    CREATE TABLE repository_leases (
+        repo_id BIGINT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
     "#,
 ];
 

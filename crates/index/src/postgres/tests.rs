@@ -114,6 +114,88 @@ fn the_location_shown_has_no_password() {
     );
 }
 
+/// A lease of another indexer on `repo_id`, live for `secs` (negative: expired that long ago).
+fn foreign_lease(url: &PostgresUrl, repo_id: i64, secs: f64) {
+    let mut client = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
+    client
+        .execute(
+            "INSERT INTO repository_leases (repo_id, holder, expires_at)
+             VALUES ($1, 'elsewhere:1:1#0', now() + make_interval(secs => $2))
+             ON CONFLICT (repo_id) DO UPDATE SET holder = EXCLUDED.holder,
+                 expires_at = EXCLUDED.expires_at",
+            &[&repo_id, &secs],
+        )
+        .unwrap();
+}
+
+fn lease_holder(url: &PostgresUrl, repo_id: i64) -> Option<String> {
+    let mut client = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
+    client
+        .query_opt(
+            "SELECT holder FROM repository_leases WHERE repo_id = $1",
+            &[&repo_id],
+        )
+        .unwrap()
+        .map(|r| r.get(0))
+}
+
+#[test]
+fn another_indexers_live_lease_holds_the_repository_and_its_writes_an_expired_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = test_database(dir.path());
+    let store = IndexStore::with_storage(PostgresStorage::open(&url).unwrap());
+    let repo = store
+        .ensure_repository(Path::new("/leased"), "leased", None, false)
+        .unwrap();
+    let upsert = crate::store::tests::upsert;
+
+    foreign_lease(&url, repo.id, 60.0);
+    assert!(store.try_lock_repository(repo.id).unwrap().is_none());
+    let refused = store.write_batch(repo.id, &[upsert("a.py", "alpha body")]);
+    let message = refused
+        .expect_err("a write under another's live lease")
+        .to_string();
+    assert!(message.contains("elsewhere:1:1#0"), "{message}");
+    assert_eq!(store.repositories().unwrap()[0].files, 0, "nothing written");
+
+    // The other indexer died: its lease ran out, this one takes the repository over.
+    foreign_lease(&url, repo.id, -1.0);
+    let lock = store
+        .try_lock_repository(repo.id)
+        .unwrap()
+        .expect("an expired lease is taken");
+    let ours = lease_holder(&url, repo.id).unwrap();
+    assert!(
+        ours.contains(&format!(":{}:", std::process::id())),
+        "{ours}"
+    );
+    store
+        .write_batch(repo.id, &[upsert("a.py", "alpha body")])
+        .unwrap();
+    // A second sync of it, in this process or any other, is refused while it is held.
+    assert!(store.try_lock_repository(repo.id).unwrap().is_none());
+    drop(lock);
+    assert_eq!(
+        lease_holder(&url, repo.id),
+        None,
+        "released when the sync ends"
+    );
+    assert_eq!(store.repositories().unwrap()[0].files, 1);
+
+    // A sync whose lease was taken over (it stalled past the expiry) cannot write.
+    let stalled = store.try_lock_repository(repo.id).unwrap().unwrap();
+    foreign_lease(&url, repo.id, 60.0);
+    let fenced = store.write_batch(repo.id, &[upsert("b.py", "beta body")]);
+    assert!(fenced.is_err(), "the stalled sync's batch is refused");
+    drop(stalled);
+    assert_eq!(
+        lease_holder(&url, repo.id).as_deref(),
+        Some("elsewhere:1:1#0"),
+        "ending the stalled sync leaves the new holder's lease"
+    );
+    assert_eq!(store.repositories().unwrap()[0].files, 1);
+}
+
 /// Copies this crate's own sources (real Rust, with the `.scm` queries) under `root`.
 fn copy_sources(root: &Path) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");

@@ -439,22 +439,49 @@ impl Storage for SqliteStorage {
     /// where none can be made (a read-only folder) syncs go unguarded, as SQLite still
     /// serializes their writes.
     fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
-        let dir = self.path.parent().unwrap_or(Path::new(".")).join("locks");
-        let file = std::fs::create_dir_all(&dir).and_then(|()| {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(dir.join(format!("repository-{repo_id}.lock")))?;
+        let locked = self.lock_file(repo_id).and_then(|file| {
             file.lock()?;
             Ok(file)
         });
-        match file {
-            Ok(file) => RepositoryLock::new(Some(Box::new(file))),
-            Err(e) => {
-                tracing::debug!(%e, repo_id, "syncing without a repository lock");
-                RepositoryLock::new(None)
-            }
+        RepositoryLock::new(guard(locked, repo_id))
+    }
+
+    fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>> {
+        let locked = self
+            .lock_file(repo_id)
+            .and_then(|file| match file.try_lock() {
+                Ok(()) => Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => Err(e),
+            });
+        Ok(match locked {
+            Ok(None) => None,
+            Ok(Some(file)) => Some(RepositoryLock::new(guard(Ok(file), repo_id))),
+            Err(e) => Some(RepositoryLock::new(guard(Err(e), repo_id))),
+        })
+    }
+}
+
+impl SqliteStorage {
+    fn lock_file(&self, repo_id: i64) -> std::io::Result<std::fs::File> {
+        let dir = self.path.parent().unwrap_or(Path::new(".")).join("locks");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("repository-{repo_id}.lock")))
+    }
+}
+
+/// What a repository lock holds: the locked file, or nothing (unguarded) where none could be
+/// made.
+fn guard(locked: std::io::Result<std::fs::File>, repo_id: i64) -> Option<Box<dyn Send>> {
+    match locked {
+        Ok(file) => Some(Box::new(file)),
+        Err(e) => {
+            tracing::debug!(%e, repo_id, "syncing without a repository lock");
+            None
         }
     }
 }

@@ -79,6 +79,10 @@ pub trait Storage: Send + Sync {
     /// Waits until no other sync of `repo_id` runs (in any process sharing the store) and
     /// holds that until the lock is dropped.
     fn lock_repository(&self, repo_id: i64) -> RepositoryLock;
+
+    /// The lock of [`Storage::lock_repository`] if no other sync holds it now; `None` when one
+    /// does (a worker then syncs another repository instead of waiting).
+    fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>>;
 }
 
 /// One consistent view of the index.

@@ -208,6 +208,12 @@ impl IndexStore {
         self.storage.lock_repository(repo_id)
     }
 
+    /// [`IndexStore::lock_repository`] without waiting: `None` while another sync of
+    /// `repo_id` runs (in any process sharing the store).
+    pub fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>> {
+        self.storage.try_lock_repository(repo_id)
+    }
+
     /// The indexed repository whose folder holds `path` (canonical) strictly inside it: indexing
     /// such a folder as a repository of its own would index its files twice.
     pub fn repository_containing(&self, path: &Path) -> Result<Option<RepositoryRecord>> {

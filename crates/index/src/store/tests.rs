@@ -52,6 +52,10 @@ macro_rules! storage_suite {
             fn one_sync_of_a_repository_at_a_time() {
                 suite::one_sync_of_a_repository_at_a_time(open);
             }
+            #[test]
+            fn a_busy_repository_is_reported_not_waited_for() {
+                suite::a_busy_repository_is_reported_not_waited_for(open);
+            }
         }
     };
 }
@@ -363,4 +367,32 @@ pub(crate) fn one_sync_of_a_repository_at_a_time(open: Open) {
     rx.recv_timeout(std::time::Duration::from_secs(30))
         .expect("the second sync runs once the first is done");
     waiter.join().unwrap();
+}
+
+pub(crate) fn a_busy_repository_is_reported_not_waited_for(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(open(dir.path()));
+    let repo = store
+        .ensure_repository(Path::new("/busy"), "busy", None, false)
+        .unwrap();
+    let other = store
+        .ensure_repository(Path::new("/free"), "free", None, false)
+        .unwrap();
+    let first = store.lock_repository(repo.id);
+    // From another thread too (another sync in this process).
+    let busy = {
+        let store = store.clone();
+        std::thread::spawn(move || store.try_lock_repository(repo.id).unwrap().is_none())
+    };
+    assert!(busy.join().unwrap(), "a held repository is busy");
+    assert!(store.try_lock_repository(repo.id).unwrap().is_none());
+    let free = store.try_lock_repository(other.id).unwrap();
+    assert!(free.is_some(), "another repository is not held up");
+    drop(first);
+    let again = store.try_lock_repository(repo.id).unwrap();
+    assert!(again.is_some(), "free once the first sync is done");
+    // And a held try-lock blocks a waiting lock like any other.
+    assert!(store.try_lock_repository(repo.id).unwrap().is_none());
+    drop(again);
+    drop(store.lock_repository(repo.id));
 }
