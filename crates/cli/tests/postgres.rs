@@ -265,3 +265,181 @@ async fn the_mcp_server_indexes_into_and_answers_from_postgres() {
     assert!(!status.to_string().contains(PASSWORD), "{status}");
     client.cancel().await.expect("close");
 }
+
+/// `n` Python files of real functions under `repo/` (a repository: it has `.git`).
+fn python_repo(sb: &Sandbox, repo: &str, n: usize) {
+    sb.mkdir(&format!("{repo}/.git"));
+    for i in 0..n {
+        let body: String = (0..12)
+            .map(|f| {
+                format!(
+                    "def {repo}_f{i}_{f}(amount, rate):\n    \"\"\"Part {f} of module {i}.\"\"\"\n    total = amount * rate + {f}\n    return total - {i}\n\n"
+                )
+            })
+            .collect();
+        sb.write(&format!("{repo}/pkg/m{i}.py"), &body);
+    }
+}
+
+/// A daemon indexing the sandbox tree into `url`, with a data dir and a log of its own.
+fn pg_daemon(sb: &Sandbox, url: &str, name: &str) -> common::Daemon {
+    let log = sb.root().join(format!("{name}.log"));
+    let data = sb.root().join(format!("data-{name}"));
+    sb.start_daemon_logged(
+        &[
+            ("CODEINTEL_STORE", url),
+            ("CODEINTEL_DATA_DIR", data.to_str().unwrap()),
+            ("AUTO_SYNC_MAX_CONCURRENT", "1"),
+        ],
+        &log,
+    )
+}
+
+/// One number from `url`; 0 before the first process made the schema.
+fn query_i64(url: &str, sql: &str) -> i64 {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("test database");
+    match client.query_one(sql, &[]) {
+        Ok(row) => row.get(0),
+        Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => 0,
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+/// Polls until every repository of `url` is synced with no lease left, or `secs` pass.
+fn wait_all_synced(sb: &Sandbox, url: &str, repos: i64, secs: u64, logs: &[&str]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let synced = query_i64(
+            url,
+            "SELECT count(*) FROM repositories WHERE sync_state = 'synced'",
+        );
+        let leases = query_i64(url, "SELECT count(*) FROM repository_leases");
+        if synced == repos && leases == 0 {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let logs: Vec<String> = logs
+                .iter()
+                .map(|l| {
+                    std::fs::read_to_string(sb.root().join(format!("{l}.log"))).unwrap_or_default()
+                })
+                .collect();
+            panic!(
+                "{synced} of {repos} synced, {leases} leases after {secs} s:\n{}",
+                logs.join("\n----\n")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Per repository: name, files, chunks, as `repos --json` on `url` reports them.
+fn repo_counts(sb: &Sandbox, url: &str) -> Vec<Value> {
+    json(&run(sb, Some(url), &["repos", "--json"]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::json!([r["name"], r["files"], r["chunks"]]))
+        .collect()
+}
+
+/// The same tree indexed by one `codeintel index` per repository into a fresh database.
+fn clean_counts(sb: &Sandbox, name: &str, repos: &[&str]) -> Vec<Value> {
+    let clean = database(name);
+    for repo in repos {
+        let path = sb.tree().join(repo);
+        let out = run(sb, Some(&clean), &["index", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    repo_counts(sb, &clean)
+}
+
+/// Files each daemon's log says it added ("synced NAME: N files (A added, ...").
+fn files_added(sb: &Sandbox, name: &str) -> Vec<(String, u64)> {
+    let log = std::fs::read_to_string(sb.root().join(format!("{name}.log"))).unwrap_or_default();
+    log.lines()
+        .filter_map(|l| {
+            let rest = &l[l.find("synced ")? + 7..];
+            let (repo, rest) = rest.split_once(": ")?;
+            let added = rest.split_once(" files (")?.1.split_once(" added")?.0;
+            Some((repo.to_string(), added.parse().ok()?))
+        })
+        .filter(|(_, added)| *added > 0)
+        .collect()
+}
+
+#[test]
+fn two_daemons_on_one_store_split_a_shared_tree_and_index_each_file_once() {
+    let sb = Sandbox::new();
+    let repos = ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"];
+    for repo in repos {
+        python_repo(&sb, repo, 120);
+    }
+    let url = database("two_daemons");
+    let a = pg_daemon(&sb, &url, "a");
+    let b = pg_daemon(&sb, &url, "b");
+    wait_all_synced(&sb, &url, repos.len() as i64, 240, &["a", "b"]);
+    drop((a, b));
+
+    let (by_a, by_b) = (files_added(&sb, "a"), files_added(&sb, "b"));
+    assert!(
+        !by_a.is_empty() && !by_b.is_empty(),
+        "both workers took repositories: a {by_a:?}, b {by_b:?}"
+    );
+    // Each repository was indexed by one worker, each file once.
+    let mut synced: Vec<&str> = by_a.iter().chain(&by_b).map(|(r, _)| r.as_str()).collect();
+    synced.sort();
+    assert_eq!(synced, repos, "a {by_a:?}, b {by_b:?}");
+    let added: u64 = by_a.iter().chain(&by_b).map(|(_, n)| n).sum();
+    assert_eq!(added, 120 * repos.len() as u64);
+    for table in ["files", "chunks"] {
+        let (count, max) = (
+            query_i64(&url, &format!("SELECT count(*) FROM {table}")),
+            query_i64(&url, &format!("SELECT coalesce(max(id), 0) FROM {table}")),
+        );
+        assert_eq!(count, max, "no {table} row was written twice");
+    }
+    assert_eq!(
+        repo_counts(&sb, &url),
+        clean_counts(&sb, "two_daemons_clean", &repos)
+    );
+}
+
+#[test]
+fn a_worker_killed_mid_sync_loses_its_lease_and_another_finishes_the_repository() {
+    let sb = Sandbox::new();
+    python_repo(&sb, "big", 1500);
+    let url = database("killed_worker");
+    let mut a = pg_daemon(&sb, &url, "a");
+    // Kill -9 once the first batches are committed under its lease.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let files = query_i64(&url, "SELECT count(*) FROM files");
+        let leased = query_i64(&url, "SELECT count(*) FROM repository_leases");
+        if files > 0 && leased == 1 {
+            assert!(files < 1500, "the sync finished before it could be killed");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no batch committed in 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    a.kill();
+    let b = pg_daemon(&sb, &url, "b");
+    // The dead worker's lease expires within 30 s; then the other takes the repository.
+    wait_all_synced(&sb, &url, 1, 150, &["a", "b"]);
+    drop(b);
+    assert_eq!(query_i64(&url, "SELECT count(*) FROM files"), 1500);
+    let finished = files_added(&sb, "b");
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert!(
+        finished[0].1 < 1500,
+        "b finished what a began: {finished:?}"
+    );
+    assert_eq!(
+        repo_counts(&sb, &url),
+        clean_counts(&sb, "killed_worker_clean", &["big"])
+    );
+}

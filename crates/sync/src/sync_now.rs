@@ -41,6 +41,7 @@ pub struct SyncNow<'a> {
     options: SyncOptions,
     progress: Option<&'a (dyn Fn(SyncProgress) + Sync)>,
     cancel: Option<&'a AtomicBool>,
+    skip_if_busy: bool,
 }
 
 impl<'a> SyncNow<'a> {
@@ -51,7 +52,15 @@ impl<'a> SyncNow<'a> {
             options: SyncOptions::with_extra_excludes(excludes)?,
             progress: None,
             cancel: None,
+            skip_if_busy: false,
         })
+    }
+
+    /// Ends with [`SyncError::Busy`] instead of waiting while another sync of the repository
+    /// runs (auto-sync's workers: another worker sharing the store has it).
+    pub fn skip_if_busy(mut self) -> Self {
+        self.skip_if_busy = true;
+        self
     }
 
     /// Reports progress to `progress`.
@@ -73,6 +82,9 @@ impl<'a> SyncNow<'a> {
         }
         if let Some(cancel) = self.cancel {
             sync = sync.with_cancel(cancel);
+        }
+        if self.skip_if_busy {
+            sync = sync.skip_if_busy();
         }
         sync
     }

@@ -90,10 +90,15 @@ impl Sandbox {
     /// Starts `codeintel daemon` with a fast-cycling auto-sync over the sandbox tree (`extra`
     /// added to its environment); its log goes to `daemon.log`, shown when a wait times out.
     pub fn start_daemon(&self, extra: &[(&str, &str)]) -> Daemon {
+        self.start_daemon_logged(extra, &self.root().join("daemon.log"))
+    }
+
+    /// [`Sandbox::start_daemon`] with its log in `log`.
+    pub fn start_daemon_logged(&self, extra: &[(&str, &str)], log: &Path) -> Daemon {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.root().join("daemon.log"))
+            .open(log)
             .expect("log file");
         let mut cmd = self.cmd();
         cmd.env("AUTO_SYNC_PATHS", self.tree())
@@ -172,6 +177,12 @@ impl Drop for Daemon {
 impl Daemon {
     pub fn pid(&self) -> u32 {
         self.0.id()
+    }
+
+    /// SIGKILL (kill -9), waited for.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 
     /// SIGTERM, then wait for a graceful exit.

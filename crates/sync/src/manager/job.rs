@@ -33,7 +33,8 @@ pub(super) fn run(
     };
     let sync = SyncNow::new(&shared.store, &shared.config().exclude)?
         .with_cancel(cancel)
-        .with_progress(&progress);
+        .with_progress(&progress)
+        .skip_if_busy();
     Ok(match &job.kind {
         JobKind::Sync => sync.run(&job.path, Some(&job.name))?,
         JobKind::Paths(paths) => {

@@ -29,6 +29,8 @@ const BURST_PATHS: usize = 200;
 /// Quiet time after a burst before the repository is walked once more: the kernel may have
 /// dropped events (its queue overflows at ~16k).
 const BURST_SETTLE: Duration = Duration::from_secs(2);
+/// How long a repository another worker is syncing waits before this one looks again.
+const HELD_ELSEWHERE_RETRY: Duration = Duration::from_secs(5);
 
 /// One finished job.
 struct Done {
@@ -56,6 +58,9 @@ pub(super) struct Syncer {
     stopping: bool,
     /// Repositories that just had a burst of changes, and when to walk them once more.
     settle: HashMap<i64, Instant>,
+    /// Repositories another worker was syncing (sharing the store), and when to look again:
+    /// whatever changed after that worker's walk is then synced here.
+    held_elsewhere: HashMap<i64, Instant>,
     /// The cancel flag of the running background embedding pass.
     embedding: Option<Arc<AtomicBool>>,
     /// A finished pass says how long to wait before the next.
@@ -88,6 +93,7 @@ impl Syncer {
             seen_overrides: None,
             stopping: false,
             settle: HashMap::new(),
+            held_elsewhere: HashMap::new(),
             embedding: None,
             embed_done_tx,
             embed_done_rx,
@@ -460,6 +466,13 @@ impl Syncer {
                     self.start_watch(&info);
                 }
             }
+            Err(SyncNowError::Sync(SyncError::Busy(_))) => {
+                // Another worker (or a person's `codeintel index`) syncs it now: its state is
+                // that sync's to record. Look again once it is likely done.
+                tracing::debug!(repository = %info.record.name, "synced by another worker");
+                self.held_elsewhere
+                    .insert(done.repo_id, Instant::now() + HELD_ELSEWHERE_RETRY);
+            }
             Err(SyncNowError::Sync(SyncError::Cancelled)) => {
                 // Paused or stopping: keep its place for later.
                 state.state = RepoState::Queued;
@@ -568,17 +581,17 @@ impl Syncer {
     /// After a burst, walk the repository once more when the burst has been quiet for a while
     /// (the kernel may have dropped events).
     fn settle_bursts(&mut self) {
-        let now = Instant::now();
-        let due: Vec<i64> = self
-            .settle
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            self.settle.remove(&id);
+        for (id, manual) in due(&mut self.settle, true)
+            .into_iter()
+            .chain(due(&mut self.held_elsewhere, false))
+        {
+            // A burst's walk waits for the sync in flight; a look at another worker's
+            // repository is moot when one is already coming.
+            if !manual && (self.queue.contains(id) || self.active.contains_key(&id)) {
+                continue;
+            }
             if let Some(info) = self.repository(id) {
-                self.enqueue(&info, JobKind::Sync, true);
+                self.enqueue(&info, JobKind::Sync, manual);
             }
         }
     }
@@ -629,4 +642,18 @@ fn log_changes(info: &RepositoryInfo, result: &SyncResult) {
             result.duration_ms
         );
     }
+}
+
+/// Takes the repositories of `waiting` whose time has come, each with `manual`.
+fn due(waiting: &mut HashMap<i64, Instant>, manual: bool) -> Vec<(i64, bool)> {
+    let now = Instant::now();
+    let ids: Vec<i64> = waiting
+        .iter()
+        .filter(|(_, at)| **at <= now)
+        .map(|(id, _)| *id)
+        .collect();
+    for id in &ids {
+        waiting.remove(id);
+    }
+    ids.into_iter().map(|id| (id, manual)).collect()
 }
