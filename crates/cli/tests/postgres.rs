@@ -443,3 +443,86 @@ fn a_worker_killed_mid_sync_loses_its_lease_and_another_finishes_the_repository(
         clean_counts(&sb, "killed_worker_clean", &["big"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() {
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    use rmcp::ServiceExt;
+    let sb = Sandbox::new();
+    sb.mkdir("shop/.git");
+    sb.write("shop/shop/orders.py", ORDERS);
+    sb.write("shop/shop/prices.py", PRICES);
+    let url = tokio::task::block_in_place(|| database("files_from_store"));
+    let repo = sb.tree().join("shop");
+    let out = run(&sb, Some(&url), &["index", repo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The repository's folder goes away: this "machine" no longer has the files.
+    std::fs::rename(&repo, sb.root().join("moved")).unwrap();
+    let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
+        c.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.root().join("home"))
+            .env("CODEINTEL_DATA_DIR", sb.root().join("second-data"))
+            .env("CODEINTEL_ENV_FILE", sb.root().join("codeintel.env"))
+            .env("CODEINTEL_STORE", &url)
+            .env("CODEINTEL_EMBED_PROVIDER", "none")
+            .stderr(std::process::Stdio::null());
+    });
+    let client =
+        ().serve(TokioChildProcess::new(cmd).expect("spawn server"))
+            .await
+            .expect("handshake");
+    let call = |tool: &'static str, args: Value| {
+        let client = &client;
+        async move {
+            client
+                .call_tool(
+                    CallToolRequestParams::new(tool.to_string())
+                        .with_arguments(args.as_object().cloned().unwrap_or_default()),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{tool}: {e}"))
+        }
+    };
+    let page = call(
+        "get_file",
+        serde_json::json!({ "repository": "shop", "path": "shop/prices.py" }),
+    )
+    .await;
+    assert_ne!(page.is_error, Some(true), "{page:?}");
+    let page = page.structured_content.expect("structured content");
+    assert_eq!(page["content"], PRICES, "{page}");
+    assert_eq!(page["path"], "shop/prices.py");
+    assert_eq!(page["total_lines"], 5);
+    // By its absolute path on the indexing machine, a page of it.
+    let abs = repo.join("shop/orders.py");
+    let part = call(
+        "get_file",
+        serde_json::json!({ "path": abs.to_str().unwrap(), "start_line": 3, "end_line": 4 }),
+    )
+    .await;
+    let part = part.structured_content.expect("structured content");
+    assert_eq!(
+        part["content"], "class Order:\n    def total(self, amount):\n",
+        "{part}"
+    );
+    // Only indexed files: never a path outside them, nor one climbing out with `..`.
+    for path in [
+        "shop/missing.py",
+        "shop/../../etc/passwd",
+        "../shop/shop/prices.py",
+    ] {
+        let refused = call(
+            "get_file",
+            serde_json::json!({ "repository": "shop", "path": path }),
+        )
+        .await;
+        assert_eq!(refused.is_error, Some(true), "{path}: {refused:?}");
+    }
+    let found = call("search_code", serde_json::json!({ "query": "discount" })).await;
+    let found = found.structured_content.expect("structured content");
+    assert_eq!(found["results"][0]["path"], "shop/prices.py", "{found}");
+    client.cancel().await.expect("close");
+}

@@ -15,7 +15,7 @@ use rmcp::service::RequestContext;
 use rmcp::{schemars, tool, tool_router, ErrorData, RoleServer};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -964,7 +964,8 @@ impl CodeIntel {
     }
 }
 
-/// Reads a page of a file inside an indexed repository.
+/// Reads a page of a file inside an indexed repository: from disk, or, for a file this
+/// machine does not have, from a store that keeps contents (only files it indexed).
 fn read_file(store: &IndexStore, args: &GetFileArgs) -> Result<Value, String> {
     let base = match &args.repository {
         Some(name) => Some(
@@ -976,28 +977,10 @@ fn read_file(store: &IndexStore, args: &GetFileArgs) -> Result<Value, String> {
         ),
         None => None,
     };
-    let path = paths::resolve(&args.path, base.as_deref())?;
-    let repos: Vec<_> = store.repositories().map_err(|e| e.to_string())?;
-    let roots: Vec<PathBuf> = repos.iter().map(|r| r.record.path.clone()).collect();
-    let root = paths::containing(&path, &roots)
-        .ok_or_else(|| format!("`{}` is not inside an indexed repository", args.path))?
-        .clone();
-    let repo = repos
-        .iter()
-        .find(|r| r.record.path == root)
-        .map(|r| r.record.name.clone())
-        .unwrap_or_default();
-    if !path.is_file() {
-        return Err(format!("`{}` is not a file", args.path));
-    }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if codeintel_index::lang::is_secret_file(name) {
-        return Err(format!(
-            "`{}` looks like a secret; codeintel does not read it",
-            args.path
-        ));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
+    let (repo, rel, bytes) = match paths::resolve(&args.path, base.as_deref()) {
+        Ok(path) => file_on_disk(store, args, &path)?,
+        Err(missing) => file_in_store(store, &args.path, base.as_deref())?.ok_or(missing)?,
+    };
     if bytes.len() > 16 << 20 {
         return Err("file is over 16 MiB".into());
     }
@@ -1024,11 +1007,6 @@ fn read_file(store: &IndexStore, args: &GetFileArgs) -> Result<Value, String> {
         end_line,
     };
     let page = page::page(&text, request, MAX_RESULT_CHARS);
-    let rel = path
-        .strip_prefix(&root)
-        .unwrap_or(&path)
-        .display()
-        .to_string();
     let total = page.total_lines;
     let mut out = json!({
         "repository": repo,
@@ -1052,6 +1030,85 @@ fn read_file(store: &IndexStore, args: &GetFileArgs) -> Result<Value, String> {
         ));
     }
     Ok(out)
+}
+
+/// A file's repository name, path in it and bytes, for `path` (canonical) on this machine.
+fn file_on_disk(
+    store: &IndexStore,
+    args: &GetFileArgs,
+    path: &Path,
+) -> Result<(String, String, Vec<u8>), String> {
+    let repos: Vec<_> = store.repositories().map_err(|e| e.to_string())?;
+    let roots: Vec<PathBuf> = repos.iter().map(|r| r.record.path.clone()).collect();
+    let root = paths::containing(path, &roots)
+        .ok_or_else(|| format!("`{}` is not inside an indexed repository", args.path))?
+        .clone();
+    let repo = repos
+        .iter()
+        .find(|r| r.record.path == root)
+        .map(|r| r.record.name.clone())
+        .unwrap_or_default();
+    if !path.is_file() {
+        return Err(format!("`{}` is not a file", args.path));
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if codeintel_index::lang::is_secret_file(name) {
+        return Err(format!(
+            "`{}` looks like a secret; codeintel does not read it",
+            args.path
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
+    let rel = path
+        .strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    Ok((repo, rel, bytes))
+}
+
+/// The same for a file not on this machine, from a store that keeps contents: `None` unless
+/// `path` names, without `.` or `..`, a file the store indexed (nothing else is served).
+fn file_in_store(
+    store: &IndexStore,
+    path: &str,
+    base: Option<&Path>,
+) -> Result<Option<(String, String, Vec<u8>)>, String> {
+    if !store.keeps_contents() {
+        return Ok(None);
+    }
+    let raw = Path::new(path.trim());
+    let full = match (raw.is_absolute(), base) {
+        (true, _) => raw.to_path_buf(),
+        (false, Some(base)) => base.join(raw),
+        (false, None) => return Ok(None),
+    };
+    let plain = full
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::RootDir));
+    if !plain {
+        return Ok(None);
+    }
+    let repos = store.repositories().map_err(|e| e.to_string())?;
+    let Some(repo) = repos
+        .iter()
+        .filter(|r| full.starts_with(&r.record.path))
+        .max_by_key(|r| r.record.path.as_os_str().len())
+    else {
+        return Ok(None);
+    };
+    let Some(rel) = full
+        .strip_prefix(&repo.record.path)
+        .ok()
+        .and_then(|rel| rel.to_str())
+        .map(|rel| rel.replace(std::path::MAIN_SEPARATOR, "/"))
+    else {
+        return Ok(None);
+    };
+    let bytes = store
+        .stored_file(repo.record.id, &rel)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes.map(|b| (repo.record.name.clone(), rel, b)))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub(super) fn read_file(
     known: Option<&FileState>,
     gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
     max_size: u64,
+    keep_content: bool,
 ) -> Outcome {
     let indexed_at_ns = store::now_ns();
     let bytes = match read_capped(&w.abs, max_size) {
@@ -82,6 +83,7 @@ pub(super) fn read_file(
         chunks: chunked.chunks,
         symbols: chunked.symbols,
         references: FileReferences::new(&chunked.references),
+        content: keep_content.then(|| store::contents::deflate(&bytes)),
     };
     Outcome::Op(
         op,

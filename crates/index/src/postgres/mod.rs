@@ -426,6 +426,10 @@ impl Storage for PostgresStorage {
         }
     }
 
+    fn keeps_contents(&self) -> bool {
+        true
+    }
+
     fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>> {
         self.leases
             .try_take(repo_id, lease::connector(&self.config, self.tls.as_ref()))

@@ -530,6 +530,14 @@ impl Snapshot for PgSnapshot {
         }))
     }
 
+    fn file_content(&self, repo_id: i64, path: &str) -> Result<Option<Vec<u8>>> {
+        let row = self.query_opt(
+            "SELECT content FROM files WHERE repo_id = $1 AND path = $2",
+            &[&repo_id, &path],
+        )?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
     fn model_key(&self, model: &str) -> Result<Option<i64>> {
         Ok(self
             .query_opt("SELECT id FROM embedding_models WHERE name = $1", &[&model])?

@@ -6,7 +6,7 @@ use super::Result;
 use postgres::Client;
 
 /// Bumped with each migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock key of migrations (`CIDX`).
 const MIGRATION_LOCK: i64 = 0x4349_4458;
@@ -132,6 +132,10 @@ const MIGRATIONS: &[&str] = &[
         holder TEXT NOT NULL,
         expires_at TIMESTAMPTZ NOT NULL
     );
+    "#,
+    // 3: file contents (deflated), so a server without the files answers `get_file`.
+    r#"
+    ALTER TABLE files ADD COLUMN content BYTEA;
     "#,
 ];
 

@@ -284,6 +284,7 @@ fn apply(
             chunks,
             symbols,
             references,
+            content,
         } => {
             let (size, chunk_count) = (stamp.size as i64, chunks.len() as i64);
             let id = match file_id(tx, repo_id, path)? {
@@ -291,7 +292,8 @@ fn apply(
                     delete_file_rows(tx, id, counts, delta)?;
                     tx.execute(
                         "UPDATE files SET language = $1, size = $2, mtime_ns = $3, hash = $4,
-                                indexed_at_ns = $5, chunk_count = $6, refs_version = $7
+                                indexed_at_ns = $5, chunk_count = $6, refs_version = $7,
+                                content = $9
                          WHERE id = $8",
                         &[
                             language,
@@ -302,6 +304,7 @@ fn apply(
                             &chunk_count,
                             &REFS_VERSION,
                             &id,
+                            content,
                         ],
                     )?;
                     id
@@ -309,8 +312,8 @@ fn apply(
                 None => tx
                     .query_one(
                         "INSERT INTO files (repo_id, path, language, size, mtime_ns, hash,
-                                            indexed_at_ns, chunk_count, refs_version)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                                            indexed_at_ns, chunk_count, refs_version, content)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                         &[
                             &repo_id,
                             path,
@@ -321,6 +324,7 @@ fn apply(
                             &stamp.indexed_at_ns,
                             &chunk_count,
                             &REFS_VERSION,
+                            content,
                         ],
                     )?
                     .get(0),

@@ -98,6 +98,7 @@ pub(super) fn apply(
             chunks,
             symbols,
             references,
+            content: _,
         } => {
             let id = match file_id(tx, repo_id, path)? {
                 Some(id) => {

@@ -83,6 +83,12 @@ pub trait Storage: Send + Sync {
     /// The lock of [`Storage::lock_repository`] if no other sync holds it now; `None` when one
     /// does (a worker then syncs another repository instead of waiting).
     fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>>;
+
+    /// Whether file contents are kept in the store (a shared store serves machines that do
+    /// not have the files); syncs then send them with each file.
+    fn keeps_contents(&self) -> bool {
+        false
+    }
 }
 
 /// One consistent view of the index.
@@ -222,4 +228,11 @@ pub trait Snapshot {
         repo_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<PendingChunk>>;
+
+    /// The deflated content of the file at `path` of repository `repo_id`, where the store
+    /// keeps contents; `None` otherwise, or when no such file is indexed.
+    fn file_content(&self, repo_id: i64, path: &str) -> Result<Option<Vec<u8>>> {
+        let _ = (repo_id, path);
+        Ok(None)
+    }
 }

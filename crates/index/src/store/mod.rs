@@ -10,6 +10,7 @@
 //!   in their own modules.
 
 mod backend;
+pub(crate) mod contents;
 mod error;
 mod location;
 mod types;
@@ -206,6 +207,20 @@ impl IndexStore {
     /// whoever started them (auto-sync, `codeintel index`, an MCP client).
     pub fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
         self.storage.lock_repository(repo_id)
+    }
+
+    /// Whether the store keeps file contents (see [`Storage::keeps_contents`]).
+    pub fn keeps_contents(&self) -> bool {
+        self.storage.keeps_contents()
+    }
+
+    /// The content of an indexed file as the store keeps it, where it keeps contents: `None`
+    /// when it does not, or when `path` is not an indexed file of repository `repo_id`.
+    pub fn stored_file(&self, repo_id: i64, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.read()?.file_content(repo_id, path)? {
+            Some(deflated) => contents::inflate(&deflated).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// [`IndexStore::lock_repository`] without waiting: `None` while another sync of

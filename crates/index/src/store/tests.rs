@@ -92,6 +92,7 @@ pub(crate) fn upsert(path: &str, body: &str) -> FileOp {
             end_line: 1,
         }],
         references: Default::default(),
+        content: None,
     }
 }
 
@@ -226,6 +227,7 @@ fn lines_file(path: &str, chunks: &[&str]) -> FileOp {
             .collect(),
         symbols: Vec::new(),
         references: Default::default(),
+        content: None,
     }
 }
 

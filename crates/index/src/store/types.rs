@@ -194,6 +194,9 @@ pub enum FileOp {
         symbols: Vec<Symbol>,
         /// Its uses of names.
         references: FileReferences,
+        /// The file's bytes, deflated, for a store that keeps contents
+        /// ([`crate::Storage::keeps_contents`]): `get_file` then works where the files are not.
+        content: Option<Vec<u8>>,
     },
     /// Same content, references found again (by a newer extraction).
     References {

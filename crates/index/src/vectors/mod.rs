@@ -668,6 +668,7 @@ pub(crate) mod tests {
             }],
             symbols,
             references: Default::default(),
+            content: None,
         }
     }
 
