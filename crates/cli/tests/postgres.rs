@@ -526,3 +526,97 @@ async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() 
     assert_eq!(found["results"][0]["path"], "shop/prices.py", "{found}");
     client.cancel().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_on_a_read_only_role_answers_searches_and_refuses_control_tools_clearly() {
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    use rmcp::ServiceExt;
+    let sb = Sandbox::new();
+    sb.mkdir("shop/.git");
+    sb.write("shop/shop/orders.py", ORDERS);
+    sb.write("shop/shop/prices.py", PRICES);
+    let url = tokio::task::block_in_place(|| database("read_only_role"));
+    let repo = sb.tree().join("shop");
+    let out = run(&sb, Some(&url), &["index", repo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A role that may connect and read the index's tables, nothing more.
+    let reader = tokio::task::block_in_place(|| {
+        let plain = url.replacen(&format!(":{PASSWORD}@"), "@", 1);
+        let mut client = postgres::Client::connect(&plain, postgres::NoTls).expect("test db");
+        client
+            .batch_execute(
+                "DO $$ BEGIN CREATE ROLE codeintel_reader LOGIN;
+                 EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+                 GRANT CONNECT ON DATABASE read_only_role TO codeintel_reader;
+                 GRANT USAGE ON SCHEMA public TO codeintel_reader;
+                 GRANT SELECT ON ALL TABLES IN SCHEMA public TO codeintel_reader;",
+            )
+            .expect("reader role");
+        let (scheme, rest) = plain.split_once("://").unwrap();
+        let (_, host) = rest.split_once('@').unwrap();
+        format!("{scheme}://codeintel_reader@{host}")
+    });
+    let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
+        c.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.root().join("home"))
+            .env("CODEINTEL_DATA_DIR", sb.root().join("reader-data"))
+            .env("CODEINTEL_ENV_FILE", sb.root().join("codeintel.env"))
+            .env("CODEINTEL_STORE", &reader)
+            .env("AUTO_SYNC_PATHS", sb.tree())
+            .env("CODEINTEL_EMBED_PROVIDER", "none")
+            .stderr(std::process::Stdio::null());
+    });
+    let client =
+        ().serve(TokioChildProcess::new(cmd).expect("spawn server"))
+            .await
+            .expect("handshake");
+    let call = |tool: &'static str, args: Value| {
+        let client = &client;
+        async move {
+            client
+                .call_tool(
+                    CallToolRequestParams::new(tool.to_string())
+                        .with_arguments(args.as_object().cloned().unwrap_or_default()),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{tool}: {e}"))
+        }
+    };
+    let found = call("search_code", serde_json::json!({ "query": "discount" })).await;
+    assert_ne!(found.is_error, Some(true), "{found:?}");
+    let found = found.structured_content.expect("structured content");
+    assert_eq!(found["results"][0]["path"], "shop/prices.py", "{found}");
+    let refs = call("find_references", serde_json::json!({ "name": "tax" })).await;
+    assert_ne!(refs.is_error, Some(true), "{refs:?}");
+    let page = call(
+        "get_file",
+        serde_json::json!({ "repository": "shop", "path": "shop/prices.py" }),
+    )
+    .await;
+    assert_ne!(page.is_error, Some(true), "{page:?}");
+    for (tool, args) in [
+        (
+            "index_repository",
+            serde_json::json!({ "path": repo.to_str().unwrap() }),
+        ),
+        (
+            "remove_repository",
+            serde_json::json!({ "repository": "shop" }),
+        ),
+        ("pause_auto_sync", serde_json::json!({})),
+        ("trigger_repository_scan", serde_json::json!({})),
+    ] {
+        let refused = call(tool, args).await;
+        assert_eq!(refused.is_error, Some(true), "{tool}: {refused:?}");
+        let text = format!("{:?}", refused.content);
+        assert!(text.contains("needs write access"), "{tool}: {text}");
+        assert!(!text.contains(PASSWORD), "{text}");
+    }
+    client.cancel().await.expect("close");
+    // Nothing was removed or changed.
+    let repos = json(&run(&sb, Some(&url), &["repos", "--json"]));
+    assert_eq!(repos[0]["files"], 2, "{repos}");
+}

@@ -55,6 +55,16 @@ fn fail(message: impl Into<String>) -> ToolResult {
     )]))
 }
 
+/// The error of a control tool on a store this process may only read.
+fn needs_write_access(store: &IndexStore, tool: &str) -> Option<ToolResult> {
+    (!store.writable()).then(|| {
+        fail(format!(
+            "{tool} needs write access to the index, and this server's database role may only read it ({}); searches, get_file and navigation work; run control tools on a server whose role may write",
+            store.path().display()
+        ))
+    })
+}
+
 /// Success with `value` as structured content (an object, as MCP requires).
 fn answer(value: Value) -> ToolResult {
     let value = match value {
@@ -692,6 +702,9 @@ impl CodeIntel {
         Parameters(args): Parameters<IndexArgs>,
         context: RequestContext<RoleServer>,
     ) -> ToolResult {
+        if let Some(refused) = needs_write_access(&self.store, "index_repository") {
+            return refused;
+        }
         let path = match self.indexable_path(&args.path).await? {
             Ok(path) => path,
             Err(e) => return fail(e),
@@ -786,6 +799,9 @@ impl CodeIntel {
         description = "Change auto-sync settings without a restart (persisted): scan paths, excludes, scan interval, concurrency, priority languages. Returns the resulting configuration."
     )]
     async fn configure_auto_sync(&self, Parameters(args): Parameters<ConfigureArgs>) -> ToolResult {
+        if let Some(refused) = needs_write_access(&self.store, "configure_auto_sync") {
+            return refused;
+        }
         if let Some(paths) = &args.scan_paths {
             for p in paths {
                 let path = PathBuf::from(p.trim());
@@ -853,6 +869,9 @@ impl CodeIntel {
         description = "Scan the configured folders for repositories now and queue what is new or changed (works even when auto-sync is disabled or paused). Returns queued, active and synced counts."
     )]
     async fn trigger_repository_scan(&self, Parameters(_): Parameters<NoArgs>) -> ToolResult {
+        if let Some(refused) = needs_write_access(&self.store, "trigger_repository_scan") {
+            return refused;
+        }
         match self.manager.trigger_scan().await {
             Ok(counts) => answer(json!(counts)),
             Err(e) => fail(e.to_string()),
@@ -866,6 +885,9 @@ impl CodeIntel {
         description = "Pause auto-sync: no new syncs start, running ones stop at their next batch. Searching keeps working."
     )]
     async fn pause_auto_sync(&self, Parameters(_): Parameters<NoArgs>) -> ToolResult {
+        if let Some(refused) = needs_write_access(&self.store, "pause_auto_sync") {
+            return refused;
+        }
         match self.manager.pause() {
             Ok(()) => answer(json!({ "paused": true })),
             Err(e) => fail(e.to_string()),
@@ -879,6 +901,9 @@ impl CodeIntel {
         description = "Resume auto-sync with the same queue."
     )]
     async fn resume_auto_sync(&self, Parameters(_): Parameters<NoArgs>) -> ToolResult {
+        if let Some(refused) = needs_write_access(&self.store, "resume_auto_sync") {
+            return refused;
+        }
         match self.manager.resume() {
             Ok(()) => answer(json!({ "paused": false })),
             Err(e) => fail(e.to_string()),
@@ -892,6 +917,9 @@ impl CodeIntel {
         description = "Drop one repository's index (its files, chunks, symbols and vectors; the files on disk are not touched). Auto-sync leaves it out from then on, even under a scan path, until index_repository is called on its folder. Returns what was removed."
     )]
     async fn remove_repository(&self, Parameters(args): Parameters<RemoveArgs>) -> ToolResult {
+        if let Some(refused) = needs_write_access(&self.store, "remove_repository") {
+            return refused;
+        }
         let manager = self.manager.clone();
         match blocking(move || manager.remove_repository(&args.repository)).await? {
             Ok(removed) => answer(json!(removed)),

@@ -63,6 +63,14 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         embeddings.embedder.clone(),
     )?);
     embeddings.report_to(&manager);
+    // A read-only role serves what the index holds; auto-sync would only be refused.
+    let syncs = store.writable();
+    if !syncs {
+        eprintln!(
+            "note: the index at {} is read-only for this role: serving searches; auto-sync and control tools are off",
+            store.path().display()
+        );
+    }
     let server = CodeIntel::new(store, manager.clone(), embeddings.embedder);
     let data_dir = config.data_dir.clone();
     runtime()?.block_on(async move {
@@ -74,10 +82,19 @@ pub fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         });
         let served = match http {
             Some(options) => {
-                manager.start();
+                if syncs {
+                    manager.start();
+                }
                 serve_http(server, options, &data_dir, shutdown).await
             }
-            None => serve_stdio(server, shutdown, || manager.start()).await,
+            None => {
+                serve_stdio(server, shutdown, || {
+                    if syncs {
+                        manager.start()
+                    }
+                })
+                .await
+            }
         };
         manager.stop().await;
         served

@@ -80,6 +80,8 @@ pub struct PostgresStorage {
     /// Taken only by `drop` (closing connections blocks).
     pool: Option<Pool>,
     leases: lease::Leases,
+    /// Whether the role may write (see [`Storage::writable`]).
+    writable: bool,
 }
 
 impl Drop for PostgresStorage {
@@ -128,6 +130,11 @@ impl PostgresStorage {
         // once (the pool would only time out), and the schema is brought up to date on it.
         let mut first = connect(&config, tls.as_ref()).map_err(|e| unreachable_store(url, e))?;
         let found = schema::migrate(&mut first)?;
+        // A role that may only read (servers of a team's index) serves searches; the writes
+        // it would be refused are refused up front with a clear reason.
+        let writable = first
+            .query_one("SELECT has_table_privilege('files', 'INSERT')", &[])?
+            .get(0);
         drop(first);
         if found > SCHEMA_VERSION {
             return Err(StoreError::TooNew {
@@ -151,6 +158,7 @@ impl PostgresStorage {
             tls,
             pool: Some(pool),
             leases: lease::Leases::new(),
+            writable,
         };
         Ok(storage)
     }
@@ -428,6 +436,10 @@ impl Storage for PostgresStorage {
 
     fn keeps_contents(&self) -> bool {
         true
+    }
+
+    fn writable(&self) -> bool {
+        self.writable
     }
 
     fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>> {

@@ -139,8 +139,16 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-/// Brings the schema to [`SCHEMA_VERSION`]: a database of a newer one is an error.
+/// Brings the schema to [`SCHEMA_VERSION`]: a database of a newer one is an error. A schema
+/// already current is only read (a read-only role opens it too).
 pub(super) fn migrate(client: &mut Client) -> Result<i32> {
+    let found = client.query_opt("SELECT version FROM codeintel_schema", &[]);
+    if let Ok(Some(row)) = found {
+        let current: i32 = row.get(0);
+        if current >= SCHEMA_VERSION {
+            return Ok(current);
+        }
+    }
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS codeintel_schema (version INT NOT NULL)")?;

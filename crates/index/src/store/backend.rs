@@ -89,6 +89,12 @@ pub trait Storage: Send + Sync {
     fn keeps_contents(&self) -> bool {
         false
     }
+
+    /// Whether this process may write (a read-only database role may not: it serves reads,
+    /// and syncs and control tools say they need write access).
+    fn writable(&self) -> bool {
+        true
+    }
 }
 
 /// One consistent view of the index.

@@ -209,6 +209,11 @@ impl IndexStore {
         self.storage.lock_repository(repo_id)
     }
 
+    /// Whether this process may write to the store (see [`Storage::writable`]).
+    pub fn writable(&self) -> bool {
+        self.storage.writable()
+    }
+
     /// Whether the store keeps file contents (see [`Storage::keeps_contents`]).
     pub fn keeps_contents(&self) -> bool {
         self.storage.keeps_contents()
