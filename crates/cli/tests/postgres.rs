@@ -266,6 +266,49 @@ async fn the_mcp_server_indexes_into_and_answers_from_postgres() {
     client.cancel().await.expect("close");
 }
 
+/// An MCP client (rmcp) of `codeintel serve` on `store`, with data dir `data` and `env` added.
+async fn serve_on(
+    sb: &Sandbox,
+    store: &str,
+    data: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    use rmcp::ServiceExt;
+    let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
+        c.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.root().join("home"))
+            .env("CODEINTEL_DATA_DIR", sb.root().join(data))
+            .env("CODEINTEL_ENV_FILE", sb.root().join("codeintel.env"))
+            .env("CODEINTEL_STORE", store)
+            .env("CODEINTEL_EMBED_PROVIDER", "none")
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+    });
+    ().serve(TokioChildProcess::new(cmd).expect("spawn server"))
+        .await
+        .expect("handshake")
+}
+
+/// Calls `tool` with `args`; the result, error or not.
+async fn call(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> rmcp::model::CallToolResult {
+    client
+        .call_tool(
+            rmcp::model::CallToolRequestParams::new(tool.to_string())
+                .with_arguments(args.as_object().cloned().unwrap_or_default()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
 /// `n` Python files of real functions under `repo/` (a repository: it has `.git`).
 fn python_repo(sb: &Sandbox, repo: &str, n: usize) {
     sb.mkdir(&format!("{repo}/.git"));
@@ -446,9 +489,6 @@ fn a_worker_killed_mid_sync_loses_its_lease_and_another_finishes_the_repository(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() {
-    use rmcp::model::CallToolRequestParams;
-    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-    use rmcp::ServiceExt;
     let sb = Sandbox::new();
     sb.mkdir("shop/.git");
     sb.write("shop/shop/orders.py", ORDERS);
@@ -459,34 +499,9 @@ async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() 
     assert!(out.status.success(), "{}", stderr(&out));
     // The repository's folder goes away: this "machine" no longer has the files.
     std::fs::rename(&repo, sb.root().join("moved")).unwrap();
-    let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
-        c.arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", sb.root().join("home"))
-            .env("CODEINTEL_DATA_DIR", sb.root().join("second-data"))
-            .env("CODEINTEL_ENV_FILE", sb.root().join("codeintel.env"))
-            .env("CODEINTEL_STORE", &url)
-            .env("CODEINTEL_EMBED_PROVIDER", "none")
-            .stderr(std::process::Stdio::null());
-    });
-    let client =
-        ().serve(TokioChildProcess::new(cmd).expect("spawn server"))
-            .await
-            .expect("handshake");
-    let call = |tool: &'static str, args: Value| {
-        let client = &client;
-        async move {
-            client
-                .call_tool(
-                    CallToolRequestParams::new(tool.to_string())
-                        .with_arguments(args.as_object().cloned().unwrap_or_default()),
-                )
-                .await
-                .unwrap_or_else(|e| panic!("{tool}: {e}"))
-        }
-    };
+    let client = serve_on(&sb, &url, "second-data", &[]).await;
     let page = call(
+        &client,
         "get_file",
         serde_json::json!({ "repository": "shop", "path": "shop/prices.py" }),
     )
@@ -499,6 +514,7 @@ async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() 
     // By its absolute path on the indexing machine, a page of it.
     let abs = repo.join("shop/orders.py");
     let part = call(
+        &client,
         "get_file",
         serde_json::json!({ "path": abs.to_str().unwrap(), "start_line": 3, "end_line": 4 }),
     )
@@ -515,13 +531,19 @@ async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() 
         "../shop/shop/prices.py",
     ] {
         let refused = call(
+            &client,
             "get_file",
             serde_json::json!({ "repository": "shop", "path": path }),
         )
         .await;
         assert_eq!(refused.is_error, Some(true), "{path}: {refused:?}");
     }
-    let found = call("search_code", serde_json::json!({ "query": "discount" })).await;
+    let found = call(
+        &client,
+        "search_code",
+        serde_json::json!({ "query": "discount" }),
+    )
+    .await;
     let found = found.structured_content.expect("structured content");
     assert_eq!(found["results"][0]["path"], "shop/prices.py", "{found}");
     client.cancel().await.expect("close");
@@ -529,9 +551,6 @@ async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_on_a_read_only_role_answers_searches_and_refuses_control_tools_clearly() {
-    use rmcp::model::CallToolRequestParams;
-    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-    use rmcp::ServiceExt;
     let sb = Sandbox::new();
     sb.mkdir("shop/.git");
     sb.write("shop/shop/orders.py", ORDERS);
@@ -557,41 +576,31 @@ async fn a_server_on_a_read_only_role_answers_searches_and_refuses_control_tools
         let (_, host) = rest.split_once('@').unwrap();
         format!("{scheme}://codeintel_reader@{host}")
     });
-    let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
-        c.arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", sb.root().join("home"))
-            .env("CODEINTEL_DATA_DIR", sb.root().join("reader-data"))
-            .env("CODEINTEL_ENV_FILE", sb.root().join("codeintel.env"))
-            .env("CODEINTEL_STORE", &reader)
-            .env("AUTO_SYNC_PATHS", sb.tree())
-            .env("CODEINTEL_EMBED_PROVIDER", "none")
-            .stderr(std::process::Stdio::null());
-    });
-    let client =
-        ().serve(TokioChildProcess::new(cmd).expect("spawn server"))
-            .await
-            .expect("handshake");
-    let call = |tool: &'static str, args: Value| {
-        let client = &client;
-        async move {
-            client
-                .call_tool(
-                    CallToolRequestParams::new(tool.to_string())
-                        .with_arguments(args.as_object().cloned().unwrap_or_default()),
-                )
-                .await
-                .unwrap_or_else(|e| panic!("{tool}: {e}"))
-        }
-    };
-    let found = call("search_code", serde_json::json!({ "query": "discount" })).await;
+    let client = serve_on(
+        &sb,
+        &reader,
+        "reader-data",
+        &[("AUTO_SYNC_PATHS", sb.tree().as_os_str())],
+    )
+    .await;
+    let found = call(
+        &client,
+        "search_code",
+        serde_json::json!({ "query": "discount" }),
+    )
+    .await;
     assert_ne!(found.is_error, Some(true), "{found:?}");
     let found = found.structured_content.expect("structured content");
     assert_eq!(found["results"][0]["path"], "shop/prices.py", "{found}");
-    let refs = call("find_references", serde_json::json!({ "name": "tax" })).await;
+    let refs = call(
+        &client,
+        "find_references",
+        serde_json::json!({ "name": "tax" }),
+    )
+    .await;
     assert_ne!(refs.is_error, Some(true), "{refs:?}");
     let page = call(
+        &client,
         "get_file",
         serde_json::json!({ "repository": "shop", "path": "shop/prices.py" }),
     )
@@ -609,7 +618,7 @@ async fn a_server_on_a_read_only_role_answers_searches_and_refuses_control_tools
         ("pause_auto_sync", serde_json::json!({})),
         ("trigger_repository_scan", serde_json::json!({})),
     ] {
-        let refused = call(tool, args).await;
+        let refused = call(&client, tool, args).await;
         assert_eq!(refused.is_error, Some(true), "{tool}: {refused:?}");
         let text = format!("{:?}", refused.content);
         assert!(text.contains("needs write access"), "{tool}: {text}");
