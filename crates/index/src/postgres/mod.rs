@@ -241,15 +241,26 @@ fn tls_connector() -> MakeRustlsConnect {
 }
 
 fn unreachable_store(url: &PostgresUrl, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!(
+    StoreError::Disconnected(format!(
         "cannot reach the PostgreSQL store {}: {e}",
         url.redacted()
     ))
 }
 
 impl From<postgres::Error> for StoreError {
+    /// A lost connection, or a server shutting down or starting up (SQLSTATE classes 08 and
+    /// 57P), is [`StoreError::Disconnected`]: retried soon; the rest are the database's errors.
     fn from(e: postgres::Error) -> Self {
-        StoreError::Database(Box::new(e))
+        let code = e.code().map(|c| c.code().to_string());
+        let away = match &code {
+            Some(code) => code.starts_with("08") || code.starts_with("57P"),
+            None => e.is_closed() || e.as_db_error().is_none(),
+        };
+        if away {
+            StoreError::Disconnected(format!("the PostgreSQL store is unreachable: {e}"))
+        } else {
+            StoreError::Database(Box::new(e))
+        }
     }
 }
 

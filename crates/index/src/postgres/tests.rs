@@ -368,3 +368,22 @@ fn a_real_tree_answers_the_same_on_both_backends_before_and_after_edits() {
         "BM25 top-10 overlap {first:.2} / {second:.2}"
     );
 }
+
+#[test]
+fn a_database_that_is_away_is_a_transient_error_a_refused_statement_is_not() {
+    let StoreLocation::Postgres(away) =
+        StoreLocation::parse("postgresql://ci@/x?host=/nonexistent-dir&connect_timeout=1").unwrap()
+    else {
+        unreachable!()
+    };
+    let error = PostgresStorage::open(&away).expect_err("no server there");
+    assert!(error.is_transient(), "{error}");
+    let dir = tempfile::tempdir().unwrap();
+    let url = test_database(dir.path());
+    let mut client = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
+    let refused: StoreError = client
+        .batch_execute("SELECT * FROM no_such_table")
+        .expect_err("a bad statement")
+        .into();
+    assert!(!refused.is_transient(), "{refused}");
+}

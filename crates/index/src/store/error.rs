@@ -53,6 +53,10 @@ pub enum StoreError {
     /// A write on an index opened read-only.
     #[error("the index was opened read-only")]
     ReadOnly,
+    /// The database server cannot be reached now (down, restarting, the network): what was
+    /// committed stays, and the same request may work in a moment.
+    #[error("{0}")]
+    Disconnected(String),
     /// A path that cannot be used.
     #[error("{path}: {reason}")]
     Path {
@@ -64,6 +68,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the failure is the database being away for now, worth retrying soon.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Disconnected(_))
+    }
+
     /// Whether the error is the caller's input (a usage error), not a failure of the index.
     pub fn is_bad_input(&self) -> bool {
         matches!(

@@ -10,6 +10,9 @@ use std::time::Duration;
 pub const RETRY_BASE: Duration = Duration::from_secs(300);
 /// Longest retry delay.
 pub const RETRY_MAX: Duration = Duration::from_secs(3600);
+/// First retry delay after a sync failed because the store's database was away (restarting,
+/// unreachable); doubles up to [`RETRY_BASE`], so a sync completes soon after it is back.
+pub const STORE_RETRY_BASE: Duration = Duration::from_secs(10);
 /// How long the index of a vanished repository is kept in case its folder comes back.
 pub const MISSING_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Success rate (percent) a sync needs before its repository is watched.
@@ -103,10 +106,23 @@ pub fn succeeded(sync: &mut SyncState, success_rate: f64) -> bool {
     unwatched && success_rate > WATCH_MIN_SUCCESS
 }
 
-/// A sync failed (`missing`: its folder is gone). Returns how long until the retry.
-pub fn failed(sync: &mut SyncState, missing: bool, now: i64) -> Duration {
+/// How long a repository waits after its `failures`-th failure in a row when the store was
+/// away: far sooner than a failure of the repository itself.
+pub fn store_retry_delay(failures: u32) -> Duration {
+    STORE_RETRY_BASE
+        .saturating_mul(1 << failures.saturating_sub(1).min(10))
+        .min(RETRY_BASE)
+}
+
+/// A sync failed (`missing`: its folder is gone; `store_away`: the store's database could not
+/// be reached). Returns how long until the retry.
+pub fn failed(sync: &mut SyncState, missing: bool, store_away: bool, now: i64) -> Duration {
     sync.failures += 1;
-    let delay = retry_delay(sync.failures);
+    let delay = if store_away {
+        store_retry_delay(sync.failures)
+    } else {
+        retry_delay(sync.failures)
+    };
     sync.next_retry_ms = Some(now + ms(delay));
     if missing {
         sync.state = RepoState::Missing;
@@ -139,7 +155,7 @@ mod tests {
         assert_eq!(minutes, [5, 10, 20, 40, 60, 60]);
         assert_eq!(retry_delay(u32::MAX), RETRY_MAX);
         let mut s = state(RepoState::Syncing, WatchState::Off);
-        assert_eq!(failed(&mut s, false, T0), RETRY_BASE);
+        assert_eq!(failed(&mut s, false, false, T0), RETRY_BASE);
         assert_eq!((s.state, s.failures), (RepoState::Failed, 1));
         assert!(retry_later(&s, T0 + 4 * MIN));
         assert!(!retry_later(&s, T0 + 5 * MIN));
@@ -155,7 +171,21 @@ mod tests {
             T0 + 5 * MIN,
             Duration::from_secs(300)
         ));
-        assert_eq!(failed(&mut s, false, T0 + 5 * MIN), 2 * RETRY_BASE);
+        assert_eq!(failed(&mut s, false, false, T0 + 5 * MIN), 2 * RETRY_BASE);
+    }
+
+    #[test]
+    fn a_store_that_was_away_is_retried_within_seconds_doubling_up_to_five_minutes() {
+        let seconds: Vec<u64> = (1..=7).map(|f| store_retry_delay(f).as_secs()).collect();
+        assert_eq!(seconds, [10, 20, 40, 80, 160, 300, 300]);
+        let mut s = state(RepoState::Syncing, WatchState::Off);
+        assert_eq!(failed(&mut s, false, true, T0), STORE_RETRY_BASE);
+        assert_eq!((s.state, s.failures), (RepoState::Failed, 1));
+        assert!(retry_later(&s, T0 + 9_000));
+        assert!(!retry_later(&s, T0 + 10_000));
+        assert!(recheck_due(&s, None, T0 + 10_000, Duration::from_secs(300)));
+        // A repository's own failure after that waits as before.
+        assert_eq!(failed(&mut s, false, false, T0 + MIN), 2 * RETRY_BASE);
     }
 
     #[test]
@@ -237,7 +267,7 @@ mod tests {
         let mut watched = state(RepoState::Syncing, WatchState::Watching);
         assert!(!succeeded(&mut watched, 100.0), "already watched");
         let mut gone = state(RepoState::Syncing, WatchState::Off);
-        failed(&mut gone, true, T0);
+        failed(&mut gone, true, false, T0);
         assert_eq!(
             (gone.state, gone.missing_since_ms),
             (RepoState::Missing, Some(T0))

@@ -483,7 +483,9 @@ impl Syncer {
             }
             Err(error) => {
                 let missing = matches!(error, SyncNowError::Sync(SyncError::Missing(_)));
-                let delay = policy::failed(&mut state, missing, now_ms());
+                let away =
+                    matches!(&error, SyncNowError::Sync(SyncError::Store(e)) if e.is_transient());
+                let delay = policy::failed(&mut state, missing, away, now_ms());
                 tracing::warn!(repository = %info.record.name, %error, retry_in = ?delay, "sync failed");
                 self.shared.metrics(|m| m.syncs_failed += 1);
                 self.shared
