@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::directory::MmapDirectory;
 use tantivy::index::SegmentId;
-use tantivy::indexer::{IndexWriterOptions, LogMergePolicy, MergeCandidate, MergePolicy};
+use tantivy::indexer::{LogMergePolicy, MergeCandidate, MergePolicy};
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, TermQuery,
 };
@@ -239,14 +239,10 @@ impl LexicalIndex {
 
     /// The writer, when no one else (this process or another) holds it.
     pub fn try_writer(&self) -> Result<Option<LexicalWriter>> {
-        // One merge at a time: each holds its segments' maps and buffers, and tantivy's four
-        // concurrent merges made peak RSS grow with the corpus (345 MB at 20 copies).
-        let options = IndexWriterOptions::builder()
-            .num_worker_threads(1)
-            .num_merge_threads(1)
-            .memory_budget_per_thread(WRITER_BUDGET_BYTES)
-            .build();
-        match self.index.writer_with_options::<TantivyDocument>(options) {
+        match self
+            .index
+            .writer_with_num_threads::<TantivyDocument>(1, WRITER_BUDGET_BYTES)
+        {
             Ok(writer) => Ok(Some(LexicalWriter {
                 writer: {
                     writer.set_merge_policy(Box::new(CappedMerges::default()));
