@@ -309,7 +309,9 @@ impl Snapshot for PgSnapshot {
 
     /// BM25 over the chunks' terms (GIN), with the embedded engine's terms (the corpus
     /// statistics materialized first: inlined, the planner counted each term once per row), idf (Robertson/Sparck Jones,
-    /// floored near zero) and parameters; every chunk as good as the last one kept.
+    /// floored near zero) and parameters; every chunk as good as the last one kept. A
+    /// candidate's frequencies are looked up for the query's terms only (`array_position`),
+    /// not by unnesting all of its terms.
     fn lexical_candidates(
         &self,
         words: &[String],
@@ -335,11 +337,13 @@ impl Snapshot for PgSnapshot {
                         FROM unnest($1::TEXT[]) AS t(term)),
                  w AS MATERIALIZED (SELECT df.term, greatest(ln((stats.n - df.n + 0.5) / (df.n + 0.5)), 1e-6) AS idf
                        FROM df, stats)
-                 SELECT c.id, sum(w.idf * u.tf * {k1p1} / (u.tf + {K1} * ({one_b} + {B} * c.terms / stats.avgdl))) AS score
+                 SELECT c.id, sum(u.idf * u.tf * {k1p1} / (u.tf + {K1} * ({one_b} + {B} * c.terms / stats.avgdl))) AS score
                  FROM chunks c
-                 CROSS JOIN LATERAL unnest(c.lex_terms, c.lex_tfs) AS u(term, tf)
-                 JOIN w ON w.term = u.term
                  CROSS JOIN stats
+                 CROSS JOIN LATERAL (
+                    SELECT w.idf, c.lex_tfs[p.at] AS tf
+                    FROM w CROSS JOIN LATERAL array_position(c.lex_terms, w.term) AS p(at)
+                    WHERE p.at IS NOT NULL) AS u
                  WHERE c.lex_terms && $1::TEXT[]
                    AND ($2::BIGINT IS NULL OR c.repo_id = $2) AND ($3::TEXT IS NULL OR c.language = $3)
                    AND ($4::BIGINT[] IS NULL OR c.file_id = ANY($4)) AND NOT (c.id = ANY($5))
