@@ -15,6 +15,12 @@ fn database(name: &str) -> String {
     let admin = std::env::var("CODEINTEL_TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!("CODEINTEL_TEST_POSTGRES_URL is not set: run the suite with `bash scripts/test.sh`, which starts a private PostgreSQL")
     });
+    database_on(&admin, name)
+}
+
+/// [`database`] on the cluster whose superuser URL is `admin`.
+fn database_on(admin: &str, name: &str) -> String {
+    let admin = admin.to_string();
     let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("test cluster");
     for sql in [
         format!("DROP DATABASE IF EXISTS {name}"),
@@ -628,4 +634,83 @@ async fn a_server_on_a_read_only_role_answers_searches_and_refuses_control_tools
     // Nothing was removed or changed.
     let repos = json(&run(&sb, Some(&url), &["repos", "--json"]));
     assert_eq!(repos[0]["files"], 2, "{repos}");
+}
+
+/// A private cluster of one test's own (it is restarted), stopped when dropped.
+struct Cluster {
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn script() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup-postgres.sh")
+    }
+
+    fn control(&self, action: &str) -> String {
+        let out = std::process::Command::new("bash")
+            .arg(Self::script())
+            .arg(action)
+            .arg(self.dir.path())
+            .output()
+            .expect("setup-postgres.sh");
+        assert!(out.status.success(), "{action}: {}", stderr(&out));
+        stdout(&out)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn start() -> (Cluster, String) {
+        let cluster = Cluster {
+            dir: tempfile::tempdir().expect("cluster dir"),
+        };
+        let admin = cluster.control("start");
+        (cluster, admin)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(Self::script())
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+#[test]
+fn postgresql_restarting_mid_sync_is_retried_and_the_sync_completes() {
+    let sb = Sandbox::new();
+    python_repo(&sb, "big", 1500);
+    let (cluster, admin) = Cluster::start();
+    let url = database_on(&admin, "restarted");
+    let plain = url.replacen(&format!(":{PASSWORD}@"), "@", 1);
+    let a = pg_daemon(&sb, &url, "a");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while query_i64(&plain, "SELECT count(*) FROM files") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no batch committed in 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cluster.control("stop");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    cluster.control("start");
+    let committed = query_i64(&plain, "SELECT count(*) FROM files");
+    assert!(committed < 1500, "the sync finished before the restart");
+    // Retried (10 s), then the lease of the broken sync expires (30 s): done well within 150 s.
+    wait_all_synced(&sb, &plain, 1, 150, &["a"]);
+    drop(a);
+    let log = std::fs::read_to_string(sb.root().join("a.log")).unwrap_or_default();
+    assert!(log.contains("unreachable"), "the failure was seen: {log}");
+    assert_eq!(query_i64(&plain, "SELECT count(*) FROM files"), 1500);
+    let clean = database_on(&admin, "restarted_clean");
+    let path = sb.tree().join("big");
+    let out = run(&sb, Some(&clean), &["index", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(repo_counts(&sb, &url), repo_counts(&sb, &clean));
 }
