@@ -1118,10 +1118,9 @@ fn file_in_store(
         return Ok(None);
     }
     let repos = store.repositories().map_err(|e| e.to_string())?;
-    let Some(repo) = repos
-        .iter()
-        .filter(|r| full.starts_with(&r.record.path))
-        .max_by_key(|r| r.record.path.as_os_str().len())
+    let roots: Vec<PathBuf> = repos.iter().map(|r| r.record.path.clone()).collect();
+    let Some(repo) = paths::containing(&full, &roots)
+        .and_then(|root| repos.iter().find(|r| &r.record.path == root))
     else {
         return Ok(None);
     };
