@@ -272,6 +272,19 @@ async fn the_mcp_server_indexes_into_and_answers_from_postgres() {
     client.cancel().await.expect("close");
 }
 
+/// The shop repository (orders, prices) under the sandbox tree, indexed with `codeintel index`
+/// into a fresh database `name`: its URL and the repository's folder.
+fn indexed_shop(sb: &Sandbox, name: &str) -> (String, std::path::PathBuf) {
+    sb.mkdir("shop/.git");
+    sb.write("shop/shop/orders.py", ORDERS);
+    sb.write("shop/shop/prices.py", PRICES);
+    let url = database(name);
+    let repo = sb.tree().join("shop");
+    let out = run(sb, Some(&url), &["index", repo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (url, repo)
+}
+
 /// An MCP client (rmcp) of `codeintel serve` on `store`, with data dir `data` and `env` added.
 async fn serve_on(
     sb: &Sandbox,
@@ -496,13 +509,7 @@ fn a_worker_killed_mid_sync_loses_its_lease_and_another_finishes_the_repository(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() {
     let sb = Sandbox::new();
-    sb.mkdir("shop/.git");
-    sb.write("shop/shop/orders.py", ORDERS);
-    sb.write("shop/shop/prices.py", PRICES);
-    let url = tokio::task::block_in_place(|| database("files_from_store"));
-    let repo = sb.tree().join("shop");
-    let out = run(&sb, Some(&url), &["index", repo.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (url, repo) = tokio::task::block_in_place(|| indexed_shop(&sb, "files_from_store"));
     // The repository's folder goes away: this "machine" no longer has the files.
     std::fs::rename(&repo, sb.root().join("moved")).unwrap();
     let client = serve_on(&sb, &url, "second-data", &[]).await;
@@ -558,13 +565,7 @@ async fn a_server_without_the_files_serves_get_file_and_search_from_the_store() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_on_a_read_only_role_answers_searches_and_refuses_control_tools_clearly() {
     let sb = Sandbox::new();
-    sb.mkdir("shop/.git");
-    sb.write("shop/shop/orders.py", ORDERS);
-    sb.write("shop/shop/prices.py", PRICES);
-    let url = tokio::task::block_in_place(|| database("read_only_role"));
-    let repo = sb.tree().join("shop");
-    let out = run(&sb, Some(&url), &["index", repo.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (url, repo) = tokio::task::block_in_place(|| indexed_shop(&sb, "read_only_role"));
     // A role that may connect and read the index's tables, nothing more.
     let reader = tokio::task::block_in_place(|| {
         let plain = url.replacen(&format!(":{PASSWORD}@"), "@", 1);
