@@ -227,6 +227,28 @@ fn a_failing_repository_shows_its_error_and_is_retried() {
 }
 
 #[test]
+fn a_scheduler_that_panics_is_started_again_and_finishes_the_work() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "first", "py", 3);
+    let log = sb.root().join("daemon.log");
+    let _daemon = sb.start_daemon_logged(&[("CODEINTEL_TEST_SCHEDULER_PANIC", "first")], &log);
+    // The panic came as the first sync ended, before its state was saved: the new scheduler
+    // syncs it again from the store's "syncing", and then keeps working (a new repository).
+    wait_for(&sb, 60, "first synced after the panic", |s| {
+        all_synced(s, &["first"])
+    });
+    make_repo(&sb, "second", "py", 3);
+    wait_for(&sb, 60, "second found and synced", |s| {
+        all_synced(s, &["first", "second"])
+    });
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("injected scheduler panic"), "{log}");
+    assert!(log.contains("starting it again"), "{log}");
+    let s = status(&sb);
+    assert!(s["metrics"]["errors"].as_u64().unwrap() >= 1, "{s}");
+}
+
+#[test]
 fn two_processes_never_sync_at_once_and_the_survivor_takes_over() {
     let sb = Sandbox::new();
     make_repo(&sb, "shared", "py", 3);

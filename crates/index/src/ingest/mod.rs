@@ -343,7 +343,7 @@ impl<'a> RepositorySync<'a> {
                 .try_lock_repository(repo.id)?
                 .ok_or_else(|| SyncError::Busy(repo.name.clone()))?
         } else {
-            self.store.lock_repository(repo.id)
+            self.store.lock_repository(repo.id)?
         };
         let outcome = self.sync_files(&repo, &root, incremental, scope);
         let mut result = match outcome {

@@ -50,6 +50,10 @@ impl Leases {
 
     /// Takes repository `repo_id`'s lease on a new connection (`connect`), unless another
     /// holder's lease on it is live: then `None`.
+    ///
+    /// A lease of this process that no sync of it holds any more is taken at once, live or
+    /// not: its sync ended while the database was away, so the row could not be deleted, and
+    /// this process knows that no one is behind it (other indexers wait for its expiry).
     pub(super) fn try_take(
         &self,
         repo_id: i64,
@@ -60,6 +64,15 @@ impl Leases {
             self.worker,
             self.taken.fetch_add(1, Ordering::Relaxed)
         );
+        // Reserved first: two syncs of one repository in this process must not both see
+        // this process's leftover as theirs to take.
+        {
+            let mut held = self.lock_held();
+            if held.contains_key(&repo_id) {
+                return Ok(None);
+            }
+            held.insert(repo_id, holder.clone());
+        }
         let taken = blocking(|| -> Result<Option<Client>> {
             let mut client = connect()?;
             let row = client.query_opt(
@@ -68,15 +81,24 @@ impl Leases {
                  ON CONFLICT (repo_id) DO UPDATE
                     SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
                     WHERE repository_leases.expires_at < now()
+                       OR starts_with(repository_leases.holder, $4)
                  RETURNING 1",
-                &[&repo_id, &holder, &LEASE.as_secs_f64()],
+                &[
+                    &repo_id,
+                    &holder,
+                    &LEASE.as_secs_f64(),
+                    &format!("{}#", self.worker),
+                ],
             )?;
             Ok(row.map(|_| client))
-        })?;
-        let Some(client) = taken else {
-            return Ok(None);
+        });
+        let client = match taken {
+            Ok(Some(client)) => client,
+            other => {
+                self.lock_held().remove(&repo_id);
+                return other.map(|_| None);
+            }
         };
-        self.lock_held().insert(repo_id, holder.clone());
         let (stop, stopped) = mpsc::channel::<()>();
         let held = self.held.clone();
         let renewer = std::thread::Builder::new()

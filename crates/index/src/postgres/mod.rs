@@ -40,32 +40,52 @@ enum Pool {
 }
 
 /// A connection of the pool, back to it when dropped.
-pub(super) enum Pooled {
+///
+/// The pool closes a connection it finds broken as it comes back (a database that
+/// restarted), and closing one blocks on the client's own runtime, which panics on a tokio
+/// worker thread: so it comes back through [`blocking`]. (A panic there once took the whole
+/// auto-sync scheduler down with it after a restart.)
+pub(super) struct Pooled(Option<PooledConnection>);
+
+enum PooledConnection {
     Plain(r2d2::PooledConnection<PostgresConnectionManager<NoTls>>),
     Tls(r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>),
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        let conn = self.0.take();
+        blocking(|| drop(conn));
+    }
 }
 
 impl std::ops::Deref for Pooled {
     type Target = Client;
     fn deref(&self) -> &Client {
-        match self {
-            Pooled::Plain(c) => c,
-            Pooled::Tls(c) => c,
+        match self.0.as_ref() {
+            Some(PooledConnection::Plain(c)) => c,
+            Some(PooledConnection::Tls(c)) => c,
+            None => unreachable!("a connection is only taken when it is dropped"),
         }
     }
 }
 
 impl std::ops::DerefMut for Pooled {
     fn deref_mut(&mut self) -> &mut Client {
-        match self {
-            Pooled::Plain(c) => c,
-            Pooled::Tls(c) => c,
+        match self.0.as_mut() {
+            Some(PooledConnection::Plain(c)) => c,
+            Some(PooledConnection::Tls(c)) => c,
+            None => unreachable!("a connection is only taken when it is dropped"),
         }
     }
 }
 
 /// Connections one process keeps at most: searches and syncs wait for one beyond that.
 const MAX_CONNECTIONS: u32 = 8;
+/// How long a store call waits for a connection before it fails as `Disconnected`: a database
+/// that is away makes each call wait this long, and the auto-sync scheduler calls the store
+/// between its jobs, so it is short.
+const CONNECTION_WAIT: Duration = Duration::from_secs(5);
 /// The advisory lock key serializing new repositories' names (`CIDX` + 1).
 const NAMES_LOCK: i64 = 0x4349_4459;
 
@@ -166,10 +186,11 @@ impl PostgresStorage {
     fn connection(&self) -> Result<Pooled> {
         // A connection is checked (one round trip) as it leaves the pool.
         blocking(|| match self.pool.as_ref() {
-            Some(Pool::Plain(p)) => p.get().map(Pooled::Plain),
-            Some(Pool::Tls(p)) => p.get().map(Pooled::Tls),
+            Some(Pool::Plain(p)) => p.get().map(PooledConnection::Plain),
+            Some(Pool::Tls(p)) => p.get().map(PooledConnection::Tls),
             None => unreachable!("the pool is only taken when the storage is dropped"),
         })
+        .map(|conn| Pooled(Some(conn)))
         .map_err(|e| unreachable_store(&self.url, e))
     }
 
@@ -215,12 +236,13 @@ fn connect(
     }
 }
 
-/// A bounded pool: beyond it, searches and syncs wait for a connection.
+/// A bounded pool: beyond it, searches and syncs wait for a connection, for at most
+/// [`CONNECTION_WAIT`].
 fn pool_builder<M: r2d2::ManageConnection>() -> r2d2::Builder<M> {
     r2d2::Pool::builder()
         .max_size(MAX_CONNECTIONS)
         .min_idle(Some(1))
-        .connection_timeout(Duration::from_secs(15))
+        .connection_timeout(CONNECTION_WAIT)
 }
 
 /// TLS for `sslmode=prefer|require` (the default roots of this machine); a Unix socket or
@@ -435,14 +457,8 @@ impl Storage for PostgresStorage {
     fn checkpoint(&self) {}
 
     /// A lease in the store (see [`lease`]): waits while another indexer's is live.
-    fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
-        match lease::wait_for(|| self.try_lock_repository(repo_id), repo_id) {
-            Ok(lock) => lock,
-            Err(e) => {
-                tracing::warn!(%e, repo_id, "syncing without a repository lease");
-                RepositoryLock::new(None)
-            }
-        }
+    fn lock_repository(&self, repo_id: i64) -> Result<RepositoryLock> {
+        lease::wait_for(|| self.try_lock_repository(repo_id), repo_id)
     }
 
     fn keeps_contents(&self) -> bool {

@@ -116,14 +116,19 @@ fn the_location_shown_has_no_password() {
 
 /// A lease of another indexer on `repo_id`, live for `secs` (negative: expired that long ago).
 fn foreign_lease(url: &PostgresUrl, repo_id: i64, secs: f64) {
+    set_lease(url, repo_id, "elsewhere:1:1#0", secs);
+}
+
+/// Writes repository `repo_id`'s lease row as `holder`'s, expiring in `secs`.
+fn set_lease(url: &PostgresUrl, repo_id: i64, holder: &str, secs: f64) {
     let mut client = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
     client
         .execute(
             "INSERT INTO repository_leases (repo_id, holder, expires_at)
-             VALUES ($1, 'elsewhere:1:1#0', now() + make_interval(secs => $2))
+             VALUES ($1, $2, now() + make_interval(secs => $3))
              ON CONFLICT (repo_id) DO UPDATE SET holder = EXCLUDED.holder,
                  expires_at = EXCLUDED.expires_at",
-            &[&repo_id, &secs],
+            &[&repo_id, &holder, &secs],
         )
         .unwrap();
 }
@@ -194,6 +199,37 @@ fn another_indexers_live_lease_holds_the_repository_and_its_writes_an_expired_on
         "ending the stalled sync leaves the new holder's lease"
     );
     assert_eq!(store.repositories().unwrap()[0].files, 1);
+}
+
+#[test]
+fn a_lease_this_process_left_behind_is_taken_at_once_by_it_and_by_no_other_indexer() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = test_database(dir.path());
+    let store = IndexStore::with_storage(PostgresStorage::open(&url).unwrap());
+    let repo = store
+        .ensure_repository(Path::new("/left"), "left", None, false)
+        .unwrap();
+    let lock = store.try_lock_repository(repo.id).unwrap().unwrap();
+    let holder = lease_holder(&url, repo.id).unwrap();
+    drop(lock);
+    // Its sync ended while the database was away: the row could not be deleted.
+    set_lease(&url, repo.id, &holder, 60.0);
+    let other = IndexStore::with_storage(PostgresStorage::open(&url).unwrap());
+    assert!(
+        other.try_lock_repository(repo.id).unwrap().is_none(),
+        "another indexer waits for the expiry"
+    );
+    let again = store
+        .try_lock_repository(repo.id)
+        .unwrap()
+        .expect("this process knows no sync of it holds the lease");
+    assert_ne!(lease_holder(&url, repo.id).unwrap(), holder);
+    assert!(
+        store.try_lock_repository(repo.id).unwrap().is_none(),
+        "but a live sync's lease is not taken by another sync of this process"
+    );
+    drop(again);
+    assert_eq!(lease_holder(&url, repo.id), None);
 }
 
 /// Copies this crate's own sources (real Rust, with the `.scm` queries) under `root`.
@@ -386,4 +422,41 @@ fn a_database_that_is_away_is_a_transient_error_a_refused_statement_is_not() {
         .expect_err("a bad statement")
         .into();
     assert!(!refused.is_transient(), "{refused}");
+}
+
+/// A connection the database closed (a restart) comes back to the pool on a tokio worker (an
+/// MCP handler, the auto-sync scheduler): the pool closes it there, which must not panic.
+#[test]
+fn a_connection_the_database_closed_is_put_away_on_a_tokio_worker_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = test_database(dir.path());
+    let store = std::sync::Arc::new(IndexStore::with_storage(
+        PostgresStorage::open(&url).unwrap(),
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let on_worker = store.clone();
+    let outcome = runtime.block_on(async move {
+        tokio::spawn(async move {
+            let snapshot = on_worker.read().unwrap();
+            // Every other backend of this database: the snapshot's and the pool's idle ones.
+            tokio::task::block_in_place(|| {
+                let mut admin = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
+                admin
+                    .execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                        &[],
+                    )
+                    .unwrap();
+            });
+            drop(snapshot);
+            // The pool makes new connections: the store answers again.
+            on_worker.repositories().map(|r| r.len())
+        })
+        .await
+    });
+    assert_eq!(outcome.expect("no panic on the worker").unwrap(), 0);
 }

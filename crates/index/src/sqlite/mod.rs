@@ -438,12 +438,12 @@ impl Storage for SqliteStorage {
     /// An OS file lock beside the index, released by the kernel however its holder ends;
     /// where none can be made (a read-only folder) syncs go unguarded, as SQLite still
     /// serializes their writes.
-    fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
+    fn lock_repository(&self, repo_id: i64) -> Result<RepositoryLock> {
         let locked = self.lock_file(repo_id).and_then(|file| {
             file.lock()?;
             Ok(file)
         });
-        RepositoryLock::new(guard(locked, repo_id))
+        Ok(RepositoryLock::new(guard(locked, repo_id)))
     }
 
     fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>> {

@@ -77,8 +77,9 @@ pub trait Storage: Send + Sync {
     fn checkpoint(&self);
 
     /// Waits until no other sync of `repo_id` runs (in any process sharing the store) and
-    /// holds that until the lock is dropped.
-    fn lock_repository(&self, repo_id: i64) -> RepositoryLock;
+    /// holds that until the lock is dropped. An error when the store cannot say whether
+    /// another sync runs (its database is away): a sync must then not start.
+    fn lock_repository(&self, repo_id: i64) -> Result<RepositoryLock>;
 
     /// The lock of [`Storage::lock_repository`] if no other sync holds it now; `None` when one
     /// does (a worker then syncs another repository instead of waiting).

@@ -205,7 +205,7 @@ impl IndexStore {
     /// Waits until no other sync of repository `repo_id` runs, in this process or another, and
     /// holds that until the lock is dropped: two syncs of one repository never run at once,
     /// whoever started them (auto-sync, `codeintel index`, an MCP client).
-    pub fn lock_repository(&self, repo_id: i64) -> RepositoryLock {
+    pub fn lock_repository(&self, repo_id: i64) -> Result<RepositoryLock> {
         self.storage.lock_repository(repo_id)
     }
 

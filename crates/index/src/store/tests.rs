@@ -349,17 +349,17 @@ pub(crate) fn sync_state_round_trips(open: Open) {
 pub(crate) fn one_sync_of_a_repository_at_a_time(open: Open) {
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(open(dir.path()));
-    let first = store.lock_repository(7);
+    let first = store.lock_repository(7).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let waiter = {
         let store = store.clone();
         std::thread::spawn(move || {
-            let _second = store.lock_repository(7);
+            let _second = store.lock_repository(7).unwrap();
             let _ = tx.send(());
         })
     };
     // Another repository is not held up.
-    drop(store.lock_repository(8));
+    drop(store.lock_repository(8).unwrap());
     assert!(
         rx.recv_timeout(std::time::Duration::from_millis(300))
             .is_err(),
@@ -380,7 +380,7 @@ pub(crate) fn a_busy_repository_is_reported_not_waited_for(open: Open) {
     let other = store
         .ensure_repository(Path::new("/free"), "free", None, false)
         .unwrap();
-    let first = store.lock_repository(repo.id);
+    let first = store.lock_repository(repo.id).unwrap();
     // From another thread too (another sync in this process).
     let busy = {
         let store = store.clone();
@@ -396,5 +396,5 @@ pub(crate) fn a_busy_repository_is_reported_not_waited_for(open: Open) {
     // And a held try-lock blocks a waiting lock like any other.
     assert!(store.try_lock_repository(repo.id).unwrap().is_none());
     drop(again);
-    drop(store.lock_repository(repo.id));
+    drop(store.lock_repository(repo.id).unwrap());
 }

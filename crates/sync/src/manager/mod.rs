@@ -149,6 +149,8 @@ impl AutoSyncManager {
                 progress: Mutex::new(Default::default()),
                 activity_written: Mutex::new(String::new()),
                 states_dirty: AtomicBool::new(true),
+                #[cfg(debug_assertions)]
+                injected_panic: AtomicBool::new(false),
             }),
             task: Mutex::new(None),
         })

@@ -31,6 +31,9 @@ const BURST_PATHS: usize = 200;
 const BURST_SETTLE: Duration = Duration::from_secs(2);
 /// How long a repository another worker is syncing waits before this one looks again.
 const HELD_ELSEWHERE_RETRY: Duration = Duration::from_secs(5);
+/// How long a repository waits when the store could not be read for it (a database
+/// restarting): its job, its finished sync's outcome or its watcher events are taken up again.
+const STORE_AWAY_RETRY: Duration = Duration::from_secs(2);
 
 /// One finished job.
 struct Done {
@@ -58,9 +61,13 @@ pub(super) struct Syncer {
     stopping: bool,
     /// Repositories that just had a burst of changes, and when to walk them once more.
     settle: HashMap<i64, Instant>,
-    /// Repositories another worker was syncing (sharing the store), and when to look again:
-    /// whatever changed after that worker's walk is then synced here.
-    held_elsewhere: HashMap<i64, Instant>,
+    /// Repositories to walk again later, and when: another worker was syncing them (sharing
+    /// the store), so whatever changed after that worker's walk is synced here; or the store
+    /// could not be read when their job was to start or their events came.
+    look_again: HashMap<i64, Instant>,
+    /// Finished syncs whose outcome could not be recorded yet (the store was away), and when
+    /// to try again: a sync that failed on a restarting database must still be retried.
+    unrecorded: HashMap<i64, (Instant, Done)>,
     /// The cancel flag of the running background embedding pass.
     embedding: Option<Arc<AtomicBool>>,
     /// A finished pass says how long to wait before the next.
@@ -93,7 +100,8 @@ impl Syncer {
             seen_overrides: None,
             stopping: false,
             settle: HashMap::new(),
-            held_elsewhere: HashMap::new(),
+            look_again: HashMap::new(),
+            unrecorded: HashMap::new(),
             embedding: None,
             embed_done_tx,
             embed_done_rx,
@@ -389,12 +397,18 @@ impl Syncer {
     fn spawn_job(&mut self, job: Job) {
         // Removed since it was queued (by a person, possibly in another process): syncing it
         // would index it again.
-        let Some(info) = self.repository(job.repo_id) else {
-            if let Some(w) = self.watcher.as_mut() {
-                w.unwatch(job.repo_id);
+        let info = match self.repository(job.repo_id) {
+            Ok(Some(info)) => info,
+            Ok(None) => {
+                if let Some(w) = self.watcher.as_mut() {
+                    w.unwatch(job.repo_id);
+                }
+                return;
             }
-            return;
+            Err(()) => return self.look_again_later(job.repo_id),
         };
+        // A newer sync's outcome is the one to record.
+        self.unrecorded.remove(&job.repo_id);
         let cancel = Arc::new(AtomicBool::new(false));
         self.active.insert(
             job.repo_id,
@@ -426,15 +440,27 @@ impl Syncer {
         });
     }
 
-    fn repository(&self, repo_id: i64) -> Option<RepositoryInfo> {
-        self.shared.store.repository_state(repo_id).ok()?
+    /// The repository as the store has it: `Ok(None)` when it was removed, `Err` when the
+    /// store cannot say now (logged).
+    fn repository(&self, repo_id: i64) -> Result<Option<RepositoryInfo>, ()> {
+        self.shared.store.repository_state(repo_id).map_err(|e| {
+            tracing::warn!(%e, repo_id, "cannot read the repository's state; trying again soon");
+        })
     }
 
     fn on_done(&mut self, done: Done) {
+        #[cfg(debug_assertions)]
+        self.injected_panic(done.repo_id);
         self.active.remove(&done.repo_id);
         self.shared.end_progress(done.repo_id);
-        let Some(info) = self.repository(done.repo_id) else {
-            return;
+        let info = match self.repository(done.repo_id) {
+            Ok(Some(info)) => info,
+            Ok(None) => return,
+            Err(()) => {
+                let at = Instant::now() + STORE_AWAY_RETRY;
+                self.unrecorded.insert(done.repo_id, (at, done));
+                return;
+            }
         };
         let mut state = info.sync.clone();
         match &done.result {
@@ -470,7 +496,7 @@ impl Syncer {
                 // Another worker (or a person's `codeintel index`) syncs it now: its state is
                 // that sync's to record. Look again once it is likely done.
                 tracing::debug!(repository = %info.record.name, "synced by another worker");
-                self.held_elsewhere
+                self.look_again
                     .insert(done.repo_id, Instant::now() + HELD_ELSEWHERE_RETRY);
             }
             Err(SyncNowError::Sync(SyncError::Cancelled)) => {
@@ -521,7 +547,7 @@ impl Syncer {
                 WatchState::Polling
             }
         };
-        if let Some(current) = self.repository(info.record.id) {
+        if let Ok(Some(current)) = self.repository(info.record.id) {
             let mut fresh = current.sync;
             fresh.watch = watch;
             self.shared.save_sync_state(info.record.id, &fresh);
@@ -533,12 +559,17 @@ impl Syncer {
             m.watcher_events += batch.events;
             m.watcher_batches += 1;
         });
-        let Some(info) = self.repository(batch.repo_id) else {
-            // Removed: stop watching it.
-            if let Some(w) = self.watcher.as_mut() {
-                w.unwatch(batch.repo_id);
+        let info = match self.repository(batch.repo_id) {
+            Ok(Some(info)) => info,
+            Ok(None) => {
+                // Removed: stop watching it.
+                if let Some(w) = self.watcher.as_mut() {
+                    w.unwatch(batch.repo_id);
+                }
+                return;
             }
-            return;
+            // Its events are lost: a walk of the whole repository finds what they said.
+            Err(()) => return self.look_again_later(batch.repo_id),
         };
         if batch.paths.len() >= BURST_PATHS || batch.rescan {
             self.settle
@@ -585,17 +616,34 @@ impl Syncer {
     fn settle_bursts(&mut self) {
         for (id, manual) in due(&mut self.settle, true)
             .into_iter()
-            .chain(due(&mut self.held_elsewhere, false))
+            .chain(due(&mut self.look_again, false))
         {
             // A burst's walk waits for the sync in flight; a look at another worker's
             // repository is moot when one is already coming.
             if !manual && (self.queue.contains(id) || self.active.contains_key(&id)) {
                 continue;
             }
-            if let Some(info) = self.repository(id) {
-                self.enqueue(&info, JobKind::Sync, manual);
+            match self.repository(id) {
+                Ok(Some(info)) => self.enqueue(&info, JobKind::Sync, manual),
+                Ok(None) => {}
+                Err(()) => self.look_again_later(id),
             }
         }
+        let now = Instant::now();
+        let ready: Vec<i64> = (self.unrecorded.iter())
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            if let Some((_, done)) = self.unrecorded.remove(&id) {
+                self.on_done(done);
+            }
+        }
+    }
+
+    fn look_again_later(&mut self, repo_id: i64) {
+        self.look_again
+            .insert(repo_id, Instant::now() + STORE_AWAY_RETRY);
     }
 
     async fn shutdown(&mut self) {
@@ -615,7 +663,7 @@ impl Syncer {
         }
         // What was waiting stays queued in the store for the next start.
         while let Some(job) = self.queue.pop() {
-            if let Some(info) = self.repository(job.repo_id) {
+            if let Ok(Some(info)) = self.repository(job.repo_id) {
                 let mut state = info.sync;
                 policy::queued(&mut state);
                 self.shared.save_sync_state(job.repo_id, &state);
@@ -625,6 +673,22 @@ impl Syncer {
         self.shared.save_metrics();
         let activity = self.shared.live_activity(Vec::new(), 0, None);
         self.shared.publish_activity(&activity);
+    }
+}
+
+#[cfg(debug_assertions)]
+impl Syncer {
+    /// Test hook, in debug builds only: `CODEINTEL_TEST_SCHEDULER_PANIC=name` makes the
+    /// scheduler panic once, as that repository's first sync ends, so its recovery can be
+    /// tested on a real process.
+    fn injected_panic(&self, repo_id: i64) {
+        let Ok(name) = std::env::var("CODEINTEL_TEST_SCHEDULER_PANIC") else {
+            return;
+        };
+        let named = matches!(self.repository(repo_id), Ok(Some(info)) if info.record.name == name);
+        if named && !self.shared.injected_panic.swap(true, Ordering::SeqCst) {
+            panic!("injected scheduler panic (CODEINTEL_TEST_SCHEDULER_PANIC={name})");
+        }
     }
 }
 

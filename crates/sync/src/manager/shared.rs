@@ -67,6 +67,9 @@ pub(super) struct Shared {
     pub(super) activity_written: Mutex<String>,
     /// A repository's state was saved since the syncer last counted them.
     pub(super) states_dirty: AtomicBool,
+    /// The scheduler's injected panic happened (test hook: once per process).
+    #[cfg(debug_assertions)]
+    pub(super) injected_panic: AtomicBool,
 }
 
 impl Shared {

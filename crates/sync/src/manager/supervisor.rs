@@ -15,6 +15,9 @@ use tokio::sync::mpsc;
 
 /// How often a process without the right asks for it again.
 const RETRY: Duration = Duration::from_millis(500);
+/// How long a failed scheduler waits before it is started again (a bug that fails at once
+/// must not spin).
+const RESTART_AFTER: Duration = Duration::from_secs(1);
 
 /// Held while this process may sync; dropping it gives the right up.
 pub trait Held: Send {
@@ -68,9 +71,7 @@ pub(super) async fn supervise(shared: Arc<Shared>, mut control: mpsc::UnboundedR
             Ok(Some(held)) => {
                 tracing::info!(lock = %held.describe(), "this process runs auto-sync");
                 shared.syncing_here.store(true, Ordering::SeqCst);
-                Syncer::new(shared.clone())
-                    .run(&mut control, &mut shutdown)
-                    .await;
+                run_schedulers(&shared, &mut control).await;
                 shared.syncing_here.store(false, Ordering::SeqCst);
                 shared.save_metrics();
                 drop(held);
@@ -88,6 +89,41 @@ pub(super) async fn supervise(shared: Arc<Shared>, mut control: mpsc::UnboundedR
                 }
             }
             _ = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}
+
+/// Runs the scheduler until shutdown. One that panics (a bug) is logged and replaced by a new
+/// one, which takes the repositories that were queued or syncing up again from the store:
+/// otherwise auto-sync would stop for good while the process goes on serving.
+async fn run_schedulers(shared: &Arc<Shared>, control: &mut mpsc::UnboundedReceiver<Control>) {
+    loop {
+        let mut shutdown = shared.shutdown.subscribe();
+        if *shutdown.borrow() {
+            return;
+        }
+        let (forward, mut requests) = mpsc::unbounded_channel();
+        let syncer = Syncer::new(shared.clone());
+        let mut task = tokio::spawn(async move { syncer.run(&mut requests, &mut shutdown).await });
+        let ended = loop {
+            tokio::select! {
+                ended = &mut task => break ended,
+                Some(msg) = control.recv() => {
+                    let _ = forward.send(msg);
+                }
+            }
+        };
+        match ended {
+            Err(e) if e.is_panic() => {
+                let panic = e.into_panic();
+                let why = (panic.downcast_ref::<&str>().copied())
+                    .or(panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("a panic");
+                tracing::error!(why, "the auto-sync scheduler failed; starting it again");
+                shared.record_error("scheduler", None, &format!("the scheduler failed: {why}"));
+                tokio::time::sleep(RESTART_AFTER).await;
+            }
+            _ => return,
         }
     }
 }
