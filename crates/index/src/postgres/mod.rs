@@ -403,8 +403,17 @@ impl Storage for PostgresStorage {
     }
 
     fn remove_repository(&self, repo_id: i64) -> Result<()> {
-        // Files, chunks, symbols, references, vectors and packages cascade.
-        self.execute("DELETE FROM repositories WHERE id = $1", &[&repo_id])
+        self.in_transaction(|tx| {
+            // Postings by their key, from the terms each file lists; files, chunks, symbols,
+            // references, vectors and packages cascade.
+            tx.execute(
+                "DELETE FROM lex_postings p USING files f
+                 WHERE f.repo_id = $1 AND p.file_id = f.id AND p.term = ANY(f.lex_terms)",
+                &[&repo_id],
+            )?;
+            tx.execute("DELETE FROM repositories WHERE id = $1", &[&repo_id])?;
+            Ok(())
+        })
     }
 
     fn set_packages(&self, repo_id: i64, packages: &Packages) -> Result<()> {

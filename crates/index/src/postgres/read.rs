@@ -307,11 +307,11 @@ impl Snapshot for PgSnapshot {
             .map(|r| read_row(&r, rank)))
     }
 
-    /// BM25 over the chunks' terms (GIN), with the embedded engine's terms (the corpus
-    /// statistics materialized first: inlined, the planner counted each term once per row), idf (Robertson/Sparck Jones,
-    /// floored near zero) and parameters; every chunk as good as the last one kept. A
-    /// candidate's frequencies are looked up for the query's terms only (`array_position`),
-    /// not by unnesting all of its terms.
+    /// BM25 over the postings of the query's terms (read through the key: document
+    /// frequencies are their chunk counts, over every repository as on SQLite), with the
+    /// embedded engine's terms, idf (Robertson/Sparck Jones, floored near zero) and
+    /// parameters; every chunk as good as the last one kept. The filters apply to the
+    /// postings' own columns, after the frequencies were counted.
     fn lexical_candidates(
         &self,
         words: &[String],
@@ -333,21 +333,17 @@ impl Snapshot for PgSnapshot {
                     SELECT greatest(sum(lexical_docs), 1)::FLOAT8 AS n,
                            greatest(sum(lexical_terms)::FLOAT8 / greatest(sum(lexical_docs), 1), 1) AS avgdl
                     FROM repositories),
-                 df AS MATERIALIZED (SELECT t.term, (SELECT count(*) FROM chunks d WHERE d.lex_terms @> ARRAY[t.term])::FLOAT8 AS n
-                        FROM unnest($1::TEXT[]) AS t(term)),
-                 w AS MATERIALIZED (SELECT df.term, greatest(ln((stats.n - df.n + 0.5) / (df.n + 0.5)), 1e-6) AS idf
-                       FROM df, stats)
-                 SELECT c.id, sum(u.idf * u.tf * {k1p1} / (u.tf + {K1} * ({one_b} + {B} * c.terms / stats.avgdl))) AS score
-                 FROM chunks c
-                 CROSS JOIN stats
-                 CROSS JOIN LATERAL (
-                    SELECT w.idf, c.lex_tfs[p.at] AS tf
-                    FROM w CROSS JOIN LATERAL array_position(c.lex_terms, w.term) AS p(at)
-                    WHERE p.at IS NOT NULL) AS u
-                 WHERE c.lex_terms && $1::TEXT[]
-                   AND ($2::BIGINT IS NULL OR c.repo_id = $2) AND ($3::TEXT IS NULL OR c.language = $3)
-                   AND ($4::BIGINT[] IS NULL OR c.file_id = ANY($4)) AND NOT (c.id = ANY($5))
-                 GROUP BY c.id
+                 p AS MATERIALIZED (
+                    SELECT p.file_id, p.repo_id, p.language, p.chunk_ids, p.tfs, p.dls,
+                           sum(cardinality(p.chunk_ids)) OVER (PARTITION BY p.term)::FLOAT8 AS df
+                    FROM lex_postings p WHERE p.term = ANY($1::TEXT[]))
+                 SELECT u.chunk_id, sum(greatest(ln((stats.n - p.df + 0.5) / (p.df + 0.5)), 1e-6)
+                            * u.tf * {k1p1} / (u.tf + {K1} * ({one_b} + {B} * u.dl / stats.avgdl))) AS score
+                 FROM p CROSS JOIN stats
+                 CROSS JOIN LATERAL unnest(p.chunk_ids, p.tfs, p.dls) AS u(chunk_id, tf, dl)
+                 WHERE ($2::BIGINT IS NULL OR p.repo_id = $2) AND ($3::TEXT IS NULL OR p.language = $3)
+                   AND ($4::BIGINT[] IS NULL OR p.file_id = ANY($4)) AND NOT (u.chunk_id = ANY($5))
+                 GROUP BY u.chunk_id
                  HAVING count(*) >= $6
                  ORDER BY score DESC
                  FETCH FIRST $7 ROWS WITH TIES",
@@ -376,7 +372,15 @@ impl Snapshot for PgSnapshot {
         if terms.is_empty() {
             return Ok(());
         }
-        self.scan(filters, " AND c.lex_terms @> $8::TEXT[]", &[&terms], visit)
+        // Chunks holding every term: those listed under each term's postings.
+        self.scan(
+            filters,
+            " AND c.id IN (SELECT u.chunk_id FROM lex_postings p, unnest(p.chunk_ids) AS u(chunk_id)
+                           WHERE p.term = ANY($8::TEXT[]) GROUP BY u.chunk_id
+                           HAVING count(*) = cardinality($8::TEXT[]))",
+            &[&terms],
+            visit,
+        )
     }
 
     fn innermost_symbol(

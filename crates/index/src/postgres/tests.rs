@@ -460,3 +460,80 @@ fn a_connection_the_database_closed_is_put_away_on_a_tokio_worker_without_a_pani
     });
     assert_eq!(outcome.expect("no panic on the worker").unwrap(), 0);
 }
+
+/// An index written before postings (schema 3: terms in arrays on each chunk) is migrated:
+/// the same chunks are found by the same words, and deleting a file deletes its postings.
+#[test]
+fn a_schema_3_index_is_migrated_to_postings_and_finds_the_same_chunks() {
+    use crate::store::FileOp;
+    use std::collections::HashSet;
+    let dir = tempfile::tempdir().unwrap();
+    let url = test_database(dir.path());
+    let mut client = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
+    client
+        .batch_execute("CREATE TABLE codeintel_schema (version INT NOT NULL); INSERT INTO codeintel_schema VALUES (3);")
+        .unwrap();
+    for sql in &schema::MIGRATIONS[..3] {
+        client.batch_execute(sql).unwrap();
+    }
+    client
+        .batch_execute(
+            "INSERT INTO repositories (id, path, name, created_at_ms, lexical_docs, lexical_terms)
+                 VALUES (1, '/old', 'old', 0, 2, 6);
+             INSERT INTO files (id, repo_id, path, language, size, mtime_ns, hash, indexed_at_ns,
+                                chunk_count)
+                 VALUES (1, 1, 'a.py', 'python', 10, 0, '\\x00', 0, 2);
+             INSERT INTO chunks (id, file_id, repo_id, language, start_line, end_line, content,
+                                 terms, lex_terms, lex_tfs)
+                 VALUES (1, 1, 1, 'python', 1, 2, 'alpha alpha beta', 3, '{alpha,beta}', '{2,1}'),
+                        (2, 1, 1, 'python', 3, 4, 'beta gamma gamma', 3, '{beta,gamma}', '{1,2}');",
+        )
+        .unwrap();
+    drop(client);
+    let store = IndexStore::with_storage(PostgresStorage::open(&url).unwrap());
+    let filters = crate::filters::Filters::new(None, None, None).unwrap();
+    let found = |words: &[&str], all: bool| -> Vec<i64> {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        let snapshot = store.read().unwrap();
+        let mut ids: Vec<i64> =
+            (snapshot.lexical_candidates(&words, all, &filters, 10, &HashSet::new()))
+                .unwrap()
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(found(&["alpha"], false), [1]);
+    assert_eq!(found(&["beta"], false), [1, 2]);
+    assert_eq!(found(&["alpha", "gamma"], false), [1, 2]);
+    assert_eq!(found(&["alpha", "gamma"], true), Vec::<i64>::new());
+    let mut scanned = Vec::new();
+    store
+        .read()
+        .unwrap()
+        .scan_chunks(
+            &filters,
+            Some(&["beta".into(), "gamma".into()]),
+            &mut |row| {
+                scanned.push(row.id);
+                Ok(true)
+            },
+        )
+        .unwrap();
+    assert_eq!(scanned, [2]);
+    store
+        .write_batch(
+            1,
+            &[FileOp::Delete {
+                path: "a.py".into(),
+            }],
+        )
+        .unwrap();
+    let mut client = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
+    let left: i64 = client
+        .query_one("SELECT count(*) FROM lex_postings", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "a deleted file's postings go with it");
+}

@@ -1,7 +1,7 @@
-//! Writing a batch of file operations in one transaction: a file's chunks with their terms,
-//! symbols and references replaced together; renames re-index only the terms (the path is
-//! part of each chunk's lexical document); and the repository's BM25 statistics moved by the
-//! batch's difference.
+//! Writing a batch of file operations in one transaction: a file's chunks with their
+//! postings, symbols and references replaced together; renames re-index only the terms (the
+//! path is part of each chunk's lexical document); and the repository's BM25 statistics moved
+//! by the batch's difference.
 
 use super::Result;
 use crate::chunk::{Chunk, FileReferences, Symbol, REFS_VERSION};
@@ -9,6 +9,8 @@ use crate::lexical::{doc_terms, LexicalDoc};
 use crate::sqlite::{chunk_symbol_names, intern_kind, GENERATION_KEY};
 use crate::store::{BatchCounts, FileOp, StoredUnit};
 use postgres::Transaction;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// Documents and terms a batch added (negative: removed) to its repository's statistics.
 #[derive(Default)]
@@ -46,13 +48,14 @@ fn file_id(tx: &mut Transaction<'_>, repo_id: i64, path: &str) -> Result<Option<
         .map(|r| r.get(0)))
 }
 
-/// Deletes a file's chunks (their vectors cascade), symbols and references.
+/// Deletes a file's chunks (their vectors cascade), postings, symbols and references.
 fn delete_file_rows(
     tx: &mut Transaction<'_>,
     file_id: i64,
     counts: &mut BatchCounts,
     delta: &mut Delta,
 ) -> Result<()> {
+    delete_postings(tx, file_id)?;
     let row = tx.query_one(
         "WITH gone AS (DELETE FROM chunks WHERE file_id = $1 RETURNING terms)
          SELECT count(*), coalesce(sum(terms), 0)::BIGINT FROM gone",
@@ -64,6 +67,68 @@ fn delete_file_rows(
     delta.terms -= terms;
     tx.execute("DELETE FROM symbols WHERE file_id = $1", &[&file_id])?;
     delete_references(tx, file_id)
+}
+
+/// Deletes a file's postings, found through the key by the terms the file lists.
+fn delete_postings(tx: &mut Transaction<'_>, file_id: i64) -> Result<()> {
+    tx.execute(
+        "DELETE FROM lex_postings
+         WHERE term = ANY((SELECT lex_terms FROM files WHERE id = $1)::TEXT[]) AND file_id = $1",
+        &[&file_id],
+    )?;
+    Ok(())
+}
+
+/// A file's postings being built: for each term, the chunks holding it with the term's
+/// frequency in each and each one's length, space-separated (split into arrays by the
+/// server, like the chunks' columns).
+#[derive(Default)]
+struct FilePostings {
+    by_term: BTreeMap<String, [String; 3]>,
+}
+
+impl FilePostings {
+    fn add(&mut self, chunk_id: i64, length: i64, terms: Vec<(String, i64)>) {
+        for (term, tf) in terms {
+            let lists = self.by_term.entry(term).or_default();
+            for (list, n) in lists.iter_mut().zip([chunk_id, tf, length]) {
+                if !list.is_empty() {
+                    list.push(' ');
+                }
+                let _ = write!(list, "{n}");
+            }
+        }
+    }
+
+    /// Writes the postings of `file` (which has none) and the list of its terms.
+    fn write(self, tx: &mut Transaction<'_>, file: &FilePlace<'_>) -> Result<()> {
+        let terms: Vec<&str> = self.by_term.keys().map(String::as_str).collect();
+        let column =
+            |i: usize| -> Vec<&str> { self.by_term.values().map(|l| l[i].as_str()).collect() };
+        if !terms.is_empty() {
+            tx.execute(
+                "INSERT INTO lex_postings (term, file_id, repo_id, language, chunk_ids, tfs, dls)
+                 SELECT u.term, $1, $2, $3, string_to_array(u.ids, ' ')::BIGINT[],
+                        string_to_array(u.tfs, ' ')::INT[], string_to_array(u.dls, ' ')::INT[]
+                 FROM unnest($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[])
+                      AS u(term, ids, tfs, dls)",
+                &[
+                    &file.id,
+                    &file.repo_id,
+                    &file.language,
+                    &terms,
+                    &column(0),
+                    &column(1),
+                    &column(2),
+                ],
+            )?;
+        }
+        tx.execute(
+            "UPDATE files SET lex_terms = $1 WHERE id = $2",
+            &[&terms, &file.id],
+        )?;
+        Ok(())
+    }
 }
 
 fn delete_references(tx: &mut Transaction<'_>, file_id: i64) -> Result<()> {
@@ -98,6 +163,7 @@ fn insert_chunks(
         .map(|r| r.get(0))
         .collect();
     let mut rows = ChunkColumns::default();
+    let mut postings = FilePostings::default();
     for (chunk, id) in chunks.iter().zip(&ids) {
         let names = chunk_symbol_names(chunk, symbols);
         let (terms, length) = doc_terms(&LexicalDoc {
@@ -109,19 +175,20 @@ fn insert_chunks(
             content: &chunk.content,
             path: file.path,
         });
-        rows.push(*id, chunk, length, &terms);
+        rows.push(*id, chunk, length);
+        postings.add(*id, length, terms);
         delta.docs += 1;
         delta.terms += length;
     }
     if !ids.is_empty() {
         tx.execute(
             "INSERT INTO chunks (id, file_id, repo_id, language, start_line, end_line, symbol,
-                                 kind, content, terms, lex_terms, lex_tfs)
+                                 kind, content, terms)
              SELECT u.id, $1, $2, $3, u.start_line, u.end_line, u.symbol, u.kind, u.content,
-                    u.terms, string_to_array(u.lex, ' '), string_to_array(u.tfs, ' ')::BIGINT[]
+                    u.terms
              FROM unnest($4::BIGINT[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[], $8::TEXT[],
-                         $9::TEXT[], $10::BIGINT[], $11::TEXT[], $12::TEXT[])
-                  AS u(id, start_line, end_line, symbol, kind, content, terms, lex, tfs)",
+                         $9::TEXT[], $10::BIGINT[])
+                  AS u(id, start_line, end_line, symbol, kind, content, terms)",
             &[
                 &file.id,
                 &file.repo_id,
@@ -133,11 +200,10 @@ fn insert_chunks(
                 &rows.kinds,
                 &rows.contents,
                 &rows.terms,
-                &rows.lex,
-                &rows.tfs,
             ],
         )?;
     }
+    postings.write(tx, file)?;
     if !symbols.is_empty() {
         let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
         let kinds: Vec<&str> = symbols.iter().map(|s| s.kind).collect();
@@ -164,17 +230,10 @@ struct ChunkColumns<'a> {
     kinds: Vec<Option<&'a str>>,
     contents: Vec<&'a str>,
     terms: Vec<i64>,
-    /// Each chunk's terms and their frequencies, space-separated (terms hold no spaces):
-    /// one text per chunk, split into arrays by the server.
-    lex: Vec<String>,
-    tfs: Vec<String>,
 }
 
 impl<'a> ChunkColumns<'a> {
-    fn push(&mut self, id: i64, chunk: &'a Chunk, terms: i64, lex: &[(String, i64)]) {
-        let (words, freqs) = lexical_columns(lex);
-        self.lex.push(words);
-        self.tfs.push(freqs);
+    fn push(&mut self, id: i64, chunk: &'a Chunk, terms: i64) {
         self.ids.push(id);
         self.starts.push(i64::from(chunk.start_line));
         self.ends.push(i64::from(chunk.end_line));
@@ -185,13 +244,6 @@ impl<'a> ChunkColumns<'a> {
     }
 }
 
-/// A chunk's terms and frequencies as the two texts the server splits.
-fn lexical_columns(terms: &[(String, i64)]) -> (String, String) {
-    let words: Vec<&str> = terms.iter().map(|(t, _)| t.as_str()).collect();
-    let freqs: Vec<String> = terms.iter().map(|(_, f)| f.to_string()).collect();
-    (words.join(" "), freqs.join(" "))
-}
-
 /// A renamed file's chunks get new lexical terms (their documents hold the path).
 fn reindex_terms(tx: &mut Transaction<'_>, file: &FilePlace<'_>, delta: &mut Delta) -> Result<()> {
     let rows = tx.query(
@@ -200,11 +252,10 @@ fn reindex_terms(tx: &mut Transaction<'_>, file: &FilePlace<'_>, delta: &mut Del
         &[&file.id],
     )?;
     let symbols = file_symbols(tx, file.id)?;
-    let update = tx.prepare(
-        "UPDATE chunks SET terms = $1, lex_terms = string_to_array($2, ' '),
-                lex_tfs = string_to_array($3, ' ')::BIGINT[]
-         WHERE id = $4",
-    )?;
+    delete_postings(tx, file.id)?;
+    let mut postings = FilePostings::default();
+    let mut ids = Vec::new();
+    let mut lengths = Vec::new();
     for row in rows {
         let id: i64 = row.get(0);
         let chunk = Chunk {
@@ -224,11 +275,17 @@ fn reindex_terms(tx: &mut Transaction<'_>, file: &FilePlace<'_>, delta: &mut Del
             content: &chunk.content,
             path: file.path,
         });
-        let (words, freqs) = lexical_columns(&terms);
-        tx.execute(&update, &[&length, &words, &freqs, &id])?;
+        postings.add(id, length, terms);
+        ids.push(id);
+        lengths.push(length);
         delta.terms += length - row.get::<_, i64>(6);
     }
-    Ok(())
+    tx.execute(
+        "UPDATE chunks SET terms = u.terms FROM unnest($1::BIGINT[], $2::BIGINT[]) AS u(id, terms)
+         WHERE chunks.id = u.id",
+        &[&ids, &lengths],
+    )?;
+    postings.write(tx, file)
 }
 
 fn file_symbols(tx: &mut Transaction<'_>, file_id: i64) -> Result<Vec<Symbol>> {
