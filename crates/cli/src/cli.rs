@@ -104,6 +104,18 @@ Examples:
   codeintel index ~/projects/app          # brings it back")]
     Remove(RemoveArgs),
 
+    /// Copy the whole index into another, empty store (SQLite to PostgreSQL or back), so a
+    /// person's index can seed a team's. Nothing is parsed again; vectors are not copied (the
+    /// destination embeds in the background).
+    #[command(
+        name = "migrate-store",
+        after_help = "\
+Examples:
+  codeintel migrate-store --to postgresql://indexer@db.internal/codeintel
+  codeintel --store postgresql://indexer@db.internal/codeintel migrate-store --to sqlite --json"
+    )]
+    MigrateStore(MigrateStoreArgs),
+
     /// The local embedding model for semantic search.
     Model {
         #[command(subcommand)]
@@ -389,6 +401,16 @@ pub struct StatusArgs {
     #[arg(long)]
     pub open: bool,
     /// Print the result as JSON (with --open: `{url}`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateStoreArgs {
+    /// The destination: a postgres:// URL, or `sqlite` (<data dir>/index.db).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -161,6 +161,51 @@ fn a_tree_indexed_into_postgres_answers_as_the_embedded_store_does() {
 }
 
 #[test]
+fn migrate_store_copies_an_index_into_postgres_and_back_and_each_answers_alike() {
+    let sb = Sandbox::new();
+    sb.mkdir("shop/.git");
+    sb.write("shop/shop/orders.py", ORDERS);
+    sb.write("shop/shop/prices.py", PRICES);
+    let root = sb.tree().join("shop");
+    let root = root.to_str().unwrap();
+    let out = run(&sb, None, &["index", "--json", root]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let embedded = answers(&sb, None);
+
+    let url = database("migrated");
+    let out = run(&sb, None, &["migrate-store", "--to", &url, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copied = json(&out);
+    assert_eq!(copied["repositories"], 1, "{copied}");
+    assert_eq!(copied["files"], 2, "{copied}");
+    assert_eq!(copied["contents_missing"], 0, "{copied}");
+    assert_eq!(answers(&sb, Some(&url)), embedded);
+    // The files' stamps came along: syncing the copy reads nothing again.
+    let synced = json(&run(&sb, Some(&url), &["index", "--json", root]));
+    assert_eq!(
+        (&synced["files_added"], &synced["files_updated"]),
+        (&Value::from(0), &Value::from(0)),
+        "{synced}"
+    );
+    // A store that holds an index is not merged into.
+    let again = run(&sb, None, &["migrate-store", "--to", &url]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already holds"),
+        "{}",
+        stderr(&again)
+    );
+    let same = run(&sb, Some(&url), &["migrate-store", "--to", &url]);
+    assert_eq!(same.status.code(), Some(2), "{}", stderr(&same));
+
+    // And back, into an empty embedded store.
+    std::fs::rename(sb.root().join("data"), sb.root().join("data-first")).unwrap();
+    let out = run(&sb, Some(&url), &["migrate-store", "--to", "sqlite"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(answers(&sb, None), embedded);
+}
+
+#[test]
 fn bad_store_values_are_one_line_errors_without_the_password() {
     let sb = Sandbox::new();
     for value in [

@@ -43,8 +43,8 @@ pub use ingest::{
 pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use sqlite::{SqliteStorage, SCHEMA_VERSION};
 pub use store::{
-    redact_store, BatchCounts, BulkWrites, ChunkRow, Definition, FileOp, FileStamp, FileState,
-    IndexStore, PendingChunk, PostgresUrl, RepoState, RepositoryInfo, RepositoryLinks,
-    RepositoryLock, RepositoryRecord, Snapshot, Storage, StoreError, StoreLocation, StoredUnit,
-    SymbolQuery, SyncState, UnfinishedSync, WatchState,
+    copy_index, redact_store, BatchCounts, BulkWrites, ChunkRow, CopyCounts, Definition, FileOp,
+    FileStamp, FileState, IndexStore, PendingChunk, PostgresUrl, RepoState, RepositoryInfo,
+    RepositoryLinks, RepositoryLock, RepositoryRecord, Snapshot, Storage, StoreError,
+    StoreLocation, StoredUnit, SymbolQuery, SyncState, UnfinishedSync, WatchState,
 };

@@ -4,6 +4,7 @@ mod autosync;
 mod configure;
 mod discover;
 mod index;
+mod migrate;
 mod model;
 mod navigate;
 mod repos;
@@ -190,6 +191,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Callers(args) => navigate::graph(&config, args, Direction::Callers),
         Command::Callees(args) => navigate::graph(&config, args, Direction::Callees),
         Command::Remove(args) => autosync::remove(&config, args),
+        Command::MigrateStore(args) => migrate::run(&config, args),
         Command::Model {
             action: ModelAction::Install(args),
         } => model::run(&config, args),

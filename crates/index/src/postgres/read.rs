@@ -3,7 +3,7 @@
 //! for more while a scan goes on.
 
 use super::{blocking, Pooled, Result};
-use crate::chunk::{decode_sites, Reference, Symbol};
+use crate::chunk::{decode_sites, FileReferences, Reference, Symbol};
 use crate::filters::Filters;
 use crate::lexical::query_terms;
 use crate::sqlite::{intern_kind, GENERATION_KEY};
@@ -13,6 +13,7 @@ use crate::store::{
     WatchState,
 };
 use crate::SymbolHit;
+use codeintel_discovery::manifest::Packages;
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row};
 use rustc_hash::FxHashMap;
@@ -265,7 +266,7 @@ impl Snapshot for PgSnapshot {
 
     fn file_states(&self, repo_id: i64) -> Result<FxHashMap<String, FileState>> {
         let rows = self.query(
-            "SELECT path, size, mtime_ns, hash, indexed_at_ns, refs_version FROM files
+            "SELECT path, size, mtime_ns, hash, indexed_at_ns, refs_version, language FROM files
              WHERE repo_id = $1",
             &[&repo_id],
         )?;
@@ -280,6 +281,7 @@ impl Snapshot for PgSnapshot {
                 (
                     r.get::<_, String>(0),
                     FileState {
+                        language: r.get(6),
                         size: r.get::<_, i64>(1) as u64,
                         mtime_ns: r.get(2),
                         hash: fixed,
@@ -295,6 +297,65 @@ impl Snapshot for PgSnapshot {
         Ok(self
             .query_opt("SELECT value FROM state WHERE key = $1", &[&key])?
             .map(|r| r.get(0)))
+    }
+
+    fn packages(&self, repo_id: i64) -> Result<Packages> {
+        let mut packages = Packages::default();
+        for r in self.query(
+            "SELECT requires, name FROM packages WHERE repo_id = $1",
+            &[&repo_id],
+        )? {
+            match r.get::<_, bool>(0) {
+                true => packages.requires.insert(r.get(1)),
+                false => packages.provides.insert(r.get(1)),
+            };
+        }
+        Ok(packages)
+    }
+
+    fn file_references(&self, file_id: i64) -> Result<FileReferences> {
+        let names = self
+            .query(
+                "SELECT name, sites FROM refs WHERE file_id = $1 ORDER BY name",
+                &[&file_id],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let imports = self
+            .query(
+                "SELECT local, name, module FROM imports WHERE file_id = $1 ORDER BY local, name",
+                &[&file_id],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        Ok(FileReferences { names, imports })
+    }
+
+    fn states(&self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .query("SELECT key, value FROM state ORDER BY key", &[])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn chunks(&self, ranked: &[(i64, f64)]) -> Result<Vec<ChunkRow>> {
+        let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
+        let rank: FxHashMap<i64, f64> = ranked.iter().copied().collect();
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
+             JOIN repositories r ON r.id = f.repo_id WHERE c.id = ANY($1)"
+        );
+        Ok(self
+            .query(&sql, &[&ids])?
+            .iter()
+            .map(|r| {
+                let id: i64 = r.get(9);
+                read_row(r, rank.get(&id).copied().unwrap_or_default())
+            })
+            .collect())
     }
 
     fn chunk(&self, chunk_id: i64, rank: f64) -> Result<Option<ChunkRow>> {

@@ -394,10 +394,7 @@ fn candidates(
 ) -> Result<Vec<Row>> {
     let want = limit * 4 + 20;
     let chosen = conn.lexical_candidates(terms, all, filters, want, seen)?;
-    let mut out = Vec::with_capacity(chosen.len());
-    for (id, rank) in chosen {
-        out.extend(conn.chunk(id, rank)?);
-    }
+    let mut out = conn.chunks(&chosen)?;
     out.sort_by(|a, b| a.rank.total_cmp(&b.rank).then_with(|| by_place(a, b)));
     out.truncate(want);
     seen.extend(out.iter().map(|row| row.id));

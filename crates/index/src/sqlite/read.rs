@@ -2,7 +2,7 @@
 //! last commit (taken when a query first needs it).
 
 use super::{SqliteStorage, GENERATION_KEY};
-use crate::chunk::{Reference, Symbol};
+use crate::chunk::{FileReferences, Reference, Symbol};
 use crate::filters::Filters;
 use crate::lexical::{LexicalSearcher, Restriction};
 use crate::store::{
@@ -11,6 +11,7 @@ use crate::store::{
     WatchState,
 };
 use crate::SymbolHit;
+use codeintel_discovery::manifest::Packages;
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
 use std::cell::OnceCell;
@@ -280,7 +281,8 @@ impl Snapshot for SqliteSnapshot<'_> {
 
     fn file_states(&self, repo_id: i64) -> Result<FxHashMap<String, FileState>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT path, size, mtime_ns, hash, indexed_at_ns, refs_version FROM files WHERE repo_id = ?1",
+            "SELECT path, size, mtime_ns, hash, indexed_at_ns, refs_version, language FROM files
+             WHERE repo_id = ?1",
         )?;
         let rows = stmt.query_map([repo_id], |r| {
             let hash: Vec<u8> = r.get(3)?;
@@ -291,6 +293,7 @@ impl Snapshot for SqliteSnapshot<'_> {
             Ok((
                 r.get::<_, String>(0)?,
                 FileState {
+                    language: r.get(6)?,
                     size: r.get::<_, i64>(1)? as u64,
                     mtime_ns: r.get(2)?,
                     hash: fixed,
@@ -455,6 +458,46 @@ impl Snapshot for SqliteSnapshot<'_> {
             .conn()
             .prepare_cached("SELECT name FROM packages WHERE repo_id = ?1 AND requires = 0")?;
         let rows = stmt.query_map([repo_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn packages(&self, repo_id: i64) -> Result<Packages> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT requires, name FROM packages WHERE repo_id = ?1")?;
+        let mut packages = Packages::default();
+        let rows = stmt.query_map([repo_id], |r| Ok((r.get::<_, bool>(0)?, r.get(1)?)))?;
+        for row in rows {
+            let (requires, name): (bool, String) = row?;
+            match requires {
+                true => packages.requires.insert(name),
+                false => packages.provides.insert(name),
+            };
+        }
+        Ok(packages)
+    }
+
+    fn file_references(&self, file_id: i64) -> Result<FileReferences> {
+        let conn = self.conn();
+        let mut names =
+            conn.prepare_cached("SELECT name, sites FROM refs WHERE file_id = ?1 ORDER BY name")?;
+        let names = names
+            .query_map([file_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut imports = conn.prepare_cached(
+            "SELECT local, name, module FROM imports WHERE file_id = ?1 ORDER BY local, name",
+        )?;
+        let imports = imports
+            .query_map([file_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FileReferences { names, imports })
+    }
+
+    fn states(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT key, value FROM state ORDER BY key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 

@@ -8,7 +8,9 @@
 
 use super::types::*;
 use super::Result;
+use crate::chunk::FileReferences;
 use crate::filters::Filters;
+use codeintel_discovery::manifest::Packages;
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;
 use std::path::Path;
@@ -119,8 +121,28 @@ pub trait Snapshot {
     /// A shared state value.
     fn state(&self, key: &str) -> Result<Option<String>>;
 
+    /// The packages a repository provides and requires, as [`Storage::set_packages`] took
+    /// them.
+    fn packages(&self, repo_id: i64) -> Result<Packages>;
+
+    /// A file's references as stored (names with their encoded sites, and imports).
+    fn file_references(&self, file_id: i64) -> Result<FileReferences>;
+
+    /// Every shared state value, by key.
+    fn states(&self) -> Result<Vec<(String, String)>>;
+
     /// One chunk, with `rank` attached; `None` when it is gone.
     fn chunk(&self, chunk_id: i64, rank: f64) -> Result<Option<ChunkRow>>;
+
+    /// The chunks of (id, rank) pairs that are still there, each with its rank, in no
+    /// particular order. A backend across a network reads them in one query.
+    fn chunks(&self, ranked: &[(i64, f64)]) -> Result<Vec<ChunkRow>> {
+        let mut rows = Vec::with_capacity(ranked.len());
+        for &(id, rank) in ranked {
+            rows.extend(self.chunk(id, rank)?);
+        }
+        Ok(rows)
+    }
 
     /// Chunks holding every term (`all`) or any of them, passing `filters` and not in `skip`,
     /// best BM25 first as (chunk id, rank: lower is better): at least `want` of them when

@@ -11,11 +11,13 @@
 
 mod backend;
 pub(crate) mod contents;
+mod copy;
 mod error;
 mod location;
 mod types;
 
 pub use backend::{Snapshot, Storage};
+pub use copy::{copy_index, CopyCounts};
 pub use error::StoreError;
 pub use location::{redact as redact_store, PostgresUrl, StoreLocation};
 pub use types::*;

@@ -152,6 +152,8 @@ pub struct SyncState {
 /// What the store knows of one file, to decide whether it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileState {
+    /// Its language name.
+    pub language: String,
     /// Bytes, when indexed.
     pub size: u64,
     /// Modification time (ns since the epoch), when indexed.
