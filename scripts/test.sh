@@ -25,3 +25,13 @@ trap 'bash scripts/setup-postgres.sh stop "$pg_dir" >/dev/null 2>&1; rm -rf "$pg
 CODEINTEL_TEST_POSTGRES_URL="$(bash scripts/setup-postgres.sh start "$pg_dir" | tail -1)"
 export CODEINTEL_TEST_POSTGRES_URL
 cargo test --workspace --locked "$@"
+# The integration suites once more with every sandbox's index on PostgreSQL (a database of
+# its own on the same cluster): the same assertions on the other backend. (`postgres` tests
+# both side by side already; `model_install` touches no index.)
+CODEINTEL_TEST_BACKEND=postgres cargo test -p codeintel-cli --locked \
+  --test autosync --test control --test discover --test index --test mcp --test navigate \
+  --test real_use --test remote_embed --test semantic --test typescript_sdk "$@"
+# (Its queue-order test once saw the small repositories synced before the big one on
+# PostgreSQL: left out of this pass until that is understood; see issue 18.)
+CODEINTEL_TEST_BACKEND=postgres cargo test -p codeintel-cli --locked --test status_page "$@" \
+  -- --skip running_syncs_show_their_progress_and_the_queue_its_order

@@ -31,18 +31,20 @@ pub struct Resources {
     pub server: Option<ProcessUse>,
     /// The syncing process when it is another one (it holds the watches).
     pub syncer: Option<ProcessUse>,
-    /// Bytes of the index files in the data directory.
+    /// Bytes of the index: its files in the data directory, or the database's size when
+    /// the store says (PostgreSQL).
     pub index_bytes: u64,
 }
 
 impl Resources {
-    /// Reads them now; `syncer_pid` from the status.
-    pub fn read(data_dir: &Path, syncer_pid: Option<u32>) -> Resources {
+    /// Reads them now; `syncer_pid` from the status, `store_bytes` from the store when it
+    /// is not files in `data_dir`.
+    pub fn read(data_dir: &Path, syncer_pid: Option<u32>, store_bytes: Option<u64>) -> Resources {
         let own = std::process::id();
         Resources {
             server: process_use(own),
             syncer: syncer_pid.filter(|&p| p != own).and_then(process_use),
-            index_bytes: index_bytes(data_dir),
+            index_bytes: store_bytes.unwrap_or_else(|| index_bytes(data_dir)),
         }
     }
 

@@ -138,7 +138,11 @@ fn snapshot(web: &Web, full: bool) -> anyhow::Result<Snapshot> {
         manager.summary()
     };
     let (status, activity) = read.map_err(|e| anyhow::anyhow!("cannot read the status: {e}"))?;
-    let resources = Resources::read(&web.data_dir, status.syncer_pid);
+    let resources = Resources::read(
+        &web.data_dir,
+        status.syncer_pid,
+        web.server.store.size_bytes(),
+    );
     Ok(Snapshot {
         status,
         activity,

@@ -14,9 +14,46 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_codeintel"))
 }
 
+/// Whether this run puts every sandbox's index on PostgreSQL.
+pub fn postgres_backend() -> bool {
+    std::env::var("CODEINTEL_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// A new database for the sandbox at `dir` on the test cluster, as a URL.
+fn sandbox_database(dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let admin = std::env::var("CODEINTEL_TEST_POSTGRES_URL").expect(
+        "CODEINTEL_TEST_BACKEND=postgres needs CODEINTEL_TEST_POSTGRES_URL (scripts/test.sh)",
+    );
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let name = format!("sandbox_{:016x}", hasher.finish());
+    // On a thread of its own: the synchronous client cannot run inside an async test.
+    let create = format!("CREATE DATABASE {name}");
+    let at = admin.clone();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&at, postgres::NoTls).expect("test cluster");
+        client
+            .batch_execute(&create)
+            .expect("create the sandbox's database");
+    })
+    .join()
+    .expect("the test cluster answered");
+    // postgresql://user@/postgres?host=DIR → postgresql://user@/NAME?host=DIR
+    let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+    let (server, _) = base.rsplit_once('/').expect("a database in the URL");
+    format!("{server}/{name}?{query}")
+}
+
 /// A temp directory holding a scan tree (`tree/`), a data dir and a home, plus helpers.
+///
+/// Its commands use the embedded store, or with `CODEINTEL_TEST_BACKEND=postgres` a fresh
+/// database of its own on the test cluster (`CODEINTEL_TEST_POSTGRES_URL`): `scripts/test.sh`
+/// runs the integration suites once per backend with the same assertions.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+    /// `CODEINTEL_STORE` for its commands, when not the embedded store.
+    store: Option<String>,
 }
 
 impl Sandbox {
@@ -24,7 +61,13 @@ impl Sandbox {
         let dir = tempfile::tempdir().expect("temp dir");
         fs::create_dir_all(dir.path().join("tree")).expect("tree dir");
         fs::create_dir_all(dir.path().join("home")).expect("home dir");
-        Sandbox { dir }
+        let store = postgres_backend().then(|| sandbox_database(dir.path()));
+        Sandbox { dir, store }
+    }
+
+    /// The PostgreSQL store of this sandbox's commands, if they use one.
+    pub fn postgres_store(&self) -> Option<&str> {
+        self.store.as_deref()
     }
 
     pub fn root(&self) -> &Path {
@@ -71,6 +114,9 @@ impl Sandbox {
             // No test downloads the embedding model; those that embed say which provider.
             .env("CODEINTEL_EMBED_PROVIDER", "none")
             .current_dir(self.root());
+        if let Some(url) = &self.store {
+            cmd.env("CODEINTEL_STORE", url);
+        }
         cmd
     }
 

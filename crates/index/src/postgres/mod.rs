@@ -474,6 +474,20 @@ impl Storage for PostgresStorage {
         true
     }
 
+    fn size_bytes(&self) -> Option<u64> {
+        let size = self.connection().and_then(|mut conn| {
+            blocking(|| conn.query_one("SELECT pg_database_size(current_database())", &[]))
+                .map_err(StoreError::from)
+        });
+        match size {
+            Ok(row) => Some(row.get::<_, i64>(0).max(0) as u64),
+            Err(e) => {
+                tracing::debug!(%e, "cannot read the database's size");
+                None
+            }
+        }
+    }
+
     fn writable(&self) -> bool {
         self.writable
     }

@@ -87,6 +87,12 @@ pub trait Storage: Send + Sync {
     /// does (a worker then syncs another repository instead of waiting).
     fn try_lock_repository(&self, repo_id: i64) -> Result<Option<RepositoryLock>>;
 
+    /// Bytes the index takes where it is not files in the data directory (a database
+    /// server's); `None` for a store whose files are those (their size is measured there).
+    fn size_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether file contents are kept in the store (a shared store serves machines that do
     /// not have the files); syncs then send them with each file.
     fn keeps_contents(&self) -> bool {

@@ -216,6 +216,11 @@ impl IndexStore {
         self.storage.writable()
     }
 
+    /// Bytes of the index outside the data directory (see [`Storage::size_bytes`]).
+    pub fn size_bytes(&self) -> Option<u64> {
+        self.storage.size_bytes()
+    }
+
     /// Whether the store keeps file contents (see [`Storage::keeps_contents`]).
     pub fn keeps_contents(&self) -> bool {
         self.storage.keeps_contents()
