@@ -170,6 +170,8 @@ def build_corpus(roots, corpus, max_files, n_queries, seed):
 
 def db_size(data):
     db = os.path.join(data, "index.db")
+    if not os.path.exists(db):
+        return 0  # the index is elsewhere (CODEINTEL_STORE names a PostgreSQL database)
     c = sqlite3.connect(db)
     c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     c.close()
@@ -189,9 +191,15 @@ def run_index(binary, folders, env, embed):
 
 def indexed_files(data):
     """{(repository folder name, path)} for every file in the index."""
+    sql = "SELECT r.path, f.path FROM files f JOIN repositories r ON r.id = f.repo_id"
+    store = os.environ.get("CODEINTEL_STORE", "")
+    if store.startswith("postgres"):
+        text = subprocess.run(["psql", store, "-tA", "-F", "\t", "-c", sql], check=True,
+                              capture_output=True, text=True).stdout
+        return {(os.path.basename(r), p) for r, p in
+                (line.split("\t", 1) for line in text.splitlines() if line)}
     c = sqlite3.connect(os.path.join(data, "index.db"))
-    rows = c.execute("SELECT r.path, f.path FROM files f JOIN repositories r ON r.id = f.repo_id")
-    out = {(os.path.basename(r), p) for r, p in rows}
+    out = {(os.path.basename(r), p) for r, p in c.execute(sql)}
     c.close()
     return out
 
