@@ -397,15 +397,8 @@ impl Syncer {
     fn spawn_job(&mut self, job: Job) {
         // Removed since it was queued (by a person, possibly in another process): syncing it
         // would index it again.
-        let info = match self.repository(job.repo_id) {
-            Ok(Some(info)) => info,
-            Ok(None) => {
-                if let Some(w) = self.watcher.as_mut() {
-                    w.unwatch(job.repo_id);
-                }
-                return;
-            }
-            Err(()) => return self.look_again_later(job.repo_id),
+        let Some(info) = self.repository_still_there(job.repo_id) else {
+            return;
         };
         // A newer sync's outcome is the one to record.
         self.unrecorded.remove(&job.repo_id);
@@ -446,6 +439,24 @@ impl Syncer {
         self.shared.store.repository_state(repo_id).map_err(|e| {
             tracing::warn!(%e, repo_id, "cannot read the repository's state; trying again soon");
         })
+    }
+
+    /// The repository, unless it was removed (then it is no longer watched) or the store
+    /// cannot say now (then it is walked again later).
+    fn repository_still_there(&mut self, repo_id: i64) -> Option<RepositoryInfo> {
+        match self.repository(repo_id) {
+            Ok(Some(info)) => Some(info),
+            Ok(None) => {
+                if let Some(w) = self.watcher.as_mut() {
+                    w.unwatch(repo_id);
+                }
+                None
+            }
+            Err(()) => {
+                self.look_again_later(repo_id);
+                None
+            }
+        }
     }
 
     fn on_done(&mut self, done: Done) {
@@ -559,17 +570,10 @@ impl Syncer {
             m.watcher_events += batch.events;
             m.watcher_batches += 1;
         });
-        let info = match self.repository(batch.repo_id) {
-            Ok(Some(info)) => info,
-            Ok(None) => {
-                // Removed: stop watching it.
-                if let Some(w) = self.watcher.as_mut() {
-                    w.unwatch(batch.repo_id);
-                }
-                return;
-            }
-            // Its events are lost: a walk of the whole repository finds what they said.
-            Err(()) => return self.look_again_later(batch.repo_id),
+        // When the store cannot say, the events are lost: the walk of the whole repository
+        // that comes later finds what they said.
+        let Some(info) = self.repository_still_there(batch.repo_id) else {
+            return;
         };
         if batch.paths.len() >= BURST_PATHS || batch.rescan {
             self.settle
