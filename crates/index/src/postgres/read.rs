@@ -460,6 +460,37 @@ impl Snapshot for PgSnapshot {
             .map(|r| (r.get(0), r.get(1))))
     }
 
+    fn innermost_symbols(
+        &self,
+        places: &[(i64, u32, u32)],
+    ) -> Result<Vec<Option<(String, String)>>> {
+        let column =
+            |f: fn(&(i64, u32, u32)) -> i64| -> Vec<i64> { places.iter().map(f).collect() };
+        let (files, lines, froms) = (
+            column(|p| p.0),
+            column(|p| i64::from(p.1)),
+            column(|p| i64::from(p.2)),
+        );
+        let mut found = vec![None; places.len()];
+        for r in self.query(
+            "SELECT u.i, s.name, s.kind
+             FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) WITH ORDINALITY
+                  AS u(file_id, line, from_line, i)
+             CROSS JOIN LATERAL (
+                SELECT name, kind FROM symbols
+                WHERE file_id = u.file_id AND start_line <= u.line AND end_line >= u.line
+                  AND start_line >= u.from_line
+                ORDER BY start_line DESC, end_line ASC LIMIT 1) s",
+            &[&files, &lines, &froms],
+        )? {
+            let i = r.get::<_, i64>(0) as usize - 1;
+            if let Some(slot) = found.get_mut(i) {
+                *slot = Some((r.get(1), r.get(2)));
+            }
+        }
+        Ok(found)
+    }
+
     fn symbols(&self, q: &SymbolQuery<'_>) -> Result<Vec<SymbolHit>> {
         let escaped = q
             .name

@@ -97,6 +97,9 @@ pub struct SearchHit {
     /// The chunk's id in the store (to fuse rankings; not part of the output).
     #[serde(skip)]
     pub chunk_id: i64,
+    /// Its file's id in the store (to name the innermost definition; not part of the output).
+    #[serde(skip)]
+    pub file_id: i64,
 }
 
 const MAX_REGEX_SIZE: usize = 1 << 20;
@@ -138,15 +141,29 @@ impl IndexStore {
         let filters = Filters::new(repo_id, req.language.as_deref(), req.path_glob.as_deref())?;
         let snapshot = self.read()?;
         let conn = snapshot.as_ref();
+        let mut hits = self.hits_of_mode(conn, req, &filters, limit, embedder)?;
+        name_innermost(conn, &mut hits)?;
+        Ok(hits)
+    }
+
+    /// The hits of the request's mode, each named by its chunk's definition so far.
+    fn hits_of_mode(
+        &self,
+        conn: &dyn Snapshot,
+        req: &SearchRequest,
+        filters: &Filters,
+        limit: usize,
+        embedder: Option<&dyn codeintel_embed::Embedder>,
+    ) -> Result<Vec<SearchHit>> {
         match req.mode {
-            SearchMode::Lexical => lexical(conn, req, &filters, limit),
+            SearchMode::Lexical => lexical(conn, req, filters, limit),
             SearchMode::Exact => {
                 if req.query.is_empty() {
                     return Err(StoreError::BadQuery("empty query".into()));
                 }
                 let query = req.query.clone();
                 let prefilter = exact_prefilter(&query);
-                scan(conn, &filters, prefilter.as_deref(), limit, |line| {
+                scan(conn, filters, prefilter.as_deref(), limit, |line| {
                     line.find(query.as_str())
                 })
             }
@@ -160,7 +177,7 @@ impl IndexStore {
                             one_line(&e.to_string())
                         ))
                     })?;
-                scan(conn, &filters, None, limit, |line| {
+                scan(conn, filters, None, limit, |line| {
                     re.find(line).map(|m| m.start())
                 })
             }
@@ -182,7 +199,7 @@ impl IndexStore {
                     .map_err(StoreError::Embedder)?;
                 let terms = text::search_terms(&req.query);
                 let nearest =
-                    semantic::nearest(conn, &self.vectors, &filters, model_id, &query, limit)?;
+                    semantic::nearest(conn, &self.vectors, filters, model_id, &query, limit)?;
                 if req.mode == SearchMode::Semantic {
                     let scored = nearest.iter().map(|n| (n, f64::from(n.similarity)));
                     return nearest_hits(conn, scored, &terms);
@@ -190,7 +207,7 @@ impl IndexStore {
                 let lexical_hits = if terms.is_empty() {
                     Vec::new()
                 } else {
-                    lexical(conn, req, &filters, limit * 2 + 10)?
+                    lexical(conn, req, filters, limit * 2 + 10)?
                 };
                 hybrid(conn, lexical_hits, nearest, model_id, &query, &terms, limit)
             }
@@ -310,7 +327,7 @@ fn nearest_hits<'a>(
         let snippet = render_snippet(&row.content, row.start_line, n.line, &matching, |l| {
             first_term_at(l, terms)
         });
-        hits.push(hit(conn, row, score, n.line, snippet)?);
+        hits.push(hit(row, score, n.line, snippet));
     }
     Ok(hits)
 }
@@ -338,22 +355,17 @@ fn lexical(
     }
     let mut seen = HashSet::new();
     let all_terms = candidates(conn, &terms, true, filters, limit, &mut seen)?;
-    let mut hits = rank(conn, all_terms, &terms, limit)?;
+    let mut hits = rank(all_terms, &terms, limit)?;
     if hits.len() < limit && terms.len() > 1 {
         let any_term = candidates(conn, &terms, false, filters, limit - hits.len(), &mut seen)?;
-        hits.extend(rank(conn, any_term, &terms, limit - hits.len())?);
+        hits.extend(rank(any_term, &terms, limit - hits.len())?);
     }
     Ok(hits)
 }
 
 /// Scores candidates (BM25, boosted when the chunk's symbol is the query or holds all its
 /// terms) and keeps the best `limit`.
-fn rank(
-    conn: &dyn Snapshot,
-    rows: Vec<Row>,
-    terms: &[String],
-    limit: usize,
-) -> Result<Vec<SearchHit>> {
+fn rank(rows: Vec<Row>, terms: &[String], limit: usize) -> Result<Vec<SearchHit>> {
     let normalized_query: String = terms.concat();
     let mut scored: Vec<(f64, Row)> = rows
         .into_iter()
@@ -376,7 +388,7 @@ fn rank(
         .take(limit)
         .map(|(score, row)| {
             let (line, snippet) = snippet_for_terms(&row.content, row.start_line, terms);
-            hit(conn, row, score, line, snippet)
+            Ok(hit(row, score, line, snippet))
         })
         .collect()
 }
@@ -439,26 +451,31 @@ fn scan(
             return Ok(true);
         };
         let snippet = render_snippet(&row.content, row.start_line, first, &matching, &matches);
-        hits.push(hit(conn, row, matching.len() as f64, first, snippet)?);
+        hits.push(hit(row, matching.len() as f64, first, snippet));
         Ok(hits.len() < limit)
     })?;
     Ok(hits)
 }
 
-/// The innermost definition around `line` that starts inside the chunk: a hit on a method of a
-/// small class (kept whole as one chunk) names the method, not the class.
-fn hit(
-    conn: &dyn Snapshot,
-    mut row: Row,
-    score: f64,
-    line: u32,
-    snippet: String,
-) -> Result<SearchHit> {
-    if let Some((name, kind)) = conn.innermost_symbol(row.file_id, line, row.start_line)? {
-        row.symbol = Some(name);
-        row.kind = Some(kind);
+/// Names each hit by the innermost definition around its line that starts inside the chunk:
+/// a hit on a method of a small class (kept whole as one chunk) names the method, not the
+/// class. One lookup for all the hits.
+fn name_innermost(conn: &dyn Snapshot, hits: &mut [SearchHit]) -> Result<()> {
+    let places: Vec<(i64, u32, u32)> = hits
+        .iter()
+        .map(|h| (h.file_id, h.line, h.start_line))
+        .collect();
+    for (hit, found) in hits.iter_mut().zip(conn.innermost_symbols(&places)?) {
+        if let Some((name, kind)) = found {
+            hit.symbol = Some(name);
+            hit.kind = Some(kind);
+        }
     }
-    Ok(SearchHit {
+    Ok(())
+}
+
+fn hit(row: Row, score: f64, line: u32, snippet: String) -> SearchHit {
+    SearchHit {
         repository: row.repository,
         path: row.path,
         start_line: row.start_line,
@@ -470,7 +487,8 @@ fn hit(
         snippet,
         line,
         chunk_id: row.id,
-    })
+        file_id: row.file_id,
+    }
 }
 
 #[cfg(test)]

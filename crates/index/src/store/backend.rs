@@ -182,6 +182,18 @@ pub trait Snapshot {
         from_line: u32,
     ) -> Result<Option<(String, String)>>;
 
+    /// [`Snapshot::innermost_symbol`] of each (file id, line, from line), in order. A
+    /// backend across a network looks them up in one query.
+    fn innermost_symbols(
+        &self,
+        places: &[(i64, u32, u32)],
+    ) -> Result<Vec<Option<(String, String)>>> {
+        places
+            .iter()
+            .map(|&(file_id, line, from_line)| self.innermost_symbol(file_id, line, from_line))
+            .collect()
+    }
+
     /// Definitions by name, best tier first (exact, prefix, substring), then shorter names,
     /// then by place.
     fn symbols(&self, query: &SymbolQuery<'_>) -> Result<Vec<crate::SymbolHit>>;
