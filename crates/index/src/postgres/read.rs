@@ -359,13 +359,7 @@ impl Snapshot for PgSnapshot {
     }
 
     fn chunk(&self, chunk_id: i64, rank: f64) -> Result<Option<ChunkRow>> {
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id
-             JOIN repositories r ON r.id = f.repo_id WHERE c.id = $1"
-        );
-        Ok(self
-            .query_opt(&sql, &[&chunk_id])?
-            .map(|r| read_row(&r, rank)))
+        Ok(self.chunks(&[(chunk_id, rank)])?.pop())
     }
 
     /// BM25 over the postings of the query's terms (read through the key: document
@@ -451,13 +445,9 @@ impl Snapshot for PgSnapshot {
         from_line: u32,
     ) -> Result<Option<(String, String)>> {
         Ok(self
-            .query_opt(
-                "SELECT name, kind FROM symbols
-                 WHERE file_id = $1 AND start_line <= $2 AND end_line >= $2 AND start_line >= $3
-                 ORDER BY start_line DESC, end_line ASC LIMIT 1",
-                &[&file_id, &i64::from(line), &i64::from(from_line)],
-            )?
-            .map(|r| (r.get(0), r.get(1))))
+            .innermost_symbols(&[(file_id, line, from_line)])?
+            .pop()
+            .flatten())
     }
 
     fn innermost_symbols(
