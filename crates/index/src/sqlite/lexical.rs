@@ -33,7 +33,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const BINDING_KEY: &str = "lexical.binding";
+pub(crate) const BINDING_KEY: &str = "lexical.binding";
 /// Documents applied at most before a commit, in one long catch-up (a rebuild).
 const COMMIT_DOCS: usize = 200_000;
 const BULK_COMMIT_INTERVAL: Duration = Duration::from_secs(10);

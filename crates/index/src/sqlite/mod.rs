@@ -13,6 +13,7 @@
 
 mod batch;
 mod lexical;
+pub(crate) use lexical::BINDING_KEY;
 mod read;
 mod refs;
 mod schema;

@@ -14,7 +14,7 @@ use crate::filters::Filters;
 use rustc_hash::FxHashMap;
 
 /// State keys that belong to one store's own machinery, not to the index.
-const LOCAL_KEYS: &[&str] = &["lexical.binding", crate::sqlite::GENERATION_KEY];
+const LOCAL_KEYS: &[&str] = &[crate::sqlite::BINDING_KEY, crate::sqlite::GENERATION_KEY];
 /// Files written per transaction.
 const FILES_PER_BATCH: usize = 200;
 
