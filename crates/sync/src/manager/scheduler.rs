@@ -239,6 +239,7 @@ impl Syncer {
 
     async fn on_tick(&mut self) {
         self.settle_bursts();
+        self.record_unrecorded();
         let config = self.shared.config();
         self.reload_overrides();
         let request = self.shared.stored().scan_request();
@@ -633,6 +634,11 @@ impl Syncer {
                 Err(()) => self.look_again_later(id),
             }
         }
+    }
+
+    /// Records the outcomes the store could not take when their syncs ended, once their
+    /// time to try again has come.
+    fn record_unrecorded(&mut self) {
         let now = Instant::now();
         let ready: Vec<i64> = (self.unrecorded.iter())
             .filter(|(_, (at, _))| *at <= now)
