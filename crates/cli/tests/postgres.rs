@@ -18,22 +18,9 @@ fn database(name: &str) -> String {
     database_on(&admin, name)
 }
 
-/// [`database`] on the cluster whose superuser URL is `admin`.
+/// [`database`] on the cluster whose superuser URL is `admin`, with [`PASSWORD`] in the URL.
 fn database_on(admin: &str, name: &str) -> String {
-    let admin = admin.to_string();
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("test cluster");
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        client.batch_execute(&sql).expect("create database");
-    }
-    // postgresql://user@/postgres?host=DIR → postgresql://user:pw@/NAME?host=DIR
-    let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
-    let (scheme_user, _) = base.rsplit_once('/').expect("a database in the URL");
-    let (scheme, user_host) = scheme_user.split_once("://").expect("a URL");
-    let (user, host) = user_host.split_once('@').expect("a user");
-    format!("{scheme}://{user}:{PASSWORD}@{host}/{name}?{query}")
+    common::fresh_database(admin, name).replacen('@', &format!(":{PASSWORD}@"), 1)
 }
 
 const PASSWORD: &str = "pw-never-shown-4711";

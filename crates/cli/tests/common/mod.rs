@@ -27,20 +27,28 @@ fn sandbox_database(dir: &Path) -> String {
     );
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     dir.hash(&mut hasher);
-    let name = format!("sandbox_{:016x}", hasher.finish());
+    fresh_database(&admin, &format!("sandbox_{:016x}", hasher.finish()))
+}
+
+/// A fresh database `name` (dropped first if it is there) on the test cluster whose
+/// superuser URL is `admin`, as a URL without a password.
+pub fn fresh_database(admin: &str, name: &str) -> String {
     // On a thread of its own: the synchronous client cannot run inside an async test.
-    let create = format!("CREATE DATABASE {name}");
-    let at = admin.clone();
+    let at = admin.to_string();
+    let sql = [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ];
     std::thread::spawn(move || {
         let mut client = postgres::Client::connect(&at, postgres::NoTls).expect("test cluster");
-        client
-            .batch_execute(&create)
-            .expect("create the sandbox's database");
+        for sql in sql {
+            client.batch_execute(&sql).expect("create the database");
+        }
     })
     .join()
     .expect("the test cluster answered");
     // postgresql://user@/postgres?host=DIR → postgresql://user@/NAME?host=DIR
-    let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
     let (server, _) = base.rsplit_once('/').expect("a database in the URL");
     format!("{server}/{name}?{query}")
 }
