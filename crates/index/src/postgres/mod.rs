@@ -3,8 +3,9 @@
 //!
 //! A bounded pool of connections; every write is one transaction, every snapshot one
 //! repeatable-read, read-only transaction, so a search sees one committed state while
-//! indexers commit. The lexical index lives in the database too (chunk terms under GIN, BM25 computed
-//! in SQL over the same terms the embedded engine indexes), so every server ranks alike.
+//! indexers commit. The lexical index lives in the database too (postings by term and file,
+//! BM25 computed in SQL over the same terms the embedded engine indexes), so every server
+//! ranks alike.
 //!
 //! - `schema`: tables and migrations (under an advisory lock);
 //! - `write`: a batch of file changes;
@@ -271,12 +272,13 @@ fn unreachable_store(url: &PostgresUrl, e: impl std::fmt::Display) -> StoreError
 
 impl From<postgres::Error> for StoreError {
     /// A lost connection, or a server shutting down or starting up (SQLSTATE classes 08 and
-    /// 57P), is [`StoreError::Disconnected`]: retried soon; the rest are the database's errors.
+    /// 57P), is [`StoreError::Disconnected`]: retried soon; the rest are the database's errors,
+    /// and so are the client's own (a value it cannot encode is no reason to wait and retry).
     fn from(e: postgres::Error) -> Self {
         let code = e.code().map(|c| c.code().to_string());
         let away = match &code {
             Some(code) => code.starts_with("08") || code.starts_with("57P"),
-            None => e.is_closed() || e.as_db_error().is_none(),
+            None => e.is_closed() || from_the_connection(&e),
         };
         if away {
             StoreError::Disconnected(format!("the PostgreSQL store is unreachable: {e}"))
@@ -284,6 +286,20 @@ impl From<postgres::Error> for StoreError {
             StoreError::Database(Box::new(e))
         }
     }
+}
+
+/// Whether an error without a SQLSTATE came from the connection (its I/O, or connecting)
+/// rather than from this side encoding or decoding a value.
+fn from_the_connection(e: &postgres::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    // No source: closed, a timeout or an unexpected message, all about the connection.
+    std::error::Error::source(e).is_none()
 }
 
 impl Storage for PostgresStorage {

@@ -422,6 +422,12 @@ fn a_database_that_is_away_is_a_transient_error_a_refused_statement_is_not() {
         .expect_err("a bad statement")
         .into();
     assert!(!refused.is_transient(), "{refused}");
+    // A value the client cannot encode is this side's error, not the database being away.
+    let unencodable: StoreError = client
+        .query("SELECT $1::INT4", &[&"not a number"])
+        .expect_err("a text for an integer")
+        .into();
+    assert!(!unencodable.is_transient(), "{unencodable}");
 }
 
 /// A connection the database closed (a restart) comes back to the pool on a tokio worker (an

@@ -2,15 +2,22 @@
 //! postings, symbols and references replaced together; renames re-index only the terms (the
 //! path is part of each chunk's lexical document); and the repository's BM25 statistics moved
 //! by the batch's difference.
+//!
+//! New and changed files are written a run at a time: their rows are gathered for the whole
+//! run and sent with one binary `COPY` per table. Written a statement per file and table,
+//! a full index into a local server spent more time in statements (about nine per file)
+//! than SQLite spent on the whole index.
 
 use super::Result;
 use crate::chunk::{Chunk, FileReferences, Symbol, REFS_VERSION};
 use crate::lexical::{doc_terms, LexicalDoc};
 use crate::sqlite::{chunk_symbol_names, intern_kind, GENERATION_KEY};
 use crate::store::{BatchCounts, FileOp, StoredUnit};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use postgres::Transaction;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// Documents and terms a batch added (negative: removed) to its repository's statistics.
 #[derive(Default)]
@@ -26,8 +33,16 @@ pub(super) fn apply_all(
 ) -> Result<BatchCounts> {
     let mut counts = BatchCounts::default();
     let mut delta = Delta::default();
-    for op in ops {
-        apply(tx, repo_id, op, &mut counts, &mut delta)?;
+    let mut rest = ops;
+    while !rest.is_empty() {
+        let run = upsert_run(rest);
+        if run == 0 {
+            apply(tx, repo_id, &rest[0], &mut counts, &mut delta)?;
+            rest = &rest[1..];
+        } else {
+            write_upserts(tx, repo_id, &rest[..run], &mut counts, &mut delta)?;
+            rest = &rest[run..];
+        }
     }
     if delta.docs != 0 || delta.terms != 0 {
         tx.execute(
@@ -37,6 +52,446 @@ pub(super) fn apply_all(
         )?;
     }
     Ok(counts)
+}
+
+/// How many operations from the first are upserts of distinct paths: a run whose files'
+/// ids can be looked up at once, since nothing else in it moves a file.
+fn upsert_run(ops: &[FileOp]) -> usize {
+    let mut seen = FxHashSet::default();
+    ops.iter()
+        .take_while(|op| matches!(op, FileOp::Upsert { path, .. } if seen.insert(path.as_str())))
+        .count()
+}
+
+/// Writes a run of upserts: the existing files' old rows go first, then every row of the
+/// run is copied in.
+fn write_upserts(
+    tx: &mut Transaction<'_>,
+    repo_id: i64,
+    ops: &[FileOp],
+    counts: &mut BatchCounts,
+    delta: &mut Delta,
+) -> Result<()> {
+    let upserts: Vec<Upsert<'_>> = ops.iter().filter_map(Upsert::of).collect();
+    let paths: Vec<&str> = upserts.iter().map(|u| u.path).collect();
+    let existing: FxHashMap<String, i64> = tx
+        .query(
+            "SELECT path, id FROM files WHERE repo_id = $1 AND path = ANY($2)",
+            &[&repo_id, &paths],
+        )?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let new_files = upserts.len() - existing.len();
+    let chunk_count: usize = upserts.iter().map(|u| u.chunks.len()).sum();
+    let mut file_ids = next_ids(tx, "files_id_seq", new_files)?.into_iter();
+    let mut chunk_ids = next_ids(tx, "chunks_id_seq", chunk_count)?.into_iter();
+    let mut rows = Rows::default();
+    for u in &upserts {
+        let file_id = match existing.get(u.path) {
+            Some(&id) => {
+                delete_file_rows(tx, id, counts, delta)?;
+                id
+            }
+            None => file_ids.next().ok_or_else(|| short("file"))?,
+        };
+        let place = FilePlace {
+            id: file_id,
+            repo_id,
+            language: u.language,
+            path: u.path,
+        };
+        let ids: Vec<i64> = chunk_ids.by_ref().take(u.chunks.len()).collect();
+        if ids.len() < u.chunks.len() {
+            return Err(short("chunk"));
+        }
+        let lex_terms = rows.add_chunks(&place, &ids, u.chunks, u.symbols, delta);
+        rows.add_symbols(file_id, u.symbols);
+        rows.add_references(file_id, u.references);
+        counts.chunks_new += u.chunks.len() as u64;
+        if existing.contains_key(u.path) {
+            update_file(tx, file_id, u, &lex_terms)?;
+        } else {
+            rows.files.push(FileRow {
+                id: file_id,
+                upsert: u.clone(),
+                lex_terms,
+            });
+        }
+    }
+    rows.copy(tx, repo_id)
+}
+
+fn short(what: &str) -> super::StoreError {
+    super::StoreError::Database(format!("the database gave fewer {what} ids than asked for").into())
+}
+
+/// `n` values of the sequence `name`, in one round trip.
+fn next_ids(tx: &mut Transaction<'_>, name: &str, n: usize) -> Result<Vec<i64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(tx
+        .query(
+            "SELECT nextval($1::TEXT::REGCLASS) FROM generate_series(1, $2::BIGINT)",
+            &[&name, &(n as i64)],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// An upsert's fields, borrowed.
+#[derive(Clone)]
+struct Upsert<'a> {
+    path: &'a str,
+    language: &'static str,
+    stamp: &'a crate::store::FileStamp,
+    hash: &'a [u8; 32],
+    chunks: &'a [Chunk],
+    symbols: &'a [Symbol],
+    references: &'a FileReferences,
+    content: Option<&'a [u8]>,
+}
+
+impl<'a> Upsert<'a> {
+    fn of(op: &'a FileOp) -> Option<Self> {
+        match op {
+            FileOp::Upsert {
+                path,
+                language,
+                stamp,
+                hash,
+                chunks,
+                symbols,
+                references,
+                content,
+            } => Some(Upsert {
+                path,
+                language,
+                stamp,
+                hash,
+                chunks,
+                symbols,
+                references,
+                content: content.as_deref(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn update_file(
+    tx: &mut Transaction<'_>,
+    id: i64,
+    u: &Upsert<'_>,
+    lex_terms: &[String],
+) -> Result<()> {
+    tx.execute(
+        "UPDATE files SET language = $1, size = $2, mtime_ns = $3, hash = $4,
+                indexed_at_ns = $5, chunk_count = $6, refs_version = $7, content = $8,
+                lex_terms = $9
+         WHERE id = $10",
+        &[
+            &u.language,
+            &(u.stamp.size as i64),
+            &u.stamp.mtime_ns,
+            &&u.hash[..],
+            &u.stamp.indexed_at_ns,
+            &(u.chunks.len() as i64),
+            &REFS_VERSION,
+            &u.content,
+            &lex_terms,
+            &id,
+        ],
+    )?;
+    Ok(())
+}
+
+/// A new file's row, waiting for the copy.
+struct FileRow<'a> {
+    id: i64,
+    upsert: Upsert<'a>,
+    lex_terms: Vec<String>,
+}
+
+/// One term's postings in one file (a row of `lex_postings`).
+struct Posting<'a> {
+    term: String,
+    file_id: i64,
+    language: &'a str,
+    lists: TermLists,
+}
+
+/// A term's chunks in a file, with the term's frequency in each and each one's length.
+#[derive(Default)]
+struct TermLists {
+    chunk_ids: Vec<i64>,
+    tfs: Vec<i32>,
+    dls: Vec<i32>,
+}
+
+/// The rows of a run of files, gathered to be copied in, a table at a time.
+#[derive(Default)]
+struct Rows<'a> {
+    files: Vec<FileRow<'a>>,
+    chunks: Vec<ChunkRow<'a>>,
+    postings: Vec<Posting<'a>>,
+    symbols: Vec<(i64, &'a Symbol)>,
+    refs: Vec<(i64, &'a str, &'a [u8])>,
+    imports: Vec<(i64, &'a str, &'a str, Option<&'a str>)>,
+}
+
+struct ChunkRow<'a> {
+    id: i64,
+    file_id: i64,
+    language: &'a str,
+    chunk: &'a Chunk,
+    terms: i64,
+}
+
+impl<'a> Rows<'a> {
+    /// Adds a file's chunks (with the ids given) and their postings; returns the file's
+    /// terms, sorted.
+    fn add_chunks(
+        &mut self,
+        file: &FilePlace<'a>,
+        ids: &[i64],
+        chunks: &'a [Chunk],
+        symbols: &[Symbol],
+        delta: &mut Delta,
+    ) -> Vec<String> {
+        let mut postings = FilePostings::default();
+        for (chunk, &id) in chunks.iter().zip(ids) {
+            let length = postings.add(file, id, chunk, symbols);
+            self.chunks.push(ChunkRow {
+                id,
+                file_id: file.id,
+                language: file.language,
+                chunk,
+                terms: length,
+            });
+            delta.docs += 1;
+            delta.terms += length;
+        }
+        postings.into_rows(file, &mut self.postings)
+    }
+
+    fn add_symbols(&mut self, file_id: i64, symbols: &'a [Symbol]) {
+        self.symbols.extend(symbols.iter().map(|s| (file_id, s)));
+    }
+
+    fn add_references(&mut self, file_id: i64, refs: &'a FileReferences) {
+        self.refs.extend(
+            refs.names
+                .iter()
+                .map(|(name, sites)| (file_id, name.as_str(), sites.as_slice())),
+        );
+        // The key is (file, local, name): extraction may list one import twice.
+        let mut seen = FxHashSet::default();
+        for (local, name, module) in &refs.imports {
+            if seen.insert((local.as_str(), name.as_str())) {
+                self.imports.push((file_id, local, name, module.as_deref()));
+            }
+        }
+    }
+
+    /// Copies every row in, files first (the others refer to them).
+    fn copy(mut self, tx: &mut Transaction<'_>, repo_id: i64) -> Result<()> {
+        use Type as T;
+        // In key order, each posting lands next to the last in the key's index: a third less
+        // time on the server than in file order (measured on 124k postings).
+        self.postings
+            .sort_unstable_by(|a, b| (&a.term, a.file_id).cmp(&(&b.term, b.file_id)));
+        copy_rows(
+            tx,
+            "files (id, repo_id, path, language, size, mtime_ns, hash, indexed_at_ns,
+                    chunk_count, refs_version, content, lex_terms)",
+            &[
+                T::INT8,
+                T::INT8,
+                T::TEXT,
+                T::TEXT,
+                T::INT8,
+                T::INT8,
+                T::BYTEA,
+                T::INT8,
+                T::INT8,
+                T::INT8,
+                T::BYTEA,
+                T::TEXT_ARRAY,
+            ],
+            &self.files,
+            |f, w| {
+                let u = &f.upsert;
+                w.write(&[
+                    &f.id,
+                    &repo_id,
+                    &u.path,
+                    &u.language,
+                    &(u.stamp.size as i64),
+                    &u.stamp.mtime_ns,
+                    &&u.hash[..],
+                    &u.stamp.indexed_at_ns,
+                    &(u.chunks.len() as i64),
+                    &REFS_VERSION,
+                    &u.content,
+                    &f.lex_terms,
+                ])
+            },
+        )?;
+        copy_rows(
+            tx,
+            "chunks (id, file_id, repo_id, language, start_line, end_line, symbol, kind,
+                     content, terms)",
+            &[
+                T::INT8,
+                T::INT8,
+                T::INT8,
+                T::TEXT,
+                T::INT8,
+                T::INT8,
+                T::TEXT,
+                T::TEXT,
+                T::TEXT,
+                T::INT8,
+            ],
+            &self.chunks,
+            |c, w| {
+                w.write(&[
+                    &c.id,
+                    &c.file_id,
+                    &repo_id,
+                    &c.language,
+                    &i64::from(c.chunk.start_line),
+                    &i64::from(c.chunk.end_line),
+                    &c.chunk.symbol,
+                    &c.chunk.kind,
+                    &c.chunk.content,
+                    &c.terms,
+                ])
+            },
+        )?;
+        copy_rows(
+            tx,
+            "lex_postings (term, file_id, repo_id, language, chunk_ids, tfs, dls)",
+            &[
+                T::TEXT,
+                T::INT8,
+                T::INT8,
+                T::TEXT,
+                T::INT8_ARRAY,
+                T::INT4_ARRAY,
+                T::INT4_ARRAY,
+            ],
+            &self.postings,
+            |p, w| {
+                w.write(&[
+                    &p.term,
+                    &p.file_id,
+                    &repo_id,
+                    &p.language,
+                    &p.lists.chunk_ids,
+                    &p.lists.tfs,
+                    &p.lists.dls,
+                ])
+            },
+        )?;
+        copy_rows(
+            tx,
+            "symbols (file_id, name, kind, start_line, end_line)",
+            &[T::INT8, T::TEXT, T::TEXT, T::INT8, T::INT8],
+            &self.symbols,
+            |(file_id, s), w| {
+                w.write(&[
+                    file_id,
+                    &s.name,
+                    &s.kind,
+                    &i64::from(s.start_line),
+                    &i64::from(s.end_line),
+                ])
+            },
+        )?;
+        copy_rows(
+            tx,
+            "refs (file_id, name, sites)",
+            &[T::INT8, T::TEXT, T::BYTEA],
+            &self.refs,
+            |(file_id, name, sites), w| w.write(&[file_id, name, sites]),
+        )?;
+        copy_rows(
+            tx,
+            "imports (file_id, local, name, module)",
+            &[T::INT8, T::TEXT, T::TEXT, T::TEXT],
+            &self.imports,
+            |(file_id, local, name, module), w| w.write(&[file_id, local, name, module]),
+        )
+    }
+}
+
+/// Copies `rows` into `table (columns)` in PostgreSQL's binary format.
+fn copy_rows<R>(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    types: &[Type],
+    rows: &[R],
+    write: impl Fn(&R, &mut BinaryCopyInWriter<'_>) -> std::result::Result<(), postgres::Error>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sink = tx.copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))?;
+    let mut writer = BinaryCopyInWriter::new(sink, types);
+    for row in rows {
+        write(row, &mut writer)?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+/// A file's postings being built, by term.
+#[derive(Default)]
+struct FilePostings {
+    by_term: BTreeMap<String, TermLists>,
+}
+
+impl FilePostings {
+    /// Adds the terms of chunk `id` of `file`; returns the chunk's length in terms.
+    fn add(&mut self, file: &FilePlace<'_>, id: i64, chunk: &Chunk, symbols: &[Symbol]) -> i64 {
+        let names = chunk_symbol_names(chunk, symbols);
+        let (terms, length) = doc_terms(&LexicalDoc {
+            chunk_id: id,
+            file_id: file.id,
+            repo_id: file.repo_id,
+            language: file.language,
+            symbols: &names,
+            content: &chunk.content,
+            path: file.path,
+        });
+        let dl = i32::try_from(length).unwrap_or(i32::MAX);
+        for (term, tf) in terms {
+            let lists = self.by_term.entry(term).or_default();
+            lists.chunk_ids.push(id);
+            lists.tfs.push(i32::try_from(tf).unwrap_or(i32::MAX));
+            lists.dls.push(dl);
+        }
+        length
+    }
+
+    /// Moves the postings into `out`; returns the file's terms, sorted.
+    fn into_rows<'a>(self, file: &FilePlace<'a>, out: &mut Vec<Posting<'a>>) -> Vec<String> {
+        let mut terms = Vec::with_capacity(self.by_term.len());
+        for (term, lists) in self.by_term {
+            terms.push(term.clone());
+            out.push(Posting {
+                term,
+                file_id: file.id,
+                language: file.language,
+                lists,
+            });
+        }
+        terms
+    }
 }
 
 fn file_id(tx: &mut Transaction<'_>, repo_id: i64, path: &str) -> Result<Option<i64>> {
@@ -79,58 +534,6 @@ fn delete_postings(tx: &mut Transaction<'_>, file_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// A file's postings being built: for each term, the chunks holding it with the term's
-/// frequency in each and each one's length, space-separated (split into arrays by the
-/// server, like the chunks' columns).
-#[derive(Default)]
-struct FilePostings {
-    by_term: BTreeMap<String, [String; 3]>,
-}
-
-impl FilePostings {
-    fn add(&mut self, chunk_id: i64, length: i64, terms: Vec<(String, i64)>) {
-        for (term, tf) in terms {
-            let lists = self.by_term.entry(term).or_default();
-            for (list, n) in lists.iter_mut().zip([chunk_id, tf, length]) {
-                if !list.is_empty() {
-                    list.push(' ');
-                }
-                let _ = write!(list, "{n}");
-            }
-        }
-    }
-
-    /// Writes the postings of `file` (which has none) and the list of its terms.
-    fn write(self, tx: &mut Transaction<'_>, file: &FilePlace<'_>) -> Result<()> {
-        let terms: Vec<&str> = self.by_term.keys().map(String::as_str).collect();
-        let column =
-            |i: usize| -> Vec<&str> { self.by_term.values().map(|l| l[i].as_str()).collect() };
-        if !terms.is_empty() {
-            tx.execute(
-                "INSERT INTO lex_postings (term, file_id, repo_id, language, chunk_ids, tfs, dls)
-                 SELECT u.term, $1, $2, $3, string_to_array(u.ids, ' ')::BIGINT[],
-                        string_to_array(u.tfs, ' ')::INT[], string_to_array(u.dls, ' ')::INT[]
-                 FROM unnest($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[])
-                      AS u(term, ids, tfs, dls)",
-                &[
-                    &file.id,
-                    &file.repo_id,
-                    &file.language,
-                    &terms,
-                    &column(0),
-                    &column(1),
-                    &column(2),
-                ],
-            )?;
-        }
-        tx.execute(
-            "UPDATE files SET lex_terms = $1 WHERE id = $2",
-            &[&terms, &file.id],
-        )?;
-        Ok(())
-    }
-}
-
 fn delete_references(tx: &mut Transaction<'_>, file_id: i64) -> Result<()> {
     tx.execute("DELETE FROM refs WHERE file_id = $1", &[&file_id])?;
     tx.execute("DELETE FROM imports WHERE file_id = $1", &[&file_id])?;
@@ -143,105 +546,6 @@ struct FilePlace<'a> {
     repo_id: i64,
     language: &'a str,
     path: &'a str,
-}
-
-fn insert_chunks(
-    tx: &mut Transaction<'_>,
-    file: &FilePlace<'_>,
-    chunks: &[Chunk],
-    symbols: &[Symbol],
-    delta: &mut Delta,
-) -> Result<u64> {
-    // Ids first, then every row of the file in one statement: a round trip per chunk made
-    // indexing into a local server ten times slower than into SQLite.
-    let ids: Vec<i64> = tx
-        .query(
-            "SELECT nextval('chunks_id_seq') FROM generate_series(1, $1::BIGINT)",
-            &[&(chunks.len() as i64)],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    let mut rows = ChunkColumns::default();
-    let mut postings = FilePostings::default();
-    for (chunk, id) in chunks.iter().zip(&ids) {
-        let names = chunk_symbol_names(chunk, symbols);
-        let (terms, length) = doc_terms(&LexicalDoc {
-            chunk_id: *id,
-            file_id: file.id,
-            repo_id: file.repo_id,
-            language: file.language,
-            symbols: &names,
-            content: &chunk.content,
-            path: file.path,
-        });
-        rows.push(*id, chunk, length);
-        postings.add(*id, length, terms);
-        delta.docs += 1;
-        delta.terms += length;
-    }
-    if !ids.is_empty() {
-        tx.execute(
-            "INSERT INTO chunks (id, file_id, repo_id, language, start_line, end_line, symbol,
-                                 kind, content, terms)
-             SELECT u.id, $1, $2, $3, u.start_line, u.end_line, u.symbol, u.kind, u.content,
-                    u.terms
-             FROM unnest($4::BIGINT[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[], $8::TEXT[],
-                         $9::TEXT[], $10::BIGINT[])
-                  AS u(id, start_line, end_line, symbol, kind, content, terms)",
-            &[
-                &file.id,
-                &file.repo_id,
-                &file.language,
-                &rows.ids,
-                &rows.starts,
-                &rows.ends,
-                &rows.symbols,
-                &rows.kinds,
-                &rows.contents,
-                &rows.terms,
-            ],
-        )?;
-    }
-    postings.write(tx, file)?;
-    if !symbols.is_empty() {
-        let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
-        let kinds: Vec<&str> = symbols.iter().map(|s| s.kind).collect();
-        let starts: Vec<i64> = symbols.iter().map(|s| i64::from(s.start_line)).collect();
-        let ends: Vec<i64> = symbols.iter().map(|s| i64::from(s.end_line)).collect();
-        tx.execute(
-            "INSERT INTO symbols (file_id, name, kind, start_line, end_line)
-             SELECT $1, u.name, u.kind, u.start_line, u.end_line
-             FROM unnest($2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
-                  AS u(name, kind, start_line, end_line)",
-            &[&file.id, &names, &kinds, &starts, &ends],
-        )?;
-    }
-    Ok(chunks.len() as u64)
-}
-
-/// A file's chunks as columns, for one statement.
-#[derive(Default)]
-struct ChunkColumns<'a> {
-    ids: Vec<i64>,
-    starts: Vec<i64>,
-    ends: Vec<i64>,
-    symbols: Vec<Option<&'a str>>,
-    kinds: Vec<Option<&'a str>>,
-    contents: Vec<&'a str>,
-    terms: Vec<i64>,
-}
-
-impl<'a> ChunkColumns<'a> {
-    fn push(&mut self, id: i64, chunk: &'a Chunk, terms: i64) {
-        self.ids.push(id);
-        self.starts.push(i64::from(chunk.start_line));
-        self.ends.push(i64::from(chunk.end_line));
-        self.symbols.push(chunk.symbol.as_deref());
-        self.kinds.push(chunk.kind);
-        self.contents.push(&chunk.content);
-        self.terms.push(terms);
-    }
 }
 
 /// A renamed file's chunks get new lexical terms (their documents hold the path).
@@ -265,17 +569,7 @@ fn reindex_terms(tx: &mut Transaction<'_>, file: &FilePlace<'_>, delta: &mut Del
             kind: row.get::<_, Option<String>>(4).map(|k| intern_kind(&k)),
             content: row.get(5),
         };
-        let names = chunk_symbol_names(&chunk, &symbols);
-        let (terms, length) = doc_terms(&LexicalDoc {
-            chunk_id: id,
-            file_id: file.id,
-            repo_id: file.repo_id,
-            language: file.language,
-            symbols: &names,
-            content: &chunk.content,
-            path: file.path,
-        });
-        postings.add(id, length, terms);
+        let length = postings.add(file, id, &chunk, &symbols);
         ids.push(id);
         lengths.push(length);
         delta.terms += length - row.get::<_, i64>(6);
@@ -285,7 +579,14 @@ fn reindex_terms(tx: &mut Transaction<'_>, file: &FilePlace<'_>, delta: &mut Del
          WHERE chunks.id = u.id",
         &[&ids, &lengths],
     )?;
-    postings.write(tx, file)
+    let mut rows = Rows::default();
+    let terms = postings.into_rows(file, &mut rows.postings);
+    rows.copy(tx, file.repo_id)?;
+    tx.execute(
+        "UPDATE files SET lex_terms = $1 WHERE id = $2",
+        &[&terms, &file.id],
+    )?;
+    Ok(())
 }
 
 fn file_symbols(tx: &mut Transaction<'_>, file_id: i64) -> Result<Vec<Symbol>> {
@@ -305,26 +606,7 @@ fn file_symbols(tx: &mut Transaction<'_>, file_id: i64) -> Result<Vec<Symbol>> {
         .collect())
 }
 
-fn insert_references(tx: &mut Transaction<'_>, file_id: i64, refs: &FileReferences) -> Result<()> {
-    if !refs.names.is_empty() {
-        let names: Vec<&str> = refs.names.iter().map(|(n, _)| n.as_str()).collect();
-        let sites: Vec<&[u8]> = refs.names.iter().map(|(_, s)| s.as_slice()).collect();
-        tx.execute(
-            "INSERT INTO refs (name, file_id, sites)
-             SELECT n, $2, s FROM unnest($1::TEXT[], $3::BYTEA[]) AS u(n, s)",
-            &[&names, &file_id, &sites],
-        )?;
-    }
-    let insert = tx.prepare(
-        "INSERT INTO imports (file_id, local, name, module) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING",
-    )?;
-    for (local, name, module) in &refs.imports {
-        tx.execute(&insert, &[&file_id, local, name, module])?;
-    }
-    Ok(())
-}
-
+/// Applies one operation on its own (upserts come here only when a run cannot hold them).
 fn apply(
     tx: &mut Transaction<'_>,
     repo_id: i64,
@@ -333,67 +615,8 @@ fn apply(
     delta: &mut Delta,
 ) -> Result<()> {
     match op {
-        FileOp::Upsert {
-            path,
-            language,
-            stamp,
-            hash,
-            chunks,
-            symbols,
-            references,
-            content,
-        } => {
-            let (size, chunk_count) = (stamp.size as i64, chunks.len() as i64);
-            let id = match file_id(tx, repo_id, path)? {
-                Some(id) => {
-                    delete_file_rows(tx, id, counts, delta)?;
-                    tx.execute(
-                        "UPDATE files SET language = $1, size = $2, mtime_ns = $3, hash = $4,
-                                indexed_at_ns = $5, chunk_count = $6, refs_version = $7,
-                                content = $9
-                         WHERE id = $8",
-                        &[
-                            language,
-                            &size,
-                            &stamp.mtime_ns,
-                            &&hash[..],
-                            &stamp.indexed_at_ns,
-                            &chunk_count,
-                            &REFS_VERSION,
-                            &id,
-                            content,
-                        ],
-                    )?;
-                    id
-                }
-                None => tx
-                    .query_one(
-                        "INSERT INTO files (repo_id, path, language, size, mtime_ns, hash,
-                                            indexed_at_ns, chunk_count, refs_version, content)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                        &[
-                            &repo_id,
-                            path,
-                            language,
-                            &size,
-                            &stamp.mtime_ns,
-                            &&hash[..],
-                            &stamp.indexed_at_ns,
-                            &chunk_count,
-                            &REFS_VERSION,
-                            content,
-                        ],
-                    )?
-                    .get(0),
-            };
-            let place = FilePlace {
-                id,
-                repo_id,
-                language,
-                path,
-            };
-            counts.chunks_new += insert_chunks(tx, &place, chunks, symbols, delta)?;
-            insert_references(tx, id, references)?;
+        FileOp::Upsert { .. } => {
+            write_upserts(tx, repo_id, std::slice::from_ref(op), counts, delta)?;
         }
         FileOp::References {
             path,
@@ -404,7 +627,9 @@ fn apply(
                 return Ok(());
             };
             delete_references(tx, id)?;
-            insert_references(tx, id, references)?;
+            let mut rows = Rows::default();
+            rows.add_references(id, references);
+            rows.copy(tx, repo_id)?;
             tx.execute(
                 "UPDATE files SET size = $1, mtime_ns = $2, indexed_at_ns = $3, refs_version = $4
                  WHERE id = $5",
