@@ -63,8 +63,13 @@ fn upsert_run(ops: &[FileOp]) -> usize {
         .count()
 }
 
-/// Writes a run of upserts: the existing files' old rows go first, then every row of the
-/// run is copied in.
+/// Files whose rows are copied in together: the rows of the next group are built (the
+/// chunks' terms found) while the server takes this group's, so the client's and the
+/// server's work overlap instead of adding up.
+const FILES_PER_COPY: usize = 64;
+
+/// Writes a run of upserts: the existing files' old rows go first, then the run's rows are
+/// built on a thread of their own and copied in a group of files at a time.
 fn write_upserts(
     tx: &mut Transaction<'_>,
     repo_id: i64,
@@ -73,6 +78,51 @@ fn write_upserts(
     delta: &mut Delta,
 ) -> Result<()> {
     let upserts: Vec<Upsert<'_>> = ops.iter().filter_map(Upsert::of).collect();
+    let placed = place_upserts(tx, repo_id, &upserts, counts, delta)?;
+    counts.chunks_new += upserts.iter().map(|u| u.chunks.len() as u64).sum::<u64>();
+    std::thread::scope(|scope| {
+        let (send, groups) = std::sync::mpsc::sync_channel::<(Rows<'_>, Delta)>(1);
+        let builder = scope.spawn(move || {
+            for group in placed.chunks(FILES_PER_COPY) {
+                let mut rows = Rows::default();
+                let mut delta = Delta::default();
+                for p in group {
+                    rows.add_file(repo_id, p, &mut delta);
+                }
+                if send.send((rows, delta)).is_err() {
+                    break; // the copying side failed: its error is the one to report
+                }
+            }
+        });
+        for (rows, group_delta) in groups {
+            rows.copy(tx, repo_id)?;
+            delta.docs += group_delta.docs;
+            delta.terms += group_delta.terms;
+        }
+        builder
+            .join()
+            .map_err(|_| super::StoreError::Panicked("the PostgreSQL row builder"))
+    })
+}
+
+/// An upsert with its file's id (`existing`: the row is there, to be updated) and its
+/// chunks' ids.
+struct Placed<'a> {
+    upsert: Upsert<'a>,
+    file_id: i64,
+    existing: bool,
+    chunk_ids: Vec<i64>,
+}
+
+/// Finds which files of the run are there already (and deletes their old rows), and takes
+/// ids for the new files and every chunk, in three round trips for the whole run.
+fn place_upserts<'a>(
+    tx: &mut Transaction<'_>,
+    repo_id: i64,
+    upserts: &[Upsert<'a>],
+    counts: &mut BatchCounts,
+    delta: &mut Delta,
+) -> Result<Vec<Placed<'a>>> {
     let paths: Vec<&str> = upserts.iter().map(|u| u.path).collect();
     let existing: FxHashMap<String, i64> = tx
         .query(
@@ -82,44 +132,30 @@ fn write_upserts(
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let new_files = upserts.len() - existing.len();
     let chunk_count: usize = upserts.iter().map(|u| u.chunks.len()).sum();
-    let mut file_ids = next_ids(tx, "files_id_seq", new_files)?.into_iter();
+    let mut file_ids = next_ids(tx, "files_id_seq", upserts.len() - existing.len())?.into_iter();
     let mut chunk_ids = next_ids(tx, "chunks_id_seq", chunk_count)?.into_iter();
-    let mut rows = Rows::default();
-    for u in &upserts {
-        let file_id = match existing.get(u.path) {
+    let mut placed = Vec::with_capacity(upserts.len());
+    for u in upserts {
+        let (file_id, existing) = match existing.get(u.path) {
             Some(&id) => {
                 delete_file_rows(tx, id, counts, delta)?;
-                id
+                (id, true)
             }
-            None => file_ids.next().ok_or_else(|| short("file"))?,
-        };
-        let place = FilePlace {
-            id: file_id,
-            repo_id,
-            language: u.language,
-            path: u.path,
+            None => (file_ids.next().ok_or_else(|| short("file"))?, false),
         };
         let ids: Vec<i64> = chunk_ids.by_ref().take(u.chunks.len()).collect();
         if ids.len() < u.chunks.len() {
             return Err(short("chunk"));
         }
-        let lex_terms = rows.add_chunks(&place, &ids, u.chunks, u.symbols, delta);
-        rows.add_symbols(file_id, u.symbols);
-        rows.add_references(file_id, u.references);
-        counts.chunks_new += u.chunks.len() as u64;
-        if existing.contains_key(u.path) {
-            update_file(tx, file_id, u, &lex_terms)?;
-        } else {
-            rows.files.push(FileRow {
-                id: file_id,
-                upsert: u.clone(),
-                lex_terms,
-            });
-        }
+        placed.push(Placed {
+            upsert: u.clone(),
+            file_id,
+            existing,
+            chunk_ids: ids,
+        });
     }
-    rows.copy(tx, repo_id)
+    Ok(placed)
 }
 
 fn short(what: &str) -> super::StoreError {
@@ -208,9 +244,10 @@ fn update_file(
     Ok(())
 }
 
-/// A new file's row, waiting for the copy.
+/// A file's row, waiting for the copy (or, when `existing`, an update).
 struct FileRow<'a> {
     id: i64,
+    existing: bool,
     upsert: Upsert<'a>,
     lex_terms: Vec<String>,
 }
@@ -251,6 +288,26 @@ struct ChunkRow<'a> {
 }
 
 impl<'a> Rows<'a> {
+    /// Adds every row of a placed upsert.
+    fn add_file(&mut self, repo_id: i64, p: &Placed<'a>, delta: &mut Delta) {
+        let u = &p.upsert;
+        let place = FilePlace {
+            id: p.file_id,
+            repo_id,
+            language: u.language,
+            path: u.path,
+        };
+        let lex_terms = self.add_chunks(&place, &p.chunk_ids, u.chunks, u.symbols, delta);
+        self.add_symbols(p.file_id, u.symbols);
+        self.add_references(p.file_id, u.references);
+        self.files.push(FileRow {
+            id: p.file_id,
+            existing: p.existing,
+            upsert: u.clone(),
+            lex_terms,
+        });
+    }
+
     /// Adds a file's chunks (with the ids given) and their postings; returns the file's
     /// terms, sorted.
     fn add_chunks(
@@ -296,13 +353,18 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// Copies every row in, files first (the others refer to them).
+    /// Copies every row in (updates the files that are there), files first (the others
+    /// refer to them).
     fn copy(mut self, tx: &mut Transaction<'_>, repo_id: i64) -> Result<()> {
         use Type as T;
         // In key order, each posting lands next to the last in the key's index: a third less
         // time on the server than in file order (measured on 124k postings).
         self.postings
             .sort_unstable_by(|a, b| (&a.term, a.file_id).cmp(&(&b.term, b.file_id)));
+        for f in self.files.iter().filter(|f| f.existing) {
+            update_file(tx, f.id, &f.upsert, &f.lex_terms)?;
+        }
+        self.files.retain(|f| !f.existing);
         copy_rows(
             tx,
             "files (id, repo_id, path, language, size, mtime_ns, hash, indexed_at_ns,

@@ -41,6 +41,10 @@ macro_rules! storage_suite {
                 suite::ties_at_the_cut_are_settled_by_place(open);
             }
             #[test]
+            fn a_batch_of_many_files_keeps_each_files_rows_apart() {
+                suite::a_batch_of_many_files_keeps_each_files_rows_apart(open);
+            }
+            #[test]
             fn state_values_round_trip() {
                 suite::state_values_round_trip(open);
             }
@@ -110,6 +114,64 @@ fn found(store: &IndexStore, query: &str, mode: SearchMode) -> Vec<String> {
         .collect();
     paths.sort();
     paths
+}
+
+/// A batch larger than any group a backend writes at once, with a path written twice and a
+/// deletion between the writes, then every file replaced: each file is found by its own
+/// words only, and the counts add up.
+pub(crate) fn a_batch_of_many_files_keeps_each_files_rows_apart(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let repo = store
+        .ensure_repository(Path::new("/r/many"), "many", None, false)
+        .unwrap();
+    // One word per file and prefix, letters only (the lexical terms split at digits).
+    let word = |prefix: &str, i: usize| {
+        let letter = |n: usize| char::from(b'a' + n as u8);
+        format!("{prefix}{}{}", letter(i / 26), letter(i % 26))
+    };
+    let file = |i: usize, prefix: &str| {
+        upsert(&format!("m{i}.py"), &format!("common {}", word(prefix, i)))
+    };
+    let mut ops: Vec<FileOp> = (0..100).map(|i| file(i, "first")).collect();
+    ops.push(file(3, "again"));
+    ops.push(FileOp::Delete {
+        path: "m5.py".into(),
+    });
+    ops.extend((100..150).map(|i| file(i, "first")));
+    let counts = store.write_batch(repo.id, &ops).unwrap();
+    assert_eq!((counts.chunks_new, counts.chunks_deleted), (151, 2));
+    for (prefix, i, expected) in [
+        ("first", 7, vec!["m7.py"]),
+        ("first", 120, vec!["m120.py"]),
+        ("first", 3, vec![]),
+        ("again", 3, vec!["m3.py"]),
+        ("first", 5, vec![]),
+    ] {
+        let query = word(prefix, i);
+        assert_eq!(
+            found(&store, &query, SearchMode::Lexical),
+            expected,
+            "{query}"
+        );
+    }
+    let every: Vec<FileOp> = (0..150).map(|i| file(i, "second")).collect();
+    let counts = store.write_batch(repo.id, &every).unwrap();
+    assert_eq!((counts.chunks_new, counts.chunks_deleted), (150, 149));
+    let lexical = |prefix: &str, i: usize| found(&store, &word(prefix, i), SearchMode::Lexical);
+    assert_eq!(lexical("second", 5), ["m5.py"]);
+    assert_eq!(lexical("second", 140), ["m140.py"]);
+    assert!(lexical("first", 7).is_empty());
+    assert!(lexical("again", 3).is_empty());
+    let exact = store
+        .search(&SearchRequest {
+            query: "common".into(),
+            limit: 1000,
+            mode: SearchMode::Exact,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(exact.len(), 150);
 }
 
 pub(crate) fn reopening_keeps_the_data(open: Open) {
