@@ -752,32 +752,39 @@ impl Snapshot for PgSnapshot {
              ORDER BY c.id LIMIT $3",
             &[&model_id, &repo_id, &(limit as i64)],
         )?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let (file_id, start, end): (i64, i64, i64) = (r.get(1), r.get(5), r.get(6));
-            let definitions = self
-                .query(
-                    "SELECT name, start_line, end_line FROM symbols
-                     WHERE file_id = $1 AND start_line BETWEEN $2 AND $3
-                     ORDER BY start_line, end_line DESC",
-                    &[&file_id, &start, &end],
-                )?
-                .iter()
-                .map(|d| Definition {
-                    name: d.get(0),
-                    start_line: d.get::<_, i64>(1) as u32,
-                    end_line: d.get::<_, i64>(2) as u32,
-                })
-                .collect();
-            out.push(PendingChunk {
+        // Every chunk's definitions in one more query (was one per chunk).
+        let column = |i: usize| -> Vec<i64> { rows.iter().map(|r| r.get::<_, i64>(i)).collect() };
+        let mut definitions: Vec<Vec<Definition>> = vec![Vec::new(); rows.len()];
+        for d in self.query(
+            "SELECT u.n, s.name, s.start_line, s.end_line
+             FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) WITH ORDINALITY
+                  AS u(file_id, start_line, end_line, n)
+             JOIN symbols s ON s.file_id = u.file_id
+                  AND s.start_line BETWEEN u.start_line AND u.end_line
+             ORDER BY u.n, s.start_line, s.end_line DESC",
+            &[&column(1), &column(5), &column(6)],
+        )? {
+            let slot = usize::try_from(d.get::<_, i64>(0) - 1).ok();
+            if let Some(list) = slot.and_then(|i| definitions.get_mut(i)) {
+                list.push(Definition {
+                    name: d.get(1),
+                    start_line: d.get::<_, i64>(2) as u32,
+                    end_line: d.get::<_, i64>(3) as u32,
+                });
+            }
+        }
+        let out = rows
+            .iter()
+            .zip(definitions)
+            .map(|(r, definitions)| PendingChunk {
                 id: r.get(0),
                 symbol: r.get(2),
                 path: r.get(3),
                 content: r.get(4),
-                start_line: start as u32,
+                start_line: r.get::<_, i64>(5) as u32,
                 definitions,
-            });
-        }
+            })
+            .collect();
         Ok(out)
     }
 }

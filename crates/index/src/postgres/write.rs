@@ -773,22 +773,27 @@ pub(super) fn store_vectors(
     let model_id: i64 = tx
         .query_one("SELECT id FROM embedding_models WHERE name = $1", &[&model])?
         .get(0);
-    let exists = tx.prepare("SELECT 1 FROM chunks WHERE id = $1")?;
-    let clear = tx.prepare("DELETE FROM embeddings WHERE chunk_id = $1")?;
-    let insert = tx.prepare(
-        "INSERT INTO embeddings (chunk_id, model_id, line, bits, vector) VALUES ($1, $2, $3, $4, $5)",
+    // The chunks still there (a sync may have replaced some while they were embedded): their
+    // old vectors go, the new ones are copied in, in four statements for the whole batch.
+    let asked: Vec<i64> = chunks.iter().map(|(id, _)| *id).collect();
+    let there: FxHashSet<i64> = tx
+        .query("SELECT id FROM chunks WHERE id = ANY($1)", &[&asked])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let kept: Vec<i64> = asked.into_iter().filter(|id| there.contains(id)).collect();
+    tx.execute("DELETE FROM embeddings WHERE chunk_id = ANY($1)", &[&kept])?;
+    let units: Vec<(i64, &StoredUnit)> = chunks
+        .iter()
+        .filter(|(id, _)| there.contains(id))
+        .flat_map(|(id, units)| units.iter().map(move |u| (*id, u)))
+        .collect();
+    copy_rows(
+        tx,
+        "embeddings (chunk_id, model_id, line, bits, vector)",
+        &[Type::INT8, Type::INT8, Type::INT8, Type::BYTEA, Type::BYTEA],
+        &units,
+        |(chunk_id, u), w| w.write(&[chunk_id, &model_id, &i64::from(u.line), &u.bits, &u.vector]),
     )?;
-    for (chunk_id, units) in chunks {
-        if tx.query_opt(&exists, &[chunk_id])?.is_none() {
-            continue;
-        }
-        tx.execute(&clear, &[chunk_id])?;
-        for u in units {
-            tx.execute(
-                &insert,
-                &[chunk_id, &model_id, &i64::from(u.line), &u.bits, &u.vector],
-            )?;
-        }
-    }
     Ok(())
 }

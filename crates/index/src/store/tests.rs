@@ -45,6 +45,10 @@ macro_rules! storage_suite {
                 suite::a_batch_of_many_files_keeps_each_files_rows_apart(open);
             }
             #[test]
+            fn chunks_waiting_for_vectors_carry_the_definitions_inside_them() {
+                suite::chunks_waiting_for_vectors_carry_the_definitions_inside_them(open);
+            }
+            #[test]
             fn state_values_round_trip() {
                 suite::state_values_round_trip(open);
             }
@@ -172,6 +176,59 @@ pub(crate) fn a_batch_of_many_files_keeps_each_files_rows_apart(open: Open) {
         })
         .unwrap();
     assert_eq!(exact.len(), 150);
+}
+
+pub(crate) fn chunks_waiting_for_vectors_carry_the_definitions_inside_them(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let repo = store
+        .ensure_repository(Path::new("/r/defs"), "defs", None, false)
+        .unwrap();
+    let chunk = |start_line, end_line, content: &str| Chunk {
+        start_line,
+        end_line,
+        symbol: None,
+        kind: None,
+        content: content.into(),
+    };
+    let symbol = |name: &str, start_line, end_line| Symbol {
+        name: name.into(),
+        kind: "function",
+        start_line,
+        end_line,
+    };
+    let mut two = upsert("two.py", "two chunks");
+    if let FileOp::Upsert {
+        chunks, symbols, ..
+    } = &mut two
+    {
+        *chunks = vec![chunk(1, 5, "def a(): b()"), chunk(6, 9, "def c(): pass")];
+        *symbols = vec![symbol("a", 1, 2), symbol("b", 3, 5), symbol("c", 6, 9)];
+    }
+    store
+        .write_batch(repo.id, &[upsert("one.py", "def f(): pass"), two])
+        .unwrap();
+    let pending = store
+        .read()
+        .unwrap()
+        .pending_chunks(None, None, 10)
+        .unwrap();
+    let seen: Vec<(&str, u32, Vec<(&str, u32, u32)>)> = pending
+        .iter()
+        .map(|p| {
+            let defs = p.definitions.iter();
+            let defs = defs.map(|d| (d.name.as_str(), d.start_line, d.end_line));
+            (p.path.as_str(), p.start_line, defs.collect())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("one.py", 1, vec![("f", 1, 1)]),
+            ("two.py", 1, vec![("a", 1, 2), ("b", 3, 5)]),
+            ("two.py", 6, vec![("c", 6, 9)]),
+        ]
+    );
 }
 
 pub(crate) fn reopening_keeps_the_data(open: Open) {
