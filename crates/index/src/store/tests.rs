@@ -213,7 +213,8 @@ pub(crate) fn chunks_waiting_for_vectors_carry_the_definitions_inside_them(open:
         .unwrap()
         .pending_chunks(None, None, 10)
         .unwrap();
-    let seen: Vec<(&str, u32, Vec<(&str, u32, u32)>)> = pending
+    type Definitions<'a> = Vec<(&'a str, u32, u32)>;
+    let seen: Vec<(&str, u32, Definitions)> = pending
         .iter()
         .map(|p| {
             let defs = p.definitions.iter();
