@@ -363,6 +363,17 @@ impl Storage for PostgresStorage {
     fn write_batch(&self, repo_id: i64, ops: &[FileOp]) -> Result<BatchCounts> {
         self.in_transaction(|tx| {
             self.leases.check(tx, repo_id)?;
+            // Held shared until the batch commits: a removal of the repository waits for it
+            // (and its rows), and a batch after a removal writes nothing.
+            let there = tx.query_opt(
+                "SELECT 1 FROM repositories WHERE id = $1 FOR KEY SHARE",
+                &[&repo_id],
+            )?;
+            if there.is_none() {
+                return Err(StoreError::NotFound(format!(
+                    "repository {repo_id} was removed from the index"
+                )));
+            }
             write::apply_all(tx, repo_id, ops)
         })
     }
@@ -420,13 +431,29 @@ impl Storage for PostgresStorage {
 
     fn remove_repository(&self, repo_id: i64) -> Result<()> {
         self.in_transaction(|tx| {
-            // Postings by their key, from the terms each file lists; files, chunks, symbols,
-            // references, vectors and packages cascade.
+            // First the row, locked: a batch of a sync elsewhere holds it shared until it
+            // commits, so every statement below sees that batch's rows, and later batches
+            // find the repository gone.
+            tx.execute(
+                "SELECT 1 FROM repositories WHERE id = $1 FOR UPDATE",
+                &[&repo_id],
+            )?;
+            // Postings by their key, from the terms each file lists; then each file's rows
+            // through their file's index; files, vectors and packages cascade.
             tx.execute(
                 "DELETE FROM lex_postings p USING files f
                  WHERE f.repo_id = $1 AND p.file_id = f.id AND p.term = ANY(f.lex_terms)",
                 &[&repo_id],
             )?;
+            for table in ["chunks", "symbols", "refs", "imports"] {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {table}
+                         WHERE file_id IN (SELECT id FROM files WHERE repo_id = $1)"
+                    ),
+                    &[&repo_id],
+                )?;
+            }
             tx.execute("DELETE FROM repositories WHERE id = $1", &[&repo_id])?;
             Ok(())
         })

@@ -543,3 +543,48 @@ fn a_schema_3_index_is_migrated_to_postings_and_finds_the_same_chunks() {
         .get(0);
     assert_eq!(left, 0, "a deleted file's postings go with it");
 }
+
+/// Without foreign keys from a file's rows to it, the removal of a repository deletes each
+/// table's rows itself: none may be left behind, and a batch of a removed repository (a
+/// sync elsewhere that has not heard) writes nothing.
+#[test]
+fn removing_a_repository_leaves_none_of_its_rows_and_a_later_batch_of_it_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = test_database(dir.path());
+    let store = IndexStore::with_storage(PostgresStorage::open(&url).unwrap());
+    let file = |path: &str| {
+        let mut op = crate::store::tests::upsert(path, "def f(): g()");
+        if let FileOp::Upsert { references, .. } = &mut op {
+            references.names = vec![("g".into(), vec![1, 2])];
+            references.imports = vec![("g".into(), "g".into(), Some("m".into()))];
+        }
+        op
+    };
+    let mut ids = Vec::new();
+    for name in ["gone", "kept"] {
+        let repo = store
+            .ensure_repository(Path::new(&format!("/r/{name}")), name, None, false)
+            .unwrap();
+        store
+            .write_batch(repo.id, &[file("a.py"), file("b.py")])
+            .unwrap();
+        ids.push(repo.id);
+    }
+    store.remove_repository(ids[0]).unwrap();
+    let refused = store.write_batch(ids[0], &[file("c.py")]);
+    assert!(refused.is_err(), "a batch of a removed repository");
+    let mut client = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
+    let count = |client: &mut postgres::Client, sql: &str| -> i64 {
+        client.query_one(sql, &[]).unwrap().get(0)
+    };
+    assert_eq!(count(&mut client, "SELECT count(*) FROM files"), 2);
+    for table in ["chunks", "symbols", "refs", "imports", "lex_postings"] {
+        let orphans = count(
+            &mut client,
+            &format!("SELECT count(*) FROM {table} WHERE file_id NOT IN (SELECT id FROM files)"),
+        );
+        assert_eq!(orphans, 0, "{table} rows of the removed repository");
+        let kept = count(&mut client, &format!("SELECT count(*) FROM {table}"));
+        assert!(kept > 0, "{table}: the other repository's rows");
+    }
+}
