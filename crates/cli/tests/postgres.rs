@@ -473,6 +473,23 @@ fn two_daemons_on_one_store_split_a_shared_tree_and_index_each_file_once() {
     let a = pg_daemon(&sb, &url, "a");
     let b = pg_daemon(&sb, &url, "b");
     wait_all_synced(&sb, &url, repos.len() as i64, 240, &["a", "b"]);
+    // A third process (no syncer of its own) reports both indexers' work: each keeps its
+    // metrics under its own key, and the status adds them up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let metrics = loop {
+        let status = json(&run(&sb, Some(&url), &["auto-sync-status", "--json"]));
+        let metrics = status["metrics"].clone();
+        if metrics["files_indexed"] == 120 * repos.len() as u64 {
+            break metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the metrics do not add up both indexers' files: {metrics}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let succeeded = metrics["syncs_succeeded"].as_u64().unwrap_or(0);
+    assert!(succeeded >= repos.len() as u64, "{metrics}");
     drop((a, b));
 
     let (by_a, by_b) = (files_added(&sb, "a"), files_added(&sb, "b"));

@@ -43,8 +43,8 @@ pub use ingest::{
 pub use search::{SearchHit, SearchMode, SearchRequest, SymbolHit};
 pub use sqlite::{SqliteStorage, SCHEMA_VERSION};
 pub use store::{
-    copy_index, redact_store, BatchCounts, BulkWrites, ChunkRow, CopyCounts, Definition, FileOp,
-    FileStamp, FileState, IndexStore, PendingChunk, PostgresUrl, RepoState, RepositoryInfo,
+    copy_index, host_name, redact_store, BatchCounts, BulkWrites, ChunkRow, CopyCounts, Definition,
+    FileOp, FileStamp, FileState, IndexStore, PendingChunk, PostgresUrl, RepoState, RepositoryInfo,
     RepositoryLinks, RepositoryLock, RepositoryRecord, Snapshot, Storage, StoreError,
     StoreLocation, StoredUnit, SymbolQuery, SyncState, UnfinishedSync, WatchState,
 };

@@ -52,6 +52,10 @@ pub struct Activity {
     /// page that has the list of this version need not fetch it again.
     #[serde(default)]
     pub states_version: u64,
+    /// When the syncer wrote it (ms since the epoch; rewritten every few seconds while it
+    /// lives, so another machine can tell a live indexer from a gone one).
+    #[serde(default)]
+    pub published_ms: i64,
 }
 
 /// One running sync.
@@ -150,11 +154,121 @@ impl Activity {
         let extra = self.errors.len().saturating_sub(ERRORS_KEPT);
         self.errors.drain(..extra);
     }
+
+    /// The activities of several indexers (one store on PostgreSQL) as one: the running
+    /// syncs, queues and watches of the live ones (`true` beside each), the errors and
+    /// durations of all; the counts by state of the live one that wrote last.
+    pub fn merged(parts: impl IntoIterator<Item = (Activity, bool)>) -> Activity {
+        let mut all = Activity::default();
+        let mut counted_at = None;
+        for (part, live) in parts {
+            all.errors.extend(part.errors);
+            for (kind, n) in part.errors_by_kind {
+                *all.errors_by_kind.entry(kind).or_default() += n;
+            }
+            all.sync_durations.add(&part.sync_durations);
+            all.states_version += part.states_version;
+            all.published_ms = all.published_ms.max(part.published_ms);
+            if !live {
+                continue;
+            }
+            all.syncing.extend(part.syncing);
+            all.queue.extend(part.queue);
+            all.queue_len += part.queue_len;
+            all.watched_repositories += part.watched_repositories;
+            all.next_scan = match (all.next_scan.take(), part.next_scan) {
+                (Some(a), Some(b)) => Some(a.min(b)), // RFC 3339 in UTC: in time order
+                (a, b) => a.or(b),
+            };
+            if counted_at.is_none_or(|at| part.published_ms > at) {
+                counted_at = Some(part.published_ms);
+                all.repositories_by_state = part.repositories_by_state;
+            }
+        }
+        all.queue.truncate(QUEUE_SHOWN);
+        all.errors.sort_by(|a, b| a.time.cmp(&b.time));
+        let extra = all.errors.len().saturating_sub(ERRORS_KEPT);
+        all.errors.drain(..extra);
+        all
+    }
+}
+
+impl DurationHistogram {
+    /// Adds `other`'s observations (one of another bucket layout is left out).
+    fn add(&mut self, other: &DurationHistogram) {
+        if other.counts.len() != self.counts.len() {
+            return;
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.sum_seconds += other.sum_seconds;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indexers_activities_merge_live_work_and_every_error() {
+        let sync = |name: &str| SyncActivity {
+            name: name.into(),
+            ..SyncActivity::default()
+        };
+        let mut a = Activity {
+            syncing: vec![sync("a1")],
+            queue: vec!["a2".into()],
+            queue_len: 1,
+            next_scan: Some("2026-12-02T10:00:00.000Z".into()),
+            repositories_by_state: [("synced".to_string(), 3)].into(),
+            watched_repositories: 2,
+            states_version: 5,
+            published_ms: 100,
+            ..Activity::default()
+        };
+        a.error(
+            "2026-12-02T09:00:02.000Z".into(),
+            "sync",
+            Some("a1"),
+            "late",
+        );
+        a.sync_durations.observe(0.02);
+        let mut b = Activity {
+            syncing: vec![sync("b1")],
+            queue_len: 4,
+            next_scan: Some("2026-12-02T09:30:00.000Z".into()),
+            repositories_by_state: [("synced".to_string(), 4)].into(),
+            watched_repositories: 1,
+            states_version: 7,
+            published_ms: 200,
+            ..Activity::default()
+        };
+        b.error("2026-12-02T09:00:01.000Z".into(), "scan", None, "early");
+        b.sync_durations.observe(0.02);
+        let mut gone = Activity {
+            syncing: vec![sync("stale")],
+            queue_len: 9,
+            published_ms: 300,
+            ..Activity::default()
+        };
+        gone.error("2026-12-02T08:00:00.000Z".into(), "sync", None, "old");
+        let all = Activity::merged([(a, true), (b, true), (gone, false)]);
+        let names: Vec<&str> = all.syncing.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a1", "b1"]);
+        assert_eq!(
+            (all.queue.as_slice(), all.queue_len),
+            (&["a2".to_string()][..], 5)
+        );
+        assert_eq!(all.next_scan.as_deref(), Some("2026-12-02T09:30:00.000Z"));
+        assert_eq!(all.repositories_by_state.get("synced"), Some(&4));
+        assert_eq!(all.watched_repositories, 3);
+        assert_eq!(all.states_version, 12);
+        let messages: Vec<&str> = all.errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages, ["old", "early", "late"]);
+        assert_eq!(all.errors_by_kind.get("sync"), Some(&2));
+        assert_eq!(all.sync_durations.count(), 2);
+    }
 
     #[test]
     fn histogram_buckets_split_observations_and_errors_are_capped() {

@@ -149,10 +149,68 @@ pub struct Metrics {
     pub chunks_embedded: u64,
 }
 
+impl Metrics {
+    /// The metrics of several indexers of one store as one: counts added up; the longest
+    /// sync and the repositories a scan found the most of any (indexers of a shared mount
+    /// find the same ones); the last sync's duration `last`'s (this process's when it
+    /// syncs, else the first one's).
+    pub fn merged(parts: &[Metrics], last: Option<&Metrics>) -> Metrics {
+        let mut all = Metrics::default();
+        for m in parts {
+            all.repos_found = all.repos_found.max(m.repos_found);
+            all.scans += m.scans;
+            all.syncs_succeeded += m.syncs_succeeded;
+            all.syncs_failed += m.syncs_failed;
+            all.files_indexed += m.files_indexed;
+            all.chunks_indexed += m.chunks_indexed;
+            all.sync_ms_max = all.sync_ms_max.max(m.sync_ms_max);
+            all.sync_ms_total += m.sync_ms_total;
+            all.watcher_events += m.watcher_events;
+            all.watcher_batches += m.watcher_batches;
+            all.watch_fallbacks += m.watch_fallbacks;
+            all.errors += m.errors;
+            all.chunks_embedded += m.chunks_embedded;
+        }
+        all.sync_ms_last = last.or(parts.first()).map_or(0, |m| m.sync_ms_last);
+        all
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Scope, SETTINGS};
+
+    #[test]
+    fn indexers_metrics_add_up() {
+        let a = Metrics {
+            repos_found: 8,
+            files_indexed: 10,
+            sync_ms_max: 50,
+            sync_ms_last: 5,
+            errors: 1,
+            ..Metrics::default()
+        };
+        let b = Metrics {
+            repos_found: 6,
+            files_indexed: 20,
+            sync_ms_max: 70,
+            sync_ms_last: 7,
+            ..Metrics::default()
+        };
+        let all = Metrics::merged(&[a.clone(), b.clone()], Some(&b));
+        assert_eq!(
+            (
+                all.repos_found,
+                all.files_indexed,
+                all.sync_ms_max,
+                all.sync_ms_last,
+                all.errors
+            ),
+            (8, 30, 70, 7, 1)
+        );
+        assert_eq!(Metrics::merged(std::slice::from_ref(&a), None), a);
+    }
 
     #[test]
     fn the_status_config_has_a_field_for_each_setting_it_shows() {

@@ -36,14 +36,13 @@ pub(super) struct Leases {
 
 impl Leases {
     pub(super) fn new() -> Leases {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "host".into());
         Leases {
-            worker: format!("{host}:{}:{}", std::process::id(), crate::store::now_ns()),
+            worker: format!(
+                "{}:{}:{}",
+                crate::store::host_name(),
+                std::process::id(),
+                crate::store::now_ns()
+            ),
             ..Leases::default()
         }
     }

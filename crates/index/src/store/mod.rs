@@ -54,6 +54,16 @@ impl std::fmt::Debug for IndexStore {
     }
 }
 
+/// This machine's name, to tell processes on several machines apart (`host` when unknown).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into())
+}
+
 /// Now, in ns since the epoch.
 pub fn now_ns() -> i64 {
     to_ns(SystemTime::now())
@@ -343,6 +353,14 @@ impl IndexStore {
     /// A persisted state value (auto-sync state, configuration overrides).
     pub fn state(&self, key: &str) -> Result<Option<String>> {
         self.read()?.state(key)
+    }
+
+    /// Every state value whose key starts with `prefix`, by key (values one process of many
+    /// keeps under a key of its own).
+    pub fn states_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut states = self.read()?.states()?;
+        states.retain(|(key, _)| key.starts_with(prefix));
+        Ok(states)
     }
 
     /// Stores a shared state value (see [`IndexStore::state`]).

@@ -123,8 +123,9 @@ impl AutoSyncManager {
                 base.clone()
             }
         };
-        let metrics = stored.metrics()?;
-        let mut activity = stored.activity()?;
+        let worker = coordination.worker();
+        let metrics = stored.metrics(&worker)?;
+        let mut activity = stored.activity(&worker)?;
         // Only the error log and the durations outlive a syncer; what ran is gone.
         activity.syncing.clear();
         activity.queue.clear();
@@ -134,6 +135,7 @@ impl AutoSyncManager {
             shared: Arc::new(Shared {
                 store,
                 coordination,
+                worker,
                 base,
                 config: RwLock::new(config),
                 control,
@@ -147,7 +149,7 @@ impl AutoSyncManager {
                 ignore_pause: AtomicBool::new(false),
                 activity: Mutex::new(activity),
                 progress: Mutex::new(Default::default()),
-                activity_written: Mutex::new(String::new()),
+                activity_written: Mutex::new((String::new(), None)),
                 states_dirty: AtomicBool::new(true),
                 #[cfg(debug_assertions)]
                 injected_panic: AtomicBool::new(false),

@@ -12,6 +12,12 @@ use codeintel_embed::EmbedderSlot;
 use codeintel_index::{IndexStore, RepoState, RepositoryInfo, SyncState, WatchState};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How often a live indexer writes its activity even when nothing changed.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long another indexer's activity counts as live after it was written (three
+/// heartbeats: a dead indexer's syncs leave the page within this).
+const LIVE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
@@ -39,6 +45,9 @@ pub(super) enum Control {
 pub(super) struct Shared {
     pub(super) store: Arc<IndexStore>,
     pub(super) coordination: Box<dyn Coordination>,
+    /// This process as an indexer ([`Coordination::worker`]): the key of its metrics and
+    /// activity in the store.
+    pub(super) worker: String,
     /// Flags, environment and env file: what overrides apply over.
     pub(super) base: AutoSyncConfig,
     pub(super) config: RwLock<AutoSyncConfig>,
@@ -63,8 +72,9 @@ pub(super) struct Shared {
     /// runs now, by repository id (jobs update their progress here).
     pub(super) activity: Mutex<Activity>,
     pub(super) progress: Mutex<BTreeMap<i64, SyncActivity>>,
-    /// The activity as last written to the store: an unchanged one is not written again.
-    pub(super) activity_written: Mutex<String>,
+    /// The activity as last written to the store (without its time) and when: an unchanged
+    /// one is written again only as a heartbeat.
+    pub(super) activity_written: Mutex<(String, Option<std::time::Instant>)>,
     /// A repository's state was saved since the syncer last counted them.
     pub(super) states_dirty: AtomicBool,
     /// The scheduler's injected panic happened (test hook: once per process).
@@ -225,14 +235,7 @@ impl Shared {
             None => repos.iter().filter(|r| r.sync.state == state).count() as u64,
         };
         let last_scan = stored.last_scan_ms()?.map(rfc3339_ms);
-        let metrics = if here {
-            self.metrics
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-        } else {
-            stored.metrics()?
-        };
+        let metrics = self.all_metrics(here)?;
         // The model of this process, else the one the syncer published.
         let embeddings = match self.embed_model().or_else(|| stored.embed_model()) {
             Some(model) => Some(EmbeddingStatus {
@@ -275,7 +278,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if let Err(e) = self.stored().set_metrics(&metrics) {
+        if let Err(e) = self.stored().set_metrics(&self.worker, &metrics) {
             tracing::warn!(%e, "cannot save auto-sync metrics");
         }
     }
@@ -328,35 +331,59 @@ impl Shared {
         activity
     }
 
-    /// Writes `activity` to the store when it changed since the last write.
+    /// Writes `activity` to the store when it changed since the last write, and every
+    /// [`HEARTBEAT`] anyway (its time tells other machines this indexer lives).
     pub(super) fn publish_activity(&self, activity: &Activity) {
         let text = serde_json::to_string(activity).unwrap_or_default();
         let mut written = self
             .activity_written
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if *written == text {
+        let beat_due = written.1.is_none_or(|at| at.elapsed() >= HEARTBEAT);
+        if written.0 == text && !beat_due {
             return;
         }
-        match self.stored().set_activity_text(&text) {
-            Ok(()) => *written = text,
+        let mut stamped = activity.clone();
+        stamped.published_ms = now_ms();
+        let stamped = serde_json::to_string(&stamped).unwrap_or_default();
+        match self.stored().set_activity_text(&self.worker, &stamped) {
+            Ok(()) => *written = (text, Some(std::time::Instant::now())),
             Err(e) => tracing::debug!(%e, "cannot publish the auto-sync activity"),
         }
     }
 
-    /// What the syncer (this process or another) published; running syncs and the queue are
-    /// left out when no syncer is alive (they are stale then).
+    /// What the indexers (this process or others) published, as one: running syncs and queues
+    /// only of live ones. This machine's and data directory's indexer lives while it holds
+    /// the right to sync; another (on PostgreSQL) while it published within [`LIVE_FOR`].
     pub(super) fn activity(&self) -> Result<Activity> {
-        let mut activity = self.stored().activity()?;
-        if self.coordination.holder().is_none() {
-            activity.syncing.clear();
-            activity.queue.clear();
-            activity.queue_len = 0;
-            activity.next_scan = None;
-            activity.repositories_by_state.clear();
-            activity.watched_repositories = 0;
+        let here_alive = self.coordination.holder().is_some();
+        let now = now_ms();
+        let parts = self.stored().activities()?.into_iter().map(|(worker, a)| {
+            let live = if worker == self.worker || worker.is_empty() {
+                here_alive
+            } else {
+                now - a.published_ms <= LIVE_FOR.as_millis() as i64
+            };
+            (a, live)
+        });
+        Ok(Activity::merged(parts))
+    }
+
+    /// Every indexer's metrics added up, this process's as it counts them now when it syncs.
+    fn all_metrics(&self, here: bool) -> Result<Metrics> {
+        let mut parts = self.stored().all_metrics()?;
+        let own = here.then(|| {
+            self.metrics
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        });
+        if let Some(own) = &own {
+            parts.retain(|(worker, _)| worker != &self.worker && !worker.is_empty());
+            parts.push((self.worker.clone(), own.clone()));
         }
-        Ok(activity)
+        let parts: Vec<Metrics> = parts.into_iter().map(|(_, m)| m).collect();
+        Ok(Metrics::merged(&parts, own.as_ref()))
     }
 
     pub(super) fn metrics(&self, f: impl FnOnce(&mut Metrics)) {

@@ -29,6 +29,12 @@ const MODEL_INSTALL: &str = "autosync.model_install";
 /// What the syncer is doing now and its error log ([`crate::Activity`]).
 const ACTIVITY: &str = "autosync.activity";
 
+/// The key of a value each indexer keeps for itself (`autosync.metrics@host:/data/dir`):
+/// several indexers share one PostgreSQL store, and one key would hold the last writer's.
+fn worker_key(key: &str, worker: &str) -> String {
+    format!("{key}@{worker}")
+}
+
 /// Typed access to the shared state in `store`.
 #[derive(Clone, Copy)]
 pub(crate) struct StoredState<'s> {
@@ -101,12 +107,51 @@ impl<'s> StoredState<'s> {
         self.set_json(OVERRIDES, overrides)
     }
 
-    pub(crate) fn metrics(&self) -> Result<Metrics> {
-        self.json(METRICS)
+    /// The metrics `worker` saved (before workers had keys of their own: the one key's).
+    pub(crate) fn metrics(&self, worker: &str) -> Result<Metrics> {
+        self.own(METRICS, worker)
     }
 
-    pub(crate) fn set_metrics(&self, metrics: &Metrics) -> Result<()> {
-        self.set_json(METRICS, metrics)
+    pub(crate) fn set_metrics(&self, worker: &str, metrics: &Metrics) -> Result<()> {
+        self.set_json(&worker_key(METRICS, worker), metrics)
+    }
+
+    /// Every indexer's metrics, by worker.
+    pub(crate) fn all_metrics(&self) -> Result<Vec<(String, Metrics)>> {
+        self.per_worker(METRICS)
+    }
+
+    /// `key`'s value of `worker`, else of the key without workers (written by a version
+    /// before them).
+    fn own<T: serde::de::DeserializeOwned + Default>(&self, key: &str, worker: &str) -> Result<T> {
+        match self.store.state(&worker_key(key, worker))? {
+            Some(v) => Ok(serde_json::from_str(&v).unwrap_or_default()),
+            None => self.json(key),
+        }
+    }
+
+    /// `key`'s values of every worker (else the key's one value, as the worker "").
+    fn per_worker<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Vec<(String, T)>> {
+        let prefix = worker_key(key, "");
+        let mut values: Vec<(String, T)> = self
+            .store
+            .states_with_prefix(&prefix)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let value = serde_json::from_str(&v).ok()?;
+                Some((k[prefix.len()..].to_string(), value))
+            })
+            .collect();
+        if values.is_empty() {
+            if let Some(value) = self
+                .store
+                .state(key)?
+                .and_then(|v| serde_json::from_str(&v).ok())
+            {
+                values.push((String::new(), value));
+            }
+        }
+        Ok(values)
     }
 
     /// What the syncer published of its configuration.
@@ -149,14 +194,20 @@ impl<'s> StoredState<'s> {
         self.set_json(REMOVED, &paths)
     }
 
-    pub(crate) fn activity(&self) -> Result<Activity> {
-        self.json(ACTIVITY)
+    /// The activity `worker` published last (its error log outlives it).
+    pub(crate) fn activity(&self, worker: &str) -> Result<Activity> {
+        self.own(ACTIVITY, worker)
     }
 
-    /// Writes the activity as `text` (already serialized: the caller compares it with the last
-    /// one written, and writes only a change).
-    pub(crate) fn set_activity_text(&self, text: &str) -> Result<()> {
-        Ok(self.store.set_state(ACTIVITY, text)?)
+    /// Every indexer's activity, by worker.
+    pub(crate) fn activities(&self) -> Result<Vec<(String, Activity)>> {
+        self.per_worker(ACTIVITY)
+    }
+
+    /// Writes `worker`'s activity as `text` (already serialized: the caller compares it with
+    /// the last one written, and writes only a change or a heartbeat).
+    pub(crate) fn set_activity_text(&self, worker: &str, text: &str) -> Result<()> {
+        Ok(self.store.set_state(&worker_key(ACTIVITY, worker), text)?)
     }
 
     pub(crate) fn model_install(&self) -> Result<Option<String>> {
@@ -180,7 +231,7 @@ mod tests {
         assert!(!state.paused());
         assert_eq!(state.last_scan_ms().unwrap(), None);
         assert!(state.removed().unwrap().is_empty());
-        assert_eq!(state.metrics().unwrap(), Metrics::default());
+        assert_eq!(state.metrics("w").unwrap(), Metrics::default());
         assert_eq!(state.embed_error(), None);
         state.set_paused(true).unwrap();
         state.set_last_scan_ms(42).unwrap();
@@ -191,13 +242,14 @@ mod tests {
             scans: 3,
             ..Metrics::default()
         };
-        state.set_metrics(&metrics).unwrap();
+        state.set_metrics("w", &metrics).unwrap();
         assert!(state.paused());
         assert_eq!(state.last_scan_ms().unwrap(), Some(42));
         assert_eq!(state.removed().unwrap(), ["/a"]);
         assert_eq!(state.embed_error().as_deref(), Some("down"));
         assert_eq!(state.model_install().unwrap().as_deref(), Some("installed"));
-        assert_eq!(state.metrics().unwrap(), metrics);
+        assert_eq!(state.metrics("w").unwrap(), metrics);
+        assert_eq!(state.all_metrics().unwrap(), [("w".to_string(), metrics)]);
         state.set_embed_error(None).unwrap();
         assert_eq!(state.embed_error(), None, "cleared reads as none");
     }

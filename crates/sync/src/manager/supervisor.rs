@@ -33,6 +33,9 @@ pub trait Coordination: Send + Sync {
     /// The process holding the right (this one included), if any, and its pid when known
     /// (0 when not).
     fn holder(&self) -> Option<u32>;
+    /// Who syncs when this process does, the same for every process that shares the right
+    /// (this machine and data directory): the key of what it publishes of itself.
+    fn worker(&self) -> String;
 }
 
 /// The embedded store's coordination: `autosync.lock` in the data directory.
@@ -60,6 +63,14 @@ impl Coordination for FileLock {
 
     fn holder(&self) -> Option<u32> {
         SyncLock::holder(&self.data_dir)
+    }
+
+    fn worker(&self) -> String {
+        format!(
+            "{}:{}",
+            codeintel_index::host_name(),
+            self.data_dir.display()
+        )
     }
 }
 
