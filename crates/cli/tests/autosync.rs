@@ -319,3 +319,23 @@ fn a_vanished_repository_is_marked_missing_and_keeps_its_index() {
     std::fs::rename(sb.root().join("moved-away"), sb.tree().join("leaves")).unwrap();
     wait_for(&sb, 30, "leaves back", |s| all_synced(s, &["leaves"]));
 }
+
+/// Without `AUTO_SYNC_PATHS` a server indexes the folder it starts in, and says so; with
+/// auto-sync off it indexes nothing, and says nothing of it.
+#[test]
+fn the_first_run_note_is_only_given_when_auto_sync_will_index() {
+    let sb = Sandbox::new();
+    let on = sb.run(&["serve"]);
+    assert!(
+        stderr(&on).contains("indexing the repositories under"),
+        "{}",
+        stderr(&on)
+    );
+    // (Each ends at once: stdin is closed before an MCP client says anything.)
+    let off = sb.run_with(&[("AUTO_SYNC_ENABLED", "false")], &["serve"]);
+    assert!(
+        !stderr(&off).contains("AUTO_SYNC_PATHS"),
+        "{}",
+        stderr(&off)
+    );
+}

@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 /// folder (unless that is `/` or the home folder, too broad to guess) and says how to add more.
 pub(super) fn first_run_settings(config: &Config) -> codeintel_sync::AutoSyncConfig {
     let mut settings = config.auto_sync.clone();
-    if !settings.paths.is_empty() {
+    // Nothing to say when nothing will be indexed: auto-sync is off.
+    if !settings.paths.is_empty() || !settings.enabled {
         return settings;
     }
     let cwd = std::env::current_dir()
