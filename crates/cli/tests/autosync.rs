@@ -248,6 +248,29 @@ fn a_scheduler_that_panics_is_started_again_and_finishes_the_work() {
     assert!(s["metrics"]["errors"].as_u64().unwrap() >= 1, "{s}");
 }
 
+/// A sync that ends while the store cannot be read keeps its outcome and records it once the
+/// store answers again (2 s later): without that the repository stayed "syncing" until a
+/// scan happened to sync it again, and here scans are an hour apart.
+#[test]
+fn an_outcome_the_store_could_not_take_is_recorded_when_it_can() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "first", "py", 3);
+    let log = sb.root().join("daemon.log");
+    let _daemon = sb.start_daemon_logged(
+        &[
+            ("CODEINTEL_TEST_STORE_AWAY_AT_DONE", "first"),
+            ("AUTO_SYNC_SCAN_INTERVAL", "3600"),
+            ("AUTO_SYNC_INTERVAL", "3600"),
+            ("AUTO_SYNC_AUTO_WATCH", "false"),
+        ],
+        &log,
+    );
+    let s = wait_for(&sb, 60, "first synced", |s| all_synced(s, &["first"]));
+    let first = repo(&s, "first").unwrap();
+    assert!(first["last_sync"].is_string(), "{first}");
+    assert_eq!(s["metrics"]["syncs_succeeded"], 1, "{s}");
+}
+
 #[test]
 fn two_processes_never_sync_at_once_and_the_survivor_takes_over() {
     let sb = Sandbox::new();

@@ -153,6 +153,8 @@ impl AutoSyncManager {
                 states_dirty: AtomicBool::new(true),
                 #[cfg(debug_assertions)]
                 injected_panic: AtomicBool::new(false),
+                #[cfg(debug_assertions)]
+                injected_away: AtomicBool::new(false),
             }),
             task: Mutex::new(None),
         })

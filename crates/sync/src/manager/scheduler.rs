@@ -465,7 +465,10 @@ impl Syncer {
         self.injected_panic(done.repo_id);
         self.active.remove(&done.repo_id);
         self.shared.end_progress(done.repo_id);
-        let info = match self.repository(done.repo_id) {
+        let looked = self.repository(done.repo_id);
+        #[cfg(debug_assertions)]
+        let looked = self.injected_store_away(done.repo_id).map_or(looked, Err);
+        let info = match looked {
             Ok(Some(info)) => info,
             Ok(None) => return,
             Err(()) => {
@@ -699,6 +702,18 @@ impl Syncer {
         if named && !self.shared.injected_panic.swap(true, Ordering::SeqCst) {
             panic!("injected scheduler panic (CODEINTEL_TEST_SCHEDULER_PANIC={name})");
         }
+    }
+}
+
+#[cfg(debug_assertions)]
+impl Syncer {
+    /// Test hook, in debug builds only: `CODEINTEL_TEST_STORE_AWAY_AT_DONE=name` makes the
+    /// store look unreachable once, as that repository's first sync ends, so that keeping
+    /// its outcome to record later can be tested on a real process.
+    fn injected_store_away(&self, repo_id: i64) -> Option<()> {
+        let name = std::env::var("CODEINTEL_TEST_STORE_AWAY_AT_DONE").ok()?;
+        let named = matches!(self.repository(repo_id), Ok(Some(info)) if info.record.name == name);
+        (named && !self.shared.injected_away.swap(true, Ordering::SeqCst)).then_some(())
     }
 }
 

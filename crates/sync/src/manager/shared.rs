@@ -80,6 +80,9 @@ pub(super) struct Shared {
     /// The scheduler's injected panic happened (test hook: once per process).
     #[cfg(debug_assertions)]
     pub(super) injected_panic: AtomicBool,
+    /// The store-away hook has fired (debug builds).
+    #[cfg(debug_assertions)]
+    pub(super) injected_away: AtomicBool,
 }
 
 impl Shared {
