@@ -15,25 +15,32 @@ use tokio_util::sync::CancellationToken;
 /// folder (unless that is `/` or the home folder, too broad to guess) and says how to add more.
 pub(super) fn first_run_settings(config: &Config) -> codeintel_sync::AutoSyncConfig {
     let mut settings = config.auto_sync.clone();
-    // Nothing to say when nothing will be indexed: auto-sync is off.
-    if !settings.paths.is_empty() || !settings.enabled {
+    if !settings.paths.is_empty() {
         return settings;
     }
+    // The folder is still where clients may name repositories; with auto-sync off nothing
+    // is indexed, so there is nothing to say.
+    let say = |note: String| {
+        if settings.enabled {
+            eprintln!("{note}");
+        }
+    };
     let cwd = std::env::current_dir()
         .ok()
         .and_then(|d| std::fs::canonicalize(d).ok());
     let home = std::env::var_os("HOME").and_then(|h| std::fs::canonicalize(h).ok());
     match cwd {
         Some(dir) if dir.parent().is_some() && Some(&dir) != home.as_ref() => {
-            eprintln!(
+            say(format!(
                 "note: no AUTO_SYNC_PATHS configured; indexing the repositories under {} \
                  (add folders with `codeintel auto-sync-config --path DIR`)",
                 dir.display()
-            );
+            ));
             settings.paths = vec![dir];
         }
-        _ => eprintln!(
+        _ => say(
             "note: no AUTO_SYNC_PATHS configured; add folders with `codeintel auto-sync-config --path DIR`"
+                .into(),
         ),
     }
     settings
