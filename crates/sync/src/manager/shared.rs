@@ -12,15 +12,15 @@ use codeintel_embed::EmbedderSlot;
 use codeintel_index::{IndexStore, RepoState, RepositoryInfo, SyncState, WatchState};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch};
 
 /// How often a live indexer writes its activity even when nothing changed.
-const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
+const HEARTBEAT: Duration = Duration::from_secs(10);
 /// How long another indexer's activity counts as live after it was written (three
 /// heartbeats: a dead indexer's syncs leave the page within this).
-const LIVE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, watch};
+const LIVE_FOR: Duration = Duration::from_secs(30);
 
 pub(super) fn now_ms() -> i64 {
     SystemTime::now()
@@ -74,7 +74,7 @@ pub(super) struct Shared {
     pub(super) progress: Mutex<BTreeMap<i64, SyncActivity>>,
     /// The activity as last written to the store (without its time) and when: an unchanged
     /// one is written again only as a heartbeat.
-    pub(super) activity_written: Mutex<(String, Option<std::time::Instant>)>,
+    pub(super) activity_written: Mutex<(String, Option<Instant>)>,
     /// A repository's state was saved since the syncer last counted them.
     pub(super) states_dirty: AtomicBool,
     /// The scheduler's injected panic happened (test hook: once per process).
@@ -350,7 +350,7 @@ impl Shared {
         stamped.published_ms = now_ms();
         let stamped = serde_json::to_string(&stamped).unwrap_or_default();
         match self.stored().set_activity_text(&self.worker, &stamped) {
-            Ok(()) => *written = (text, Some(std::time::Instant::now())),
+            Ok(()) => *written = (text, Some(Instant::now())),
             Err(e) => tracing::debug!(%e, "cannot publish the auto-sync activity"),
         }
     }
