@@ -79,7 +79,6 @@ fn write_upserts(
 ) -> Result<()> {
     let upserts: Vec<Upsert<'_>> = ops.iter().filter_map(Upsert::of).collect();
     let placed = place_upserts(tx, repo_id, &upserts, counts, delta)?;
-    counts.chunks_new += upserts.iter().map(|u| u.chunks.len() as u64).sum::<u64>();
     std::thread::scope(|scope| {
         let (send, groups) = std::sync::mpsc::sync_channel::<(Rows<'_>, Delta)>(1);
         let builder = scope.spawn(move || {
@@ -114,7 +113,7 @@ struct Placed<'a> {
 
 /// Finds which files of the run are there already and deletes all their rows (a file that
 /// is there keeps its id: its new row is copied in like a new file's, and nothing refers to
-/// files by key), and takes ids for the new files and every chunk.
+/// files by key), and takes ids for the new files and every chunk (counted as new).
 fn place_upserts<'a>(
     tx: &mut Transaction<'_>,
     repo_id: i64,
@@ -132,6 +131,7 @@ fn place_upserts<'a>(
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let chunk_count: usize = upserts.iter().map(|u| u.chunks.len()).sum();
+    counts.chunks_new += chunk_count as u64;
     let mut file_ids = next_ids(tx, "files_id_seq", upserts.len() - existing.len())?.into_iter();
     let mut chunk_ids = next_ids(tx, "chunks_id_seq", chunk_count)?.into_iter();
     let mut placed = Vec::with_capacity(upserts.len());
@@ -148,7 +148,7 @@ fn place_upserts<'a>(
             return Err(short("chunk"));
         }
         placed.push(Placed {
-            upsert: u.clone(),
+            upsert: *u,
             file_id,
             chunk_ids: ids,
         });
@@ -180,7 +180,7 @@ fn next_ids(tx: &mut Transaction<'_>, name: &str, n: usize) -> Result<Vec<i64>> 
 }
 
 /// An upsert's fields, borrowed.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct Upsert<'a> {
     path: &'a str,
     language: &'static str,
@@ -264,7 +264,7 @@ struct ChunkRow<'a> {
 impl<'a> Rows<'a> {
     /// Adds every row of a placed upsert.
     fn add_file(&mut self, repo_id: i64, p: &Placed<'a>, delta: &mut Delta) {
-        let u = &p.upsert;
+        let u = p.upsert;
         let place = FilePlace {
             id: p.file_id,
             repo_id,
@@ -276,7 +276,7 @@ impl<'a> Rows<'a> {
         self.add_references(p.file_id, u.references);
         self.files.push(FileRow {
             id: p.file_id,
-            upsert: u.clone(),
+            upsert: u,
             lex_terms,
         });
     }
@@ -533,6 +533,18 @@ fn file_id(tx: &mut Transaction<'_>, repo_id: i64, path: &str) -> Result<Option<
         .map(|r| r.get(0)))
 }
 
+/// Deletes a file with all its rows.
+fn delete_file(
+    tx: &mut Transaction<'_>,
+    file_id: i64,
+    counts: &mut BatchCounts,
+    delta: &mut Delta,
+) -> Result<()> {
+    delete_file_rows(tx, file_id, counts, delta)?;
+    tx.execute("DELETE FROM files WHERE id = $1", &[&file_id])?;
+    Ok(())
+}
+
 /// Deletes a file's chunks (their vectors cascade), postings, symbols and references.
 fn delete_file_rows(
     tx: &mut Transaction<'_>,
@@ -690,8 +702,7 @@ fn apply(
                 return Ok(());
             };
             if let Some(existing) = file_id(tx, repo_id, to)? {
-                delete_file_rows(tx, existing, counts, delta)?;
-                tx.execute("DELETE FROM files WHERE id = $1", &[&existing])?;
+                delete_file(tx, existing, counts, delta)?;
             }
             let row = tx.query_one(
                 "UPDATE files SET path = $1, size = $2, mtime_ns = $3, indexed_at_ns = $4
@@ -715,8 +726,7 @@ fn apply(
         }
         FileOp::Delete { path } => {
             if let Some(id) = file_id(tx, repo_id, path)? {
-                delete_file_rows(tx, id, counts, delta)?;
-                tx.execute("DELETE FROM files WHERE id = $1", &[&id])?;
+                delete_file(tx, id, counts, delta)?;
             }
         }
     }
