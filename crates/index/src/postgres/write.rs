@@ -751,16 +751,16 @@ pub(super) fn store_vectors(
     let model_id: i64 = tx
         .query_one("SELECT id FROM embedding_models WHERE name = $1", &[&model])?
         .get(0);
-    // The chunks still there (a sync may have replaced some while they were embedded): their
-    // old vectors go, the new ones are copied in, in four statements for the whole batch.
+    // Old vectors go (a chunk that is gone has none: they cascade), and the new ones of the
+    // chunks still there (a sync may have replaced some while they were embedded) are copied
+    // in, in four statements for the whole batch.
     let asked: Vec<i64> = chunks.iter().map(|(id, _)| *id).collect();
+    tx.execute("DELETE FROM embeddings WHERE chunk_id = ANY($1)", &[&asked])?;
     let there: FxHashSet<i64> = tx
         .query("SELECT id FROM chunks WHERE id = ANY($1)", &[&asked])?
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let kept: Vec<i64> = asked.into_iter().filter(|id| there.contains(id)).collect();
-    tx.execute("DELETE FROM embeddings WHERE chunk_id = ANY($1)", &[&kept])?;
     let units: Vec<(i64, &StoredUnit)> = chunks
         .iter()
         .filter(|(id, _)| there.contains(id))
