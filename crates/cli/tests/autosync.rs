@@ -362,3 +362,25 @@ fn the_first_run_note_is_only_given_when_auto_sync_will_index() {
         stderr(&off)
     );
 }
+
+/// The daemon runs for days beside the person's work: its resident memory must not be padded
+/// with transparent huge pages (a 2 MB page counts whole however little of it is used).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_running_daemon_asks_for_no_transparent_huge_pages() {
+    let sb = Sandbox::new();
+    make_repo(&sb, "first", "py", 3);
+    let daemon = sb.start_daemon(&[]);
+    wait_for(&sb, 60, "first synced", |s| all_synced(s, &["first"]));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid()))
+        .expect("the daemon's /proc status");
+    let thp = status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .expect("this kernel reports THP_enabled (Linux 5.0 or newer)");
+    assert_eq!(
+        thp.trim(),
+        "0",
+        "transparent huge pages are on for the daemon"
+    );
+}
