@@ -30,9 +30,4 @@ cargo test --workspace --locked "$@"
 # both side by side already; `model_install` touches no index.)
 CODEINTEL_TEST_BACKEND=postgres cargo test -p codeintel-cli --locked \
   --test autosync --test control --test discover --test index --test mcp --test navigate \
-  --test real_use --test remote_embed --test semantic --test typescript_sdk "$@"
-# (Its queue-order test needs to catch the big sync in the middle; on PostgreSQL it once saw
-# the small repositories first and once, after writes became COPYs, the big sync end before
-# any progress was published: left out of this pass until it is made robust; see issue 18.)
-CODEINTEL_TEST_BACKEND=postgres cargo test -p codeintel-cli --locked --test status_page "$@" \
-  -- --skip running_syncs_show_their_progress_and_the_queue_its_order
+  --test real_use --test remote_embed --test semantic --test status_page --test typescript_sdk "$@"

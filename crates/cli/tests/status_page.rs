@@ -489,8 +489,16 @@ fn running_syncs_show_their_progress_and_the_queue_its_order() {
     sb.code_files("small1", "go", 3, 100);
     sb.mkdir("small2/.git");
     sb.code_files("small2", "rs", 3, 100);
-    // One sync at a time, python first: the big one runs while the others wait.
-    let server = start_with(&sb, &[], &[("AUTO_SYNC_MAX_CONCURRENT", "1")]);
+    // One sync at a time, python first: the big one runs while the others wait, held after
+    // its first batch (a fast store ended it between two publishes of the activity).
+    let server = start_with(
+        &sb,
+        &[],
+        &[
+            ("AUTO_SYNC_MAX_CONCURRENT", "1"),
+            ("CODEINTEL_TEST_HOLD_SYNC", "big"),
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     let (mut progress, mut queue) = (None, None);
     while progress.is_none() || queue.is_none() {

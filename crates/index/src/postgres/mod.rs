@@ -438,22 +438,13 @@ impl Storage for PostgresStorage {
                 "SELECT 1 FROM repositories WHERE id = $1 FOR UPDATE",
                 &[&repo_id],
             )?;
-            // Postings by their key, from the terms each file lists; then each file's rows
-            // through their file's index; files, vectors and packages cascade.
-            tx.execute(
-                "DELETE FROM lex_postings p USING files f
-                 WHERE f.repo_id = $1 AND p.file_id = f.id AND p.term = ANY(f.lex_terms)",
-                &[&repo_id],
-            )?;
-            for table in ["chunks", "symbols", "refs", "imports"] {
-                tx.execute(
-                    &format!(
-                        "DELETE FROM {table}
-                         WHERE file_id IN (SELECT id FROM files WHERE repo_id = $1)"
-                    ),
-                    &[&repo_id],
-                )?;
-            }
+            // Every file with its rows, as a sync deletes them; vectors and packages cascade.
+            let ids: Vec<i64> = tx
+                .query("SELECT id FROM files WHERE repo_id = $1", &[&repo_id])?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect();
+            write::delete_files(tx, &ids, &mut Default::default(), &mut Default::default())?;
             tx.execute("DELETE FROM repositories WHERE id = $1", &[&repo_id])?;
             Ok(())
         })

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 /// Documents and terms a batch added (negative: removed) to its repository's statistics.
 #[derive(Default)]
-struct Delta {
+pub(super) struct Delta {
     docs: i64,
     terms: i64,
 }
@@ -35,13 +35,17 @@ pub(super) fn apply_all(
     let mut delta = Delta::default();
     let mut rest = ops;
     while !rest.is_empty() {
-        let run = upsert_run(rest);
-        if run == 0 {
+        let (upserts, deletions) = (upsert_run(rest), deletion_run(rest));
+        if upserts > 0 {
+            write_upserts(tx, repo_id, &rest[..upserts], &mut counts, &mut delta)?;
+            rest = &rest[upserts..];
+        } else if deletions > 0 {
+            let paths: Vec<&str> = rest[..deletions].iter().filter_map(deleted_path).collect();
+            delete_paths(tx, repo_id, &paths, &mut counts, &mut delta)?;
+            rest = &rest[deletions..];
+        } else {
             apply(tx, repo_id, &rest[0], &mut counts, &mut delta)?;
             rest = &rest[1..];
-        } else {
-            write_upserts(tx, repo_id, &rest[..run], &mut counts, &mut delta)?;
-            rest = &rest[run..];
         }
     }
     if delta.docs != 0 || delta.terms != 0 {
@@ -61,6 +65,21 @@ fn upsert_run(ops: &[FileOp]) -> usize {
     ops.iter()
         .take_while(|op| matches!(op, FileOp::Upsert { path, .. } if seen.insert(path.as_str())))
         .count()
+}
+
+/// How many operations from the first are deletions (a sync's last batches are all deletions
+/// of the files it no longer found): deleted together, a statement per table.
+fn deletion_run(ops: &[FileOp]) -> usize {
+    ops.iter()
+        .take_while(|op| deleted_path(op).is_some())
+        .count()
+}
+
+fn deleted_path(op: &FileOp) -> Option<&str> {
+    match op {
+        FileOp::Delete { path } => Some(path),
+        _ => None,
+    }
 }
 
 /// Files whose rows are copied in together: the rows of the next group are built (the
@@ -134,13 +153,12 @@ fn place_upserts<'a>(
     counts.chunks_new += chunk_count as u64;
     let mut file_ids = next_ids(tx, "files_id_seq", upserts.len() - existing.len())?.into_iter();
     let mut chunk_ids = next_ids(tx, "chunks_id_seq", chunk_count)?.into_iter();
+    let replaced: Vec<i64> = existing.values().copied().collect();
+    delete_files(tx, &replaced, counts, delta)?;
     let mut placed = Vec::with_capacity(upserts.len());
     for u in upserts {
         let file_id = match existing.get(u.path) {
-            Some(&id) => {
-                delete_file_rows(tx, id, counts, delta)?;
-                id
-            }
+            Some(&id) => id,
             None => file_ids.next().ok_or_else(|| short("file"))?,
         };
         let ids: Vec<i64> = chunk_ids.by_ref().take(u.chunks.len()).collect();
@@ -152,10 +170,6 @@ fn place_upserts<'a>(
             file_id,
             chunk_ids: ids,
         });
-    }
-    let replaced: Vec<i64> = existing.into_values().collect();
-    if !replaced.is_empty() {
-        tx.execute("DELETE FROM files WHERE id = ANY($1)", &[&replaced])?;
     }
     Ok(placed)
 }
@@ -524,6 +538,30 @@ impl FilePostings {
     }
 }
 
+/// Deletes those of `paths` the repository has.
+fn delete_paths(
+    tx: &mut Transaction<'_>,
+    repo_id: i64,
+    paths: &[&str],
+    counts: &mut BatchCounts,
+    delta: &mut Delta,
+) -> Result<()> {
+    let ids = file_ids(tx, repo_id, paths)?;
+    delete_files(tx, &ids, counts, delta)
+}
+
+/// The ids of those of `paths` the repository has.
+fn file_ids(tx: &mut Transaction<'_>, repo_id: i64, paths: &[&str]) -> Result<Vec<i64>> {
+    Ok(tx
+        .query(
+            "SELECT id FROM files WHERE repo_id = $1 AND path = ANY($2)",
+            &[&repo_id, &paths],
+        )?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 fn file_id(tx: &mut Transaction<'_>, repo_id: i64, path: &str) -> Result<Option<i64>> {
     Ok(tx
         .query_opt(
@@ -533,37 +571,51 @@ fn file_id(tx: &mut Transaction<'_>, repo_id: i64, path: &str) -> Result<Option<
         .map(|r| r.get(0)))
 }
 
-/// Deletes a file with all its rows.
-fn delete_file(
-    tx: &mut Transaction<'_>,
-    file_id: i64,
-    counts: &mut BatchCounts,
-    delta: &mut Delta,
-) -> Result<()> {
-    delete_file_rows(tx, file_id, counts, delta)?;
-    tx.execute("DELETE FROM files WHERE id = $1", &[&file_id])?;
-    Ok(())
-}
+/// The tables holding a file's rows by `file_id`, besides its chunks (counted as they go,
+/// their vectors cascading) and its postings (found by key through the file's term list):
+/// every deletion of files goes through [`delete_files`], so a new table is named here once.
+const FILE_TABLES: [&str; 3] = ["symbols", "refs", "imports"];
+/// The tables of [`FILE_TABLES`] that a file's references fill (replaced on their own).
+const REFERENCE_TABLES: [&str; 2] = ["refs", "imports"];
 
-/// Deletes a file's chunks (their vectors cascade), postings, symbols and references.
-fn delete_file_rows(
+/// Deletes the files `ids` with all their rows, a statement per table whatever their number.
+pub(super) fn delete_files(
     tx: &mut Transaction<'_>,
-    file_id: i64,
+    ids: &[i64],
     counts: &mut BatchCounts,
     delta: &mut Delta,
 ) -> Result<()> {
-    delete_postings(tx, file_id)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "DELETE FROM lex_postings p USING files f
+         WHERE f.id = ANY($1) AND p.file_id = f.id AND p.term = ANY(f.lex_terms)",
+        &[&ids],
+    )?;
     let row = tx.query_one(
-        "WITH gone AS (DELETE FROM chunks WHERE file_id = $1 RETURNING terms)
+        "WITH gone AS (DELETE FROM chunks WHERE file_id = ANY($1) RETURNING terms)
          SELECT count(*), coalesce(sum(terms), 0)::BIGINT FROM gone",
-        &[&file_id],
+        &[&ids],
     )?;
     let (docs, terms): (i64, i64) = (row.get(0), row.get(1));
     counts.chunks_deleted += docs as u64;
     delta.docs -= docs;
     delta.terms -= terms;
-    tx.execute("DELETE FROM symbols WHERE file_id = $1", &[&file_id])?;
-    delete_references(tx, file_id)
+    delete_from(tx, &FILE_TABLES, ids)?;
+    tx.execute("DELETE FROM files WHERE id = ANY($1)", &[&ids])?;
+    Ok(())
+}
+
+/// Deletes the rows of the files `ids` from each of `tables`.
+fn delete_from(tx: &mut Transaction<'_>, tables: &[&str], ids: &[i64]) -> Result<()> {
+    for table in tables {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE file_id = ANY($1)"),
+            &[&ids],
+        )?;
+    }
+    Ok(())
 }
 
 /// Deletes a file's postings, found through the key by the terms the file lists.
@@ -573,12 +625,6 @@ fn delete_postings(tx: &mut Transaction<'_>, file_id: i64) -> Result<()> {
          WHERE term = ANY((SELECT lex_terms FROM files WHERE id = $1)::TEXT[]) AND file_id = $1",
         &[&file_id],
     )?;
-    Ok(())
-}
-
-fn delete_references(tx: &mut Transaction<'_>, file_id: i64) -> Result<()> {
-    tx.execute("DELETE FROM refs WHERE file_id = $1", &[&file_id])?;
-    tx.execute("DELETE FROM imports WHERE file_id = $1", &[&file_id])?;
     Ok(())
 }
 
@@ -668,7 +714,7 @@ fn apply(
             let Some(id) = file_id(tx, repo_id, path)? else {
                 return Ok(());
             };
-            delete_references(tx, id)?;
+            delete_from(tx, &REFERENCE_TABLES, &[id])?;
             let mut rows = Rows::default();
             rows.add_references(id, references);
             rows.copy(tx, repo_id)?;
@@ -702,7 +748,7 @@ fn apply(
                 return Ok(());
             };
             if let Some(existing) = file_id(tx, repo_id, to)? {
-                delete_file(tx, existing, counts, delta)?;
+                delete_files(tx, &[existing], counts, delta)?;
             }
             let row = tx.query_one(
                 "UPDATE files SET path = $1, size = $2, mtime_ns = $3, indexed_at_ns = $4
@@ -724,11 +770,7 @@ fn apply(
             };
             reindex_terms(tx, &place, delta)?;
         }
-        FileOp::Delete { path } => {
-            if let Some(id) = file_id(tx, repo_id, path)? {
-                delete_file(tx, id, counts, delta)?;
-            }
-        }
+        FileOp::Delete { path } => delete_paths(tx, repo_id, &[path], counts, delta)?,
     }
     Ok(())
 }

@@ -121,8 +121,8 @@ fn found(store: &IndexStore, query: &str, mode: SearchMode) -> Vec<String> {
 }
 
 /// A batch larger than any group a backend writes at once, with a path written twice and a
-/// deletion between the writes, then every file replaced: each file is found by its own
-/// words only, and the counts add up.
+/// deletion between the writes, then every file replaced, then most deleted: each file is
+/// found by its own words only, and the counts add up.
 pub(crate) fn a_batch_of_many_files_keeps_each_files_rows_apart(open: Open) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
@@ -176,6 +176,32 @@ pub(crate) fn a_batch_of_many_files_keeps_each_files_rows_apart(open: Open) {
         })
         .unwrap();
     assert_eq!(exact.len(), 150);
+
+    // Deletions in a run, with a path named twice and one that is not there.
+    let mut gone: Vec<FileOp> = (0..140)
+        .chain([7, 1000])
+        .map(|i| FileOp::Delete {
+            path: format!("m{i}.py"),
+        })
+        .collect();
+    gone.insert(70, file(70, "third"));
+    let counts = store.write_batch(repo.id, &gone).unwrap();
+    assert_eq!((counts.chunks_new, counts.chunks_deleted), (1, 141));
+    assert!(lexical("second", 7).is_empty());
+    assert!(
+        lexical("third", 70).is_empty(),
+        "deleted after it was written"
+    );
+    assert_eq!(lexical("second", 145), ["m145.py"]);
+    let exact = store
+        .search(&SearchRequest {
+            query: "common".into(),
+            limit: 1000,
+            mode: SearchMode::Exact,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(exact.len(), 10);
 }
 
 pub(crate) fn chunks_waiting_for_vectors_carry_the_definitions_inside_them(open: Open) {

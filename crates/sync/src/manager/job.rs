@@ -20,7 +20,11 @@ pub(super) fn run(
                 .into(),
         );
     }
+    #[cfg(debug_assertions)]
+    let held = AtomicBool::new(false);
     let progress = |p: codeintel_index::SyncProgress| {
+        #[cfg(debug_assertions)]
+        hold_after_a_batch(&job.name, p, &held);
         let (done, total) = match p {
             codeintel_index::SyncProgress::Walked { to_read, .. } => (0, to_read),
             codeintel_index::SyncProgress::Read { done, to_read }
@@ -53,4 +57,19 @@ fn injected_failure(name: &str) -> Option<String> {
         .split(',')
         .any(|n| n.trim() == name)
         .then(|| format!("injected failure for {name} (CODEINTEL_TEST_FAIL_REPOS)"))
+}
+
+/// Test hook, in debug builds only: `CODEINTEL_TEST_HOLD_SYNC=name` holds that repository's
+/// sync for 3 s once its first batch short of the last is committed (the writer waits, the
+/// parsers wait for it), so a test sees the sync half done however fast the store is.
+#[cfg(debug_assertions)]
+fn hold_after_a_batch(name: &str, progress: codeintel_index::SyncProgress, held: &AtomicBool) {
+    use std::sync::atomic::Ordering;
+    let codeintel_index::SyncProgress::Committed { done, to_read } = progress else {
+        return;
+    };
+    let named = std::env::var("CODEINTEL_TEST_HOLD_SYNC").is_ok_and(|n| n == name);
+    if named && done < to_read && !held.swap(true, Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    }
 }
