@@ -29,7 +29,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::index::SegmentId;
 use tantivy::indexer::{LogMergePolicy, MergeCandidate, MergePolicy};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STRING,
@@ -327,11 +327,22 @@ pub struct LexicalWriter {
 }
 
 impl LexicalWriter {
-    /// Deletes every chunk of a file (those added before this call).
-    pub fn delete_file(&mut self, file_id: i64) {
+    /// Deletes every chunk of the files `file_ids` (those added before this call) as one
+    /// operation. tantivy keeps each deletion's query until the commit, and a term's carries
+    /// a scoring cache of ~1 KB: one per file was 9 MB of a bulk index's heap (a heap profile
+    /// at 8 copies); a set of terms costs a few bytes a file.
+    pub fn delete_files(&mut self, file_ids: &[i64]) -> Result<()> {
+        if file_ids.is_empty() {
+            return Ok(());
+        }
+        let terms = file_ids
+            .iter()
+            .map(|&id| Term::from_field_u64(self.fields.file, id as u64));
+        // `delete_query` is hidden in tantivy's docs but public: `delete_term` is built on it.
         self.writer
-            .delete_term(Term::from_field_u64(self.fields.file, file_id as u64));
+            .delete_query(Box::new(TermSetQuery::new(terms)))?;
         self.pending += 1;
+        Ok(())
     }
 
     /// Deletes every document: the index starts over.

@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 pub(crate) const BINDING_KEY: &str = "lexical.binding";
 /// Documents applied at most before a commit, in one long catch-up (a rebuild).
 const COMMIT_DOCS: usize = 200_000;
+/// Logged files whose documents are deleted together (see `Lexical::apply`).
+const FILES_PER_DELETE: usize = 1000;
 const BULK_COMMIT_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a snapshot waits for another process to commit what its database shows.
 const HOLDER_WAIT: Duration = Duration::from_millis(500);
@@ -242,15 +244,22 @@ impl Lexical {
             .query_map([slot.applied], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut done = HashSet::new();
-        for (seq, file_id) in rows {
+        // A window's files lose their documents in one deletion, then get their chunks; a
+        // commit comes only between windows, so each commit holds whole files.
+        for window in rows.chunks(FILES_PER_DELETE) {
             let Some(writer) = slot.writer.as_mut() else {
                 return Ok(());
             };
-            if done.insert(file_id) {
-                writer.delete_file(file_id);
+            let files: Vec<i64> = window
+                .iter()
+                .map(|&(_, file_id)| file_id)
+                .filter(|&file_id| done.insert(file_id))
+                .collect();
+            writer.delete_files(&files)?;
+            for &file_id in &files {
                 add_file(conn, writer, file_id)?;
             }
-            slot.applied = seq;
+            slot.applied = window.last().map_or(slot.applied, |&(seq, _)| seq);
             if writer.pending() >= COMMIT_DOCS {
                 self.commit(conn, slot)?;
             }
