@@ -588,11 +588,7 @@ pub(super) fn delete_files(
     if ids.is_empty() {
         return Ok(());
     }
-    tx.execute(
-        "DELETE FROM lex_postings p USING files f
-         WHERE f.id = ANY($1) AND p.file_id = f.id AND p.term = ANY(f.lex_terms)",
-        &[&ids],
-    )?;
+    delete_postings(tx, ids)?;
     let row = tx.query_one(
         "WITH gone AS (DELETE FROM chunks WHERE file_id = ANY($1) RETURNING terms)
          SELECT count(*), coalesce(sum(terms), 0)::BIGINT FROM gone",
@@ -618,12 +614,12 @@ fn delete_from(tx: &mut Transaction<'_>, tables: &[&str], ids: &[i64]) -> Result
     Ok(())
 }
 
-/// Deletes a file's postings, found through the key by the terms the file lists.
-fn delete_postings(tx: &mut Transaction<'_>, file_id: i64) -> Result<()> {
+/// Deletes the postings of the files `ids`, found through the key by the terms each lists.
+fn delete_postings(tx: &mut Transaction<'_>, ids: &[i64]) -> Result<()> {
     tx.execute(
-        "DELETE FROM lex_postings
-         WHERE term = ANY((SELECT lex_terms FROM files WHERE id = $1)::TEXT[]) AND file_id = $1",
-        &[&file_id],
+        "DELETE FROM lex_postings p USING files f
+         WHERE f.id = ANY($1) AND p.file_id = f.id AND p.term = ANY(f.lex_terms)",
+        &[&ids],
     )?;
     Ok(())
 }
@@ -644,7 +640,7 @@ fn reindex_terms(tx: &mut Transaction<'_>, file: &FilePlace<'_>, delta: &mut Del
         &[&file.id],
     )?;
     let symbols = file_symbols(tx, file.id)?;
-    delete_postings(tx, file.id)?;
+    delete_postings(tx, &[file.id])?;
     let mut postings = FilePostings::default();
     let mut ids = Vec::new();
     let mut lengths = Vec::new();
