@@ -345,8 +345,8 @@ impl Storage for PostgresStorage {
                 None => {
                     let name = unique_name(tx, preferred)?;
                     let row = tx.query_one(
-                        "INSERT INTO repositories (path, name, language, created_at_ms)
-                         VALUES ($1, $2, $3, $4) RETURNING id",
+                        "INSERT INTO repositories (path, name, language, created_at_ms, sync_state)
+                         VALUES ($1, $2, $3, $4, 'new') RETURNING id",
                         &[&path_str, &name, &language, &(now_ns() / 1_000_000)],
                     )?;
                     RepositoryRecord {
@@ -386,7 +386,8 @@ impl Storage for PostgresStorage {
     ) -> Result<()> {
         match result {
             Some(result) => self.execute(
-                "UPDATE repositories SET last_sync_at_ms = $1, last_result = $2, last_error = $3
+                "UPDATE repositories SET last_sync_at_ms = $1, last_result = $2, last_error = $3,
+                        sync_state = CASE sync_state WHEN 'new' THEN 'synced' ELSE sync_state END
                  WHERE id = $4",
                 &[
                     &(now_ns() / 1_000_000),

@@ -217,11 +217,17 @@ impl Storage for SqliteStorage {
             let record = match existing {
                 Some(mut rec) => {
                     if rename && rec.name != preferred && !name_taken(&tx, preferred)? {
-                        tx.execute("UPDATE repositories SET name = ?1 WHERE id = ?2", params![preferred, rec.id])?;
+                        tx.execute(
+                            "UPDATE repositories SET name = ?1 WHERE id = ?2",
+                            params![preferred, rec.id],
+                        )?;
                         rec.name = preferred.to_string();
                     }
                     if let Some(lang) = language {
-                        tx.execute("UPDATE repositories SET language = ?1 WHERE id = ?2", params![lang, rec.id])?;
+                        tx.execute(
+                            "UPDATE repositories SET language = ?1 WHERE id = ?2",
+                            params![lang, rec.id],
+                        )?;
                         rec.language = Some(lang.to_string());
                     }
                     rec
@@ -229,7 +235,8 @@ impl Storage for SqliteStorage {
                 None => {
                     let name = unique_name(&tx, preferred)?;
                     tx.execute(
-                        "INSERT INTO repositories (path, name, language, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO repositories (path, name, language, created_at_ms, sync_state)
+                         VALUES (?1, ?2, ?3, ?4, 'new')",
                         params![path_str, name, language, now_ns() / 1_000_000],
                     )?;
                     RepositoryRecord {
@@ -267,7 +274,9 @@ impl Storage for SqliteStorage {
         self.with_writer(|conn| {
             match result {
                 Some(result) => conn.execute(
-                    "UPDATE repositories SET last_sync_at_ms = ?1, last_result = ?2, last_error = ?3 WHERE id = ?4",
+                    "UPDATE repositories SET last_sync_at_ms = ?1, last_result = ?2, last_error = ?3,
+                            sync_state = CASE sync_state WHEN 'new' THEN 'synced' ELSE sync_state END
+                     WHERE id = ?4",
                     params![now_ns() / 1_000_000, result.to_string(), error, repo_id],
                 )?,
                 None => conn.execute(

@@ -38,7 +38,9 @@ pub trait Storage: Send + Sync {
     /// Applies `ops` to one repository atomically: all of them or none.
     fn write_batch(&self, repo_id: i64, ops: &[FileOp]) -> Result<BatchCounts>;
 
-    /// Records a sync's result JSON (when `Some`) and error (cleared when `None`).
+    /// Records a sync's result JSON (when `Some`) and error (cleared when `None`). A result
+    /// makes a `new` repository (inserted as one, so that no reader sees a never-synced one
+    /// as synced) `synced`; other states are the scheduler's to set.
     fn record_sync(
         &self,
         repo_id: i64,

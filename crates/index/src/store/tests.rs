@@ -289,6 +289,21 @@ pub(crate) fn names_are_unique_and_paths_are_identity(open: Open) {
     assert_eq!(one.record, b);
     assert!(store.repository_state(b.id + 100).unwrap().is_none());
     assert_eq!(a.id, a2.id);
+    // A repository no sync has finished for is new (never "synced" with nothing in it), and
+    // its first recorded result makes it synced.
+    assert_eq!(one.sync.state, RepoState::New);
+    store.record_sync(b.id, None, Some("failed")).unwrap();
+    assert_eq!(
+        store.repository_state(b.id).unwrap().unwrap().sync.state,
+        RepoState::New
+    );
+    store
+        .record_sync(b.id, Some(&serde_json::json!({})), None)
+        .unwrap();
+    assert_eq!(
+        store.repository_state(b.id).unwrap().unwrap().sync.state,
+        RepoState::Synced
+    );
     // Renaming to a taken name keeps the old one.
     let b2 = store
         .ensure_repository(Path::new("/y/app"), "app", None, true)
