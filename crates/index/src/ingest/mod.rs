@@ -23,7 +23,7 @@ use crate::lang::FileKind;
 use crate::store::{self, FileOp, FileState, IndexStore, RepositoryRecord};
 use codeintel_discovery::{Excludes, Language};
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -38,8 +38,12 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 20;
 const BATCH_BYTES: u64 = 8 << 20;
 /// Bytes of source read but not yet taken by the writer, at most. The writer holds a batch while
 /// it commits (up to [`BATCH_BYTES`]): the parsers read ahead meanwhile instead of waiting (with
-/// 64 files in flight they idled a third of the time on a 95 MB corpus: 7.1 s, 6.0 s with this).
-const BYTES_IN_FLIGHT: u64 = 4 * BATCH_BYTES;
+/// 64 files in flight they idled a third of the time on a 95 MB corpus: 7.1 s, 6.0 s with a
+/// gate). Two batches are enough for that (one copy of the bench corpus: 22.1-22.2 s against
+/// 22.5-23.2 s with four), and a parsed file holds about twice its bytes: with four, the
+/// outcomes waiting for a writer slowed by a large index took the last minutes of a 20-copy
+/// index from ~180 MB to ~215 MB of heap (195 with two).
+const BYTES_IN_FLIGHT: u64 = 2 * BATCH_BYTES;
 /// Files a parser takes at a time (see `produce`).
 const FILES_PER_TASK: usize = 8;
 /// Files to read from which a sync writes in bulk (see `IndexStore::bulk_writes`).
@@ -60,7 +64,7 @@ pub fn indexable_files(
     walk::walk(root, root, options)
         .0
         .into_iter()
-        .map(|w| (w.abs, w.kind))
+        .map(|w| (w.path(root), w.kind))
         .collect()
 }
 
@@ -386,23 +390,21 @@ impl<'a> RepositorySync<'a> {
         if matches!(scope, Scope::All) && repo.language.as_deref() != language {
             self.store.set_repository_language(repo.id, language)?;
         }
-        // Keyed by path, tens of thousands of lookups per sync: a fast hash (paths come from
-        // the file system, not from a network peer that could pick colliding keys).
-        let seen: FxHashSet<&str> = walked.iter().map(|w| w.rel.as_str()).collect();
         // Files the store has that the walk did not find: deleted, unless a new file turns out
-        // to be one of them under another name.
+        // to be one of them under another name. The walk is in path order: looked up by
+        // halving, with no set of its paths beside it.
+        let walked_has = |path: &str| walked.binary_search_by(|w| (*w.rel).cmp(path)).is_ok();
         let mut gone: HashMap<[u8; 32], Vec<String>> = HashMap::new();
         for (path, state) in &known {
-            if scope.covers(path) && !seen.contains(path.as_str()) {
+            if scope.covers(path) && !walked_has(path) {
                 gone.entry(state.hash).or_default().push(path.clone());
             }
         }
         let gone = Mutex::new(gone);
-        let mut to_read: Vec<&Walked> = walked
+        let to_read: Vec<&Walked> = walked
             .iter()
-            .filter(|w| !incremental || known.get(&w.rel).is_none_or(|s| !unchanged(s, w)))
+            .filter(|w| !incremental || known.get(&*w.rel).is_none_or(|s| !unchanged(s, w)))
             .collect();
-        to_read.sort_by(|a, b| a.rel.cmp(&b.rel));
         result.files_processed = walked.len() as u64;
         let total = to_read.len() as u64;
         self.report(SyncProgress::Walked {
@@ -422,7 +424,7 @@ impl<'a> RepositorySync<'a> {
                 let _close = gate.closer();
                 self.commit_all(repo.id, receiver, &known, &gate, total)
             });
-            let produced = self.produce(&to_read, &known, &gone, &gate, sender);
+            let produced = self.produce(root, &to_read, &known, &gone, &gate, sender);
             let written = writer
                 .join()
                 .unwrap_or_else(|_| Err(store::StoreError::Panicked("the index writer")));
@@ -460,6 +462,7 @@ impl<'a> RepositorySync<'a> {
     /// when cancelled or when the writer has failed.
     fn produce<'w>(
         &self,
+        root: &Path,
         to_read: &[&'w Walked],
         known: &FxHashMap<String, FileState>,
         gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
@@ -478,8 +481,9 @@ impl<'a> RepositorySync<'a> {
                 }
                 gate.acquire(w.size);
                 let outcome = read_file(
+                    root,
                     w,
-                    known.get(&w.rel),
+                    known.get(&*w.rel),
                     gone,
                     self.options.max_file_size,
                     keep_content,
@@ -510,7 +514,7 @@ impl<'a> RepositorySync<'a> {
         let mut last_report = std::time::Instant::now();
         while let Some((w, outcome)) = receiver.next() {
             gate.release(w.size);
-            written.record(outcome, &w.rel, known.contains_key(&w.rel), &mut ops);
+            written.record(outcome, &w.rel, known.contains_key(&*w.rel), &mut ops);
             files += 1;
             bytes += w.size;
             if last_report.elapsed() >= PROGRESS_INTERVAL {
@@ -597,7 +601,7 @@ impl RepositorySync<'_> {
         let paths: Vec<&str> = match scope {
             Scope::All => walked
                 .iter()
-                .map(|w| w.rel.as_str())
+                .map(|w| &*w.rel)
                 .filter(|r| repository_manifest(r))
                 .collect(),
             Scope::Paths(changed) if changed.iter().any(|p| repository_manifest(p)) => known

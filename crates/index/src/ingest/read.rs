@@ -10,8 +10,9 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 
-/// Reads, hashes and (when the content changed) chunks one file.
+/// Reads, hashes and (when the content changed) chunks one file of the repository at `root`.
 pub(super) fn read_file(
+    root: &Path,
     w: &Walked,
     known: Option<&FileState>,
     gone: &Mutex<HashMap<[u8; 32], Vec<String>>>,
@@ -19,12 +20,13 @@ pub(super) fn read_file(
     keep_content: bool,
 ) -> Outcome {
     let indexed_at_ns = store::now_ns();
-    let bytes = match read_capped(&w.abs, max_size) {
+    let path = w.path(root);
+    let bytes = match read_capped(&path, max_size) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Outcome::Skipped,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Vanished,
         Err(e) => {
-            tracing::debug!(path = %w.abs.display(), %e, "cannot read file");
+            tracing::debug!(path = %path.display(), %e, "cannot read file");
             return Outcome::Failed;
         }
     };
@@ -35,7 +37,7 @@ pub(super) fn read_file(
     // The stat the walk saw may be older than what was read: keep the one matching the content.
     let stamp = FileStamp {
         size: bytes.len() as u64,
-        mtime_ns: fresh_mtime(&w.abs).unwrap_or(w.mtime_ns),
+        mtime_ns: fresh_mtime(&path).unwrap_or(w.mtime_ns),
         indexed_at_ns,
     };
     if let Some(state) = known {
@@ -46,7 +48,7 @@ pub(super) fn read_file(
             let references = FileReferences::new(&chunk_file(w.kind, file_name, &text).references);
             return Outcome::Op(
                 FileOp::References {
-                    path: w.rel.clone(),
+                    path: w.rel.to_string(),
                     stamp,
                     references,
                 },
@@ -56,7 +58,7 @@ pub(super) fn read_file(
         if state.hash == hash {
             return Outcome::Op(
                 FileOp::Touch {
-                    path: w.rel.clone(),
+                    path: w.rel.to_string(),
                     stamp,
                 },
                 Change::Unchanged,
@@ -66,7 +68,7 @@ pub(super) fn read_file(
         return Outcome::Op(
             FileOp::Rename {
                 from,
-                to: w.rel.clone(),
+                to: w.rel.to_string(),
                 stamp,
             },
             Change::Renamed,
@@ -76,7 +78,7 @@ pub(super) fn read_file(
     let file_name = w.rel.rsplit('/').next().unwrap_or(&w.rel);
     let chunked = chunk_file(w.kind, file_name, &text);
     let op = FileOp::Upsert {
-        path: w.rel.clone(),
+        path: w.rel.to_string(),
         language: w.kind.language_name(),
         stamp,
         hash,

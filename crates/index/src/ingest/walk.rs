@@ -9,17 +9,26 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
-/// A file found by the walk.
+/// A file found by the walk. A sync holds one per file of the repository from its walk to
+/// its end, so it is kept small: the path relative to the root only (the absolute one is
+/// built when the file is read), in a box without spare capacity. A 346,000-file repository's
+/// walk took ~265 bytes a file with an absolute `PathBuf` and a `String` beside it.
 pub(super) struct Walked {
-    pub(super) rel: String,
-    pub(super) abs: PathBuf,
+    pub(super) rel: Box<str>,
     pub(super) kind: FileKind,
     pub(super) size: u64,
     pub(super) mtime_ns: i64,
 }
 
-/// Walks the repository: indexable files with their stat facts, and the count of files left
-/// out by rule (secrets, too large).
+impl Walked {
+    /// Where the file is, under the repository's `root`.
+    pub(super) fn path(&self, root: &Path) -> PathBuf {
+        root.join(&*self.rel)
+    }
+}
+
+/// Walks the repository: indexable files with their stat facts, by path, and the count of
+/// files left out by rule (secrets, too large).
 pub(super) fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Walked>, u64) {
     let found = Mutex::new(Vec::new());
     let skipped = std::sync::atomic::AtomicU64::new(0);
@@ -70,8 +79,7 @@ pub(super) fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Wal
                     return ignore::WalkState::Continue;
                 }
                 let walked = Walked {
-                    rel: rel.to_string(),
-                    abs: entry.path().to_path_buf(),
+                    rel: rel.into(),
                     kind,
                     size: meta.len(),
                     mtime_ns: meta.modified().map(store::to_ns).unwrap_or(0),
@@ -80,7 +88,8 @@ pub(super) fn walk(root: &Path, start: &Path, options: &SyncOptions) -> (Vec<Wal
                 ignore::WalkState::Continue
             })
         });
-    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    found.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
     (found, skipped.into_inner())
 }
 
@@ -131,7 +140,7 @@ impl Scope {
 }
 
 /// Stat facts of just `paths` (a watcher's report), with the same rules as a walk: hidden,
-/// ignored, excluded and secret paths are left out; folders are walked.
+/// ignored, excluded and secret paths are left out; folders are walked. By path, as a walk.
 pub(super) fn stat_paths(
     root: &Path,
     paths: &[String],
@@ -188,8 +197,7 @@ pub(super) fn stat_paths(
             continue;
         }
         found.push(Walked {
-            rel: rel.clone(),
-            abs,
+            rel: rel.as_str().into(),
             kind,
             size: meta.len(),
             mtime_ns: meta.modified().map(store::to_ns).unwrap_or(0),
@@ -203,6 +211,40 @@ pub(super) fn stat_paths(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sync finds deleted files by halving the walk: a walk out of path order would call
+    /// files that are there deleted.
+    #[test]
+    fn walks_come_back_in_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut made = Vec::new();
+        for d in ["zeta", "alpha", "mid/deeper", "mid", "b"] {
+            for f in ["z.py", "a.py", "m_1.py", "m.py"] {
+                std::fs::create_dir_all(root.join(d)).unwrap();
+                std::fs::write(root.join(d).join(f), "x = 1\n").unwrap();
+                made.push(format!("{d}/{f}"));
+            }
+        }
+        made.sort();
+        let options = SyncOptions::default();
+        let (walked, _) = walk(root, root, &options);
+        let rels: Vec<&str> = walked.iter().map(|w| &*w.rel).collect();
+        assert_eq!(rels, made);
+        assert_eq!(walked[0].path(root), root.join("alpha/a.py"));
+        let asked: Vec<String> = ["zeta/a.py", "mid", "alpha/z.py", "zeta/a.py"]
+            .map(String::from)
+            .to_vec();
+        let (stated, _) = stat_paths(root, &asked, &options);
+        let rels: Vec<&str> = stated.iter().map(|w| &*w.rel).collect();
+        let mut want: Vec<&str> = made
+            .iter()
+            .map(String::as_str)
+            .filter(|p| p.starts_with("mid/") || *p == "zeta/a.py" || *p == "alpha/z.py")
+            .collect();
+        want.sort();
+        assert_eq!(rels, want);
+    }
 
     #[test]
     fn relative_paths_by_prefix_match_strip_prefix() {
