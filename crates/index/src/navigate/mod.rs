@@ -251,7 +251,8 @@ impl<'s> Navigator<'s> {
         if let Some(p) = self.packages.get(&repo_id) {
             return Ok(p.clone());
         }
-        let p = Rc::new(self.snap.packages_provided(repo_id)?);
+        let p: Rc<Vec<String>> =
+            Rc::new(self.snap.packages(repo_id)?.provides.into_iter().collect());
         self.packages.insert(repo_id, p.clone());
         Ok(p)
     }

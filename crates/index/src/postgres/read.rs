@@ -333,9 +333,13 @@ impl Snapshot for PgSnapshot {
         Ok(FileReferences { names, imports })
     }
 
-    fn states(&self) -> Result<Vec<(String, String)>> {
+    fn states(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        // Not a range of the key: the database's collation need not keep a prefix together.
         Ok(self
-            .query("SELECT key, value FROM state ORDER BY key", &[])?
+            .query(
+                "SELECT key, value FROM state WHERE starts_with(key, $1) ORDER BY key",
+                &[&prefix],
+            )?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect())
@@ -524,14 +528,6 @@ impl Snapshot for PgSnapshot {
             &[],
         )?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-    }
-
-    fn packages_provided(&self, repo_id: i64) -> Result<Vec<String>> {
-        let rows = self.query(
-            "SELECT name FROM packages WHERE repo_id = $1 AND NOT requires",
-            &[&repo_id],
-        )?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn references_named(&self, name: &str, repo_id: Option<i64>) -> Result<Vec<FileSites>> {

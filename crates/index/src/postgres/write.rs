@@ -12,7 +12,7 @@ use super::Result;
 use crate::chunk::{Chunk, FileReferences, Symbol, REFS_VERSION};
 use crate::lexical::{doc_terms, LexicalDoc};
 use crate::sqlite::{chunk_symbol_names, intern_kind, GENERATION_KEY};
-use crate::store::{BatchCounts, FileOp, StoredUnit};
+use crate::store::{BatchCounts, FileOp, FileStamp, StoredUnit};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::Transaction;
@@ -34,19 +34,36 @@ pub(super) fn apply_all(
     let mut counts = BatchCounts::default();
     let mut delta = Delta::default();
     let mut rest = ops;
-    while !rest.is_empty() {
-        let (upserts, deletions) = (upsert_run(rest), deletion_run(rest));
-        if upserts > 0 {
-            write_upserts(tx, repo_id, &rest[..upserts], &mut counts, &mut delta)?;
-            rest = &rest[upserts..];
-        } else if deletions > 0 {
-            let paths: Vec<&str> = rest[..deletions].iter().filter_map(deleted_path).collect();
-            delete_paths(tx, repo_id, &paths, &mut counts, &mut delta)?;
-            rest = &rest[deletions..];
-        } else {
-            apply(tx, repo_id, &rest[0], &mut counts, &mut delta)?;
-            rest = &rest[1..];
-        }
+    while let Some(first) = rest.first() {
+        let taken = match first {
+            FileOp::Upsert { .. } => {
+                let run = upsert_run(rest);
+                write_upserts(tx, repo_id, &rest[..run], &mut counts, &mut delta)?;
+                run
+            }
+            FileOp::Delete { .. } => {
+                let paths = deletion_run(rest);
+                delete_paths(tx, repo_id, &paths, &mut counts, &mut delta)?;
+                paths.len()
+            }
+            FileOp::References {
+                path,
+                stamp,
+                references,
+            } => {
+                write_references(tx, repo_id, path, stamp, references)?;
+                1
+            }
+            FileOp::Touch { path, stamp } => {
+                touch(tx, repo_id, path, stamp)?;
+                1
+            }
+            FileOp::Rename { from, to, stamp } => {
+                rename(tx, repo_id, (from, to), stamp, &mut counts, &mut delta)?;
+                1
+            }
+        };
+        rest = &rest[taken..];
     }
     if delta.docs != 0 || delta.terms != 0 {
         tx.execute(
@@ -67,19 +84,15 @@ fn upsert_run(ops: &[FileOp]) -> usize {
         .count()
 }
 
-/// How many operations from the first are deletions (a sync's last batches are all deletions
-/// of the files it no longer found): deleted together, a statement per table.
-fn deletion_run(ops: &[FileOp]) -> usize {
+/// The paths of the deletions from the first on (a sync's last batches are all deletions of
+/// the files it no longer found): deleted together, a statement per table.
+fn deletion_run(ops: &[FileOp]) -> Vec<&str> {
     ops.iter()
-        .take_while(|op| deleted_path(op).is_some())
-        .count()
-}
-
-fn deleted_path(op: &FileOp) -> Option<&str> {
-    match op {
-        FileOp::Delete { path } => Some(path),
-        _ => None,
-    }
+        .map_while(|op| match op {
+            FileOp::Delete { path } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Files whose rows are copied in together: the rows of the next group are built (the
@@ -198,7 +211,7 @@ fn next_ids(tx: &mut Transaction<'_>, name: &str, n: usize) -> Result<Vec<i64>> 
 struct Upsert<'a> {
     path: &'a str,
     language: &'static str,
-    stamp: &'a crate::store::FileStamp,
+    stamp: &'a FileStamp,
     hash: &'a [u8; 32],
     chunks: &'a [Chunk],
     symbols: &'a [Symbol],
@@ -690,85 +703,86 @@ fn file_symbols(tx: &mut Transaction<'_>, file_id: i64) -> Result<Vec<Symbol>> {
         .collect())
 }
 
-/// Applies one operation on its own (upserts come here only when a run cannot hold them).
-fn apply(
+/// Same content, references found again: the file's reference rows are replaced.
+fn write_references(
     tx: &mut Transaction<'_>,
     repo_id: i64,
-    op: &FileOp,
+    path: &str,
+    stamp: &FileStamp,
+    references: &FileReferences,
+) -> Result<()> {
+    let Some(id) = file_id(tx, repo_id, path)? else {
+        return Ok(());
+    };
+    delete_from(tx, &REFERENCE_TABLES, &[id])?;
+    let mut rows = Rows::default();
+    rows.add_references(id, references);
+    rows.copy(tx, repo_id)?;
+    tx.execute(
+        "UPDATE files SET size = $1, mtime_ns = $2, indexed_at_ns = $3, refs_version = $4
+         WHERE id = $5",
+        &[
+            &(stamp.size as i64),
+            &stamp.mtime_ns,
+            &stamp.indexed_at_ns,
+            &REFS_VERSION,
+            &id,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Same content, new stat.
+fn touch(tx: &mut Transaction<'_>, repo_id: i64, path: &str, stamp: &FileStamp) -> Result<()> {
+    tx.execute(
+        "UPDATE files SET size = $1, mtime_ns = $2, indexed_at_ns = $3
+         WHERE repo_id = $4 AND path = $5",
+        &[
+            &(stamp.size as i64),
+            &stamp.mtime_ns,
+            &stamp.indexed_at_ns,
+            &repo_id,
+            &path,
+        ],
+    )?;
+    Ok(())
+}
+
+/// A file moved (`from`, `to`) with its content: it keeps its rows, replacing any file at
+/// `to`, and its path terms are found again.
+fn rename(
+    tx: &mut Transaction<'_>,
+    repo_id: i64,
+    (from, to): (&str, &str),
+    stamp: &FileStamp,
     counts: &mut BatchCounts,
     delta: &mut Delta,
 ) -> Result<()> {
-    match op {
-        FileOp::Upsert { .. } => {
-            write_upserts(tx, repo_id, std::slice::from_ref(op), counts, delta)?;
-        }
-        FileOp::References {
-            path,
-            stamp,
-            references,
-        } => {
-            let Some(id) = file_id(tx, repo_id, path)? else {
-                return Ok(());
-            };
-            delete_from(tx, &REFERENCE_TABLES, &[id])?;
-            let mut rows = Rows::default();
-            rows.add_references(id, references);
-            rows.copy(tx, repo_id)?;
-            tx.execute(
-                "UPDATE files SET size = $1, mtime_ns = $2, indexed_at_ns = $3, refs_version = $4
-                 WHERE id = $5",
-                &[
-                    &(stamp.size as i64),
-                    &stamp.mtime_ns,
-                    &stamp.indexed_at_ns,
-                    &REFS_VERSION,
-                    &id,
-                ],
-            )?;
-        }
-        FileOp::Touch { path, stamp } => {
-            tx.execute(
-                "UPDATE files SET size = $1, mtime_ns = $2, indexed_at_ns = $3
-                 WHERE repo_id = $4 AND path = $5",
-                &[
-                    &(stamp.size as i64),
-                    &stamp.mtime_ns,
-                    &stamp.indexed_at_ns,
-                    &repo_id,
-                    path,
-                ],
-            )?;
-        }
-        FileOp::Rename { from, to, stamp } => {
-            let Some(id) = file_id(tx, repo_id, from)? else {
-                return Ok(());
-            };
-            if let Some(existing) = file_id(tx, repo_id, to)? {
-                delete_files(tx, &[existing], counts, delta)?;
-            }
-            let row = tx.query_one(
-                "UPDATE files SET path = $1, size = $2, mtime_ns = $3, indexed_at_ns = $4
-                 WHERE id = $5 RETURNING language",
-                &[
-                    to,
-                    &(stamp.size as i64),
-                    &stamp.mtime_ns,
-                    &stamp.indexed_at_ns,
-                    &id,
-                ],
-            )?;
-            let language: String = row.get(0);
-            let place = FilePlace {
-                id,
-                repo_id,
-                language: &language,
-                path: to,
-            };
-            reindex_terms(tx, &place, delta)?;
-        }
-        FileOp::Delete { path } => delete_paths(tx, repo_id, &[path], counts, delta)?,
+    let Some(id) = file_id(tx, repo_id, from)? else {
+        return Ok(());
+    };
+    if let Some(existing) = file_id(tx, repo_id, to)? {
+        delete_files(tx, &[existing], counts, delta)?;
     }
-    Ok(())
+    let row = tx.query_one(
+        "UPDATE files SET path = $1, size = $2, mtime_ns = $3, indexed_at_ns = $4
+         WHERE id = $5 RETURNING language",
+        &[
+            &to,
+            &(stamp.size as i64),
+            &stamp.mtime_ns,
+            &stamp.indexed_at_ns,
+            &id,
+        ],
+    )?;
+    let language: String = row.get(0);
+    let place = FilePlace {
+        id,
+        repo_id,
+        language: &language,
+        path: to,
+    };
+    reindex_terms(tx, &place, delta)
 }
 
 /// Replaces the vectors of `model` of each chunk still there, and moves the generation on.

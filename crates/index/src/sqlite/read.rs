@@ -453,14 +453,6 @@ impl Snapshot for SqliteSnapshot<'_> {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    fn packages_provided(&self, repo_id: i64) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT name FROM packages WHERE repo_id = ?1 AND requires = 0")?;
-        let rows = stmt.query_map([repo_id], |r| r.get(0))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
     fn packages(&self, repo_id: i64) -> Result<Packages> {
         let mut stmt = self
             .conn()
@@ -493,12 +485,20 @@ impl Snapshot for SqliteSnapshot<'_> {
         Ok(FileReferences { names, imports })
     }
 
-    fn states(&self) -> Result<Vec<(String, String)>> {
+    fn states(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        // Keys compare bytewise here, so the ones with the prefix are one range of the key.
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT key, value FROM state ORDER BY key")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            .prepare_cached("SELECT key, value FROM state WHERE key >= ?1 ORDER BY key")?;
+        let mut states = Vec::new();
+        for row in stmt.query_map([prefix], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+            let (key, value) = row?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            states.push((key, value));
+        }
+        Ok(states)
     }
 
     fn references_named(&self, name: &str, repo_id: Option<i64>) -> Result<Vec<FileSites>> {

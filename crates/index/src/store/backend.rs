@@ -136,8 +136,8 @@ pub trait Snapshot {
     /// A file's references as stored (names with their encoded sites, and imports).
     fn file_references(&self, file_id: i64) -> Result<FileReferences>;
 
-    /// Every shared state value, by key.
-    fn states(&self) -> Result<Vec<(String, String)>>;
+    /// The shared state values whose key starts with `prefix` (all of them for ""), by key.
+    fn states(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 
     /// One chunk, with `rank` attached; `None` when it is gone.
     fn chunk(&self, chunk_id: i64, rank: f64) -> Result<Option<ChunkRow>>;
@@ -203,9 +203,6 @@ pub trait Snapshot {
     /// Which repositories depend on which, as (dependent, dependency) pairs: the first
     /// requires a package the second provides.
     fn dependencies(&self) -> Result<Vec<(i64, i64)>>;
-
-    /// The packages a repository provides (normalised names).
-    fn packages_provided(&self, repo_id: i64) -> Result<Vec<String>>;
 
     /// The uses of `name` (exactly), by file; only in `repo_id` when given.
     fn references_named(&self, name: &str, repo_id: Option<i64>) -> Result<Vec<FileSites>>;

@@ -52,7 +52,7 @@ pub fn copy_index(
         copy_repository(from, to, &info, &mut counts)?;
     }
     let snapshot = from.read()?;
-    for (key, value) in snapshot.states()? {
+    for (key, value) in snapshot.states("")? {
         if !LOCAL_KEYS.contains(&key.as_str()) {
             to.set_state(&key, &value)?;
         }

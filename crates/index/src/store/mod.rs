@@ -358,9 +358,7 @@ impl IndexStore {
     /// Every state value whose key starts with `prefix`, by key (values one process of many
     /// keeps under a key of its own).
     pub fn states_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        let mut states = self.read()?.states()?;
-        states.retain(|(key, _)| key.starts_with(prefix));
-        Ok(states)
+        self.read()?.states(prefix)
     }
 
     /// Stores a shared state value (see [`IndexStore::state`]).

@@ -468,6 +468,21 @@ pub(crate) fn state_values_round_trip(open: Open) {
     store.set_state("paused", "true").unwrap();
     store.set_state("paused", "false").unwrap();
     assert_eq!(store.state("paused").unwrap().as_deref(), Some("false"));
+    // Per-worker values are found by their key's prefix, and only those.
+    for key in ["m@b", "m", "m@a", "mz", "l", "m@", "n@a"] {
+        store.set_state(key, &format!("v-{key}")).unwrap();
+    }
+    let found = store.states_with_prefix("m@").unwrap();
+    let want: Vec<(String, String)> = ["m@", "m@a", "m@b"]
+        .iter()
+        .map(|k| (k.to_string(), format!("v-{k}")))
+        .collect();
+    assert_eq!(found, want);
+    assert!(store.states_with_prefix("q").unwrap().is_empty());
+    let every = store.states_with_prefix("").unwrap();
+    for key in ["paused", "m@b", "m", "m@a", "mz", "l", "m@", "n@a"] {
+        assert!(every.iter().any(|(k, _)| k == key), "{key} in {every:?}");
+    }
 }
 
 pub(crate) fn sync_state_round_trips(open: Open) {
