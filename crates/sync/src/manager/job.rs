@@ -23,8 +23,6 @@ pub(super) fn run(
     #[cfg(debug_assertions)]
     let held = AtomicBool::new(false);
     let progress = |p: codeintel_index::SyncProgress| {
-        #[cfg(debug_assertions)]
-        hold_after_a_batch(&job.name, p, &held);
         let (done, total) = match p {
             codeintel_index::SyncProgress::Walked { to_read, .. } => (0, to_read),
             codeintel_index::SyncProgress::Read { done, to_read }
@@ -34,6 +32,10 @@ pub(super) fn run(
             a.done = a.done.max(done);
             a.total = total;
         });
+        // After the progress is set: held before it, a first batch that came in sooner than
+        // the first progress report held a sync that still showed nothing done.
+        #[cfg(debug_assertions)]
+        hold_after_a_batch(&job.name, p, &held);
     };
     let sync = SyncNow::new(&shared.store, &shared.config().exclude)?
         .with_cancel(cancel)

@@ -40,6 +40,8 @@ struct Done {
     repo_id: i64,
     result: Result<SyncResult, SyncNowError>,
     kind: JobKind,
+    /// Its failure is in the log already (said when the store could not take it).
+    told: bool,
 }
 
 struct Active {
@@ -430,6 +432,7 @@ impl Syncer {
                 repo_id: job.repo_id,
                 result,
                 kind: job.kind,
+                told: false,
             });
         });
     }
@@ -460,7 +463,7 @@ impl Syncer {
         }
     }
 
-    fn on_done(&mut self, done: Done) {
+    fn on_done(&mut self, mut done: Done) {
         #[cfg(debug_assertions)]
         self.injected_panic(done.repo_id);
         self.active.remove(&done.repo_id);
@@ -472,6 +475,12 @@ impl Syncer {
             Ok(Some(info)) => info,
             Ok(None) => return,
             Err(()) => {
+                // The log does not wait for the store: a newer sync may replace this outcome
+                // before the store takes it, and the failure must still be seen.
+                if let (Err(error), false) = (&done.result, done.told) {
+                    tracing::warn!(repo_id = done.repo_id, %error, "sync failed; recorded when the store answers");
+                    done.told = true;
+                }
                 let at = Instant::now() + STORE_AWAY_RETRY;
                 self.unrecorded.insert(done.repo_id, (at, done));
                 return;
@@ -527,7 +536,11 @@ impl Syncer {
                 let away =
                     matches!(&error, SyncNowError::Sync(SyncError::Store(e)) if e.is_transient());
                 let delay = policy::failed(&mut state, missing, away, now_ms());
-                tracing::warn!(repository = %info.record.name, %error, retry_in = ?delay, "sync failed");
+                if done.told {
+                    tracing::debug!(repository = %info.record.name, retry_in = ?delay, "sync failure recorded");
+                } else {
+                    tracing::warn!(repository = %info.record.name, %error, retry_in = ?delay, "sync failed");
+                }
                 self.shared.metrics(|m| m.syncs_failed += 1);
                 self.shared
                     .record_error("sync", Some(&info.record.name), &error.to_string());
