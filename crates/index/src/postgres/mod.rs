@@ -263,9 +263,12 @@ fn tls_connector() -> MakeRustlsConnect {
     MakeRustlsConnect::new(config)
 }
 
+/// Said of a store that cannot be connected to; a connection lost mid-statement says
+/// "unreachable" too (see `From<postgres::Error>`), so a failed sync reads the same whichever
+/// way the database went away.
 fn unreachable_store(url: &PostgresUrl, e: impl std::fmt::Display) -> StoreError {
     StoreError::Disconnected(format!(
-        "cannot reach the PostgreSQL store {}: {e}",
+        "cannot reach the PostgreSQL store {} (unreachable): {e}",
         url.redacted()
     ))
 }
