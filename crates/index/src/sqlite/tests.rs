@@ -302,3 +302,30 @@ fn a_rename_keeps_chunks_and_their_vectors_and_moves_the_path() {
     );
     assert_eq!(lexical_hits(&store, "renamed"), 1);
 }
+
+#[test]
+fn a_one_shot_reader_maps_the_whole_database_and_a_server_reader_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.db");
+    {
+        let store = IndexStore::open(&path, false).unwrap();
+        let repo = store
+            .ensure_repository(Path::new("/r"), "r", None, false)
+            .unwrap();
+        store
+            .write_batch(repo.id, &[upsert("a.py", "mapped words")])
+            .unwrap();
+    }
+    let mapped = |conn: &Connection| -> i64 {
+        conn.query_row("PRAGMA mmap_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    let one_shot = SqliteStorage::open_read_only(&path).unwrap().unwrap();
+    let readers = one_shot.readers.lock().unwrap();
+    // Not clamped to SQLite's default limit of 2 GB: the build raises it.
+    assert_eq!(mapped(&readers[0]), super::ONE_SHOT_MMAP_BYTES);
+    drop(readers);
+    assert_eq!(mapped(&super::reader_connection(&path).unwrap()), 0);
+    let store = IndexStore::with_storage(one_shot);
+    assert_eq!(lexical_hits(&store, "mapped"), 1);
+}
