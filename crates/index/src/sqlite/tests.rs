@@ -32,6 +32,15 @@ fn lexical_hits(store: &IndexStore, query: &str) -> usize {
     store.search(&req).unwrap().len()
 }
 
+/// A new index at `path` with one repository `r` holding `a.py` of `text`, closed again.
+fn index_one_file(path: &Path, text: &str) {
+    let store = IndexStore::open(path, false).unwrap();
+    let repo = store
+        .ensure_repository(Path::new("/r"), "r", None, false)
+        .unwrap();
+    store.write_batch(repo.id, &[upsert("a.py", text)]).unwrap();
+}
+
 #[test]
 fn reopening_keeps_data_and_schema_version() {
     let dir = tempfile::tempdir().unwrap();
@@ -229,15 +238,7 @@ fn rows_left_in_the_log_by_a_dead_process_are_applied_by_the_next_open() {
 fn a_lexical_index_left_from_another_database_is_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index.db");
-    {
-        let store = IndexStore::open(&path, false).unwrap();
-        let repo = store
-            .ensure_repository(Path::new("/r"), "r", None, false)
-            .unwrap();
-        store
-            .write_batch(repo.id, &[upsert("a.py", "stale words")])
-            .unwrap();
-    }
+    index_one_file(&path, "stale words");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
@@ -307,15 +308,7 @@ fn a_rename_keeps_chunks_and_their_vectors_and_moves_the_path() {
 fn a_one_shot_reader_maps_the_whole_database_and_a_server_reader_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index.db");
-    {
-        let store = IndexStore::open(&path, false).unwrap();
-        let repo = store
-            .ensure_repository(Path::new("/r"), "r", None, false)
-            .unwrap();
-        store
-            .write_batch(repo.id, &[upsert("a.py", "mapped words")])
-            .unwrap();
-    }
+    index_one_file(&path, "mapped words");
     let mapped = |conn: &Connection| -> i64 {
         conn.query_row("PRAGMA mmap_size", [], |r| r.get(0))
             .unwrap()
