@@ -6,6 +6,7 @@
 //! Ranking, ties, snippets and hybrid fusion are here, the same for every backend; the
 //! candidates come from the store's [`Snapshot`].
 
+mod prefilter;
 mod snippet;
 mod symbols;
 
@@ -15,6 +16,7 @@ use crate::filters::Filters;
 use crate::store::{ChunkRow as Row, IndexStore, Result, Snapshot, StoreError};
 use crate::text;
 use crate::vectors as semantic;
+use prefilter::{exact_prefilter, regex_prefilter};
 use serde::Serialize;
 use snippet::{first_term_at, matching_lines, render_snippet, snippet_for_terms};
 use std::collections::{HashMap, HashSet};
@@ -177,7 +179,8 @@ impl IndexStore {
                             one_line(&e.to_string())
                         ))
                     })?;
-                scan(conn, filters, None, limit, |line| {
+                let prefilter = regex_prefilter(&req.query);
+                scan(conn, filters, prefilter.as_deref(), limit, |line| {
                     re.find(line).map(|m| m.start())
                 })
             }
@@ -413,22 +416,6 @@ fn candidates(
     Ok(out)
 }
 
-/// Words that every chunk containing `literal` must hold: the words strictly inside it (its
-/// first and last words may be cut off mid-word), lowercase.
-fn exact_prefilter(literal: &str) -> Option<Vec<String>> {
-    let words: Vec<&str> = text::words(literal).collect();
-    let starts_mid = literal.chars().next().is_some_and(|c| c.is_alphanumeric());
-    let ends_mid = literal.chars().last().is_some_and(|c| c.is_alphanumeric());
-    let lo = usize::from(starts_mid);
-    let hi = words.len().saturating_sub(usize::from(ends_mid));
-    let inner: Vec<String> = words
-        .get(lo..hi)?
-        .iter()
-        .map(|w| w.to_lowercase())
-        .collect();
-    (!inner.is_empty()).then_some(inner)
-}
-
 /// Line-by-line matching over chunks (narrowed to those holding `words` when known), in
 /// repository and path order.
 fn scan(
@@ -494,7 +481,6 @@ fn hit(row: Row, score: f64, line: u32, snippet: String) -> SearchHit {
 #[cfg(test)]
 mod tests {
     use super::snippet::*;
-    use super::*;
 
     #[test]
     fn long_lines_are_shown_around_the_match() {
@@ -504,17 +490,6 @@ mod tests {
         assert!(snip.contains('…'));
         assert!(snip.chars().count() < SNIPPET_LINE_CHARS + 20, "{snip}");
         assert_eq!(clip_line("short", Some(3)), "short");
-    }
-
-    #[test]
-    fn exact_prefilter_uses_only_whole_words() {
-        assert_eq!(exact_prefilter("onfig.parse(x"), Some(vec!["parse".into()]));
-        assert_eq!(exact_prefilter("foo"), None);
-        assert_eq!(exact_prefilter("->"), None);
-        assert_eq!(
-            exact_prefilter(" foo.bar "),
-            Some(vec!["foo".into(), "bar".into()])
-        );
     }
 
     #[test]

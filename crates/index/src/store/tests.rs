@@ -37,6 +37,10 @@ macro_rules! storage_suite {
                 suite::scans_report_in_repository_path_and_line_order(open);
             }
             #[test]
+            fn regexes_report_every_match_through_their_prefilter() {
+                suite::regexes_report_every_match_through_their_prefilter(open);
+            }
+            #[test]
             fn ties_at_the_cut_are_settled_by_place() {
                 suite::ties_at_the_cut_are_settled_by_place(open);
             }
@@ -423,6 +427,58 @@ pub(crate) fn scans_report_in_repository_path_and_line_order(open: Open) {
             places,
             [("app", "a.py", 1), ("app", "z.py", 1), ("app", "z.py", 2)],
             "{mode:?}"
+        );
+    }
+}
+
+/// Regex searches narrowed by the words their literals require find what a scan of every
+/// line finds: words cut off at a literal's ends, inside identifiers, in other cases.
+pub(crate) fn regexes_report_every_match_through_their_prefilter(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let repo = store
+        .ensure_repository(Path::new("/r/app"), "app", None, false)
+        .unwrap();
+    let lines = [
+        "conn.set_timeout(5)",
+        "fn read_timeout(x: u32) {}",
+        "fn read_timeouts(x: u32) {}",
+        "fn readTimeout(x) {}",
+        "websocket.settimeout(3)",
+        "socket.settimeout(3)",
+        "sock.SetTimeout(3)",
+        "f.open(p).read(n)",
+        "f.reopen(p).reader(n)",
+        "nothing to see here",
+    ];
+    for (i, line) in lines.iter().enumerate() {
+        let path = format!("f{i}.py");
+        store
+            .write_batch(repo.id, &[lines_file(&path, &[line])])
+            .unwrap();
+    }
+    for pattern in [
+        r"fn \w+_timeout\(",
+        r"_timeout",
+        r"socket\.settimeout",
+        r"\.open\(.*\.read\(",
+        r"(read|set)_?[Tt]imeouts?\(",
+        r"(?i)settimeout",
+        r"\.(re)?open\(",
+    ] {
+        let re = regex::Regex::new(pattern).unwrap();
+        let mut expected: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| re.is_match(l))
+            .map(|(i, _)| format!("f{i}.py"))
+            .collect();
+        expected.sort();
+        assert!(!expected.is_empty(), "{pattern} matches something");
+        assert_eq!(
+            found(&store, pattern, SearchMode::Regex),
+            expected,
+            "{pattern}"
         );
     }
 }
