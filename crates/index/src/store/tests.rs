@@ -450,6 +450,7 @@ pub(crate) fn regexes_report_every_match_through_their_prefilter(open: Open) {
         "f.open(p).read(n)",
         "f.reopen(p).reader(n)",
         "nothing to see here",
+        "x = socket.settimeout",
     ];
     for (i, line) in lines.iter().enumerate() {
         let path = format!("f{i}.py");
@@ -465,6 +466,11 @@ pub(crate) fn regexes_report_every_match_through_their_prefilter(open: Open) {
         r"(read|set)_?[Tt]imeouts?\(",
         r"(?i)settimeout",
         r"\.(re)?open\(",
+        r"^socket\.settimeout\(",
+        r"\s+socket\.settimeout$",
+        r"(?m)^sock\.SetTimeout\(\d\)$",
+        r"[ .]settimeout[ (]",
+        r"\bsocket\.settimeout",
     ] {
         let re = regex::Regex::new(pattern).unwrap();
         let mut expected: Vec<String> = lines
