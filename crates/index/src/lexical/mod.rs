@@ -49,7 +49,7 @@ type Result<T> = std::result::Result<T, Error>;
 const TOKENIZER: &str = "code";
 /// Longer words are not indexed: base64 and hex blobs of minified and generated files, which
 /// nobody searches word by word and which would only grow the term dictionary.
-const MAX_TERM_BYTES: usize = 100;
+pub(crate) const MAX_TERM_BYTES: usize = 100;
 /// How often a chunk's names and path count against its body (see the module's notes).
 const SYMBOL_WEIGHT: usize = 6;
 const PATH_WEIGHT: usize = 1;

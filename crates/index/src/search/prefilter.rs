@@ -46,7 +46,8 @@ struct Run {
     ends_whole: bool,
 }
 
-/// The lowercase words of a run that are whole words of any text holding it.
+/// The lowercase words of a run that are whole words of any text holding it, and indexed (a
+/// word too long for the lexical index would match no chunk).
 fn whole_words(run: &Run) -> Vec<String> {
     let words: Vec<&str> = text::words(&run.text).collect();
     let cut = |c: Option<char>, whole: bool| !whole && c.is_some_and(|c| c.is_alphanumeric());
@@ -58,6 +59,7 @@ fn whole_words(run: &Run) -> Vec<String> {
         .get(lo..hi)
         .unwrap_or_default()
         .iter()
+        .filter(|w| w.len() < crate::lexical::MAX_TERM_BYTES)
         .map(|w| w.to_lowercase())
         .collect()
 }

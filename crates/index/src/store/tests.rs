@@ -487,6 +487,22 @@ pub(crate) fn regexes_report_every_match_through_their_prefilter(open: Open) {
             "{pattern}"
         );
     }
+    // A word too long to be indexed narrows nothing: the literal is still found.
+    let long = "a".repeat(150);
+    store
+        .write_batch(
+            repo.id,
+            &[lines_file("long.py", &[&format!("v = {long}.y")])],
+        )
+        .unwrap();
+    assert_eq!(
+        found(&store, &format!(" {long}."), SearchMode::Exact),
+        ["long.py"]
+    );
+    assert_eq!(
+        found(&store, &format!(r"\s{long}\."), SearchMode::Regex),
+        ["long.py"]
+    );
 }
 
 pub(crate) fn ties_at_the_cut_are_settled_by_place(open: Open) {
