@@ -9,11 +9,7 @@ use regex_syntax::hir::{Hir, HirKind};
 /// Words that every chunk containing `literal` must hold: the words strictly inside it (its
 /// first and last words may be cut off mid-word), lowercase.
 pub(super) fn exact_prefilter(literal: &str) -> Option<Vec<String>> {
-    let inner = whole_words(&Run {
-        text: literal.to_string(),
-        starts_whole: false,
-        ends_whole: false,
-    });
+    let inner = whole_words(literal, false, false);
     (!inner.is_empty()).then_some(inner)
 }
 
@@ -29,9 +25,11 @@ pub(super) fn regex_prefilter(pattern: &str) -> Option<Vec<String>> {
     runs.required(&hir);
     runs.flush(false);
     let mut words: Vec<String> = Vec::new();
-    for word in runs.done.iter().flat_map(whole_words) {
-        if !words.contains(&word) {
-            words.push(word);
+    for run in &runs.done {
+        for word in whole_words(&run.text, run.starts_whole, run.ends_whole) {
+            if !words.contains(&word) {
+                words.push(word);
+            }
         }
     }
     (!words.is_empty()).then_some(words)
@@ -46,15 +44,16 @@ struct Run {
     ends_whole: bool,
 }
 
-/// The lowercase words of a run that are whole words of any text holding it, and indexed (a
-/// word too long for the lexical index would match no chunk).
-fn whole_words(run: &Run) -> Vec<String> {
-    let words: Vec<&str> = text::words(&run.text).collect();
+/// The lowercase words of literal `text` that are whole words of any text holding it, and
+/// indexed (a word too long for the lexical index would match no chunk). `starts_whole` and
+/// `ends_whole`: what borders it cannot continue a word, so its first or last word is whole.
+fn whole_words(text: &str, starts_whole: bool, ends_whole: bool) -> Vec<String> {
+    let words: Vec<&str> = text::words(text).collect();
     let cut = |c: Option<char>, whole: bool| !whole && c.is_some_and(|c| c.is_alphanumeric());
-    let lo = usize::from(cut(run.text.chars().next(), run.starts_whole));
+    let lo = usize::from(cut(text.chars().next(), starts_whole));
     let hi = words
         .len()
-        .saturating_sub(usize::from(cut(run.text.chars().last(), run.ends_whole)));
+        .saturating_sub(usize::from(cut(text.chars().last(), ends_whole)));
     words
         .get(lo..hi)
         .unwrap_or_default()
