@@ -7,17 +7,10 @@ weigh on every binary alike. One untimed round first. Prints each binary's media
 over all timed runs and its median against the first binary's.
 Usage: CODEINTEL_DATA_DIR=DIR search_ab.py ROUNDS NAME=BINARY NAME=BINARY...
 """
-import os, statistics, subprocess, sys, time
+import os, statistics, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from search_latency import QUERIES  # noqa: E402
-
-
-def run_ms(binary, query):
-    t = time.perf_counter()
-    subprocess.run([binary, "search", "--json", "--limit", "10", query],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return (time.perf_counter() - t) * 1000
+from search_latency import QUERIES, run_ms  # noqa: E402
 
 
 def main():
@@ -30,7 +23,7 @@ def main():
         for i, query in enumerate(QUERIES):
             shift = (r + i) % len(variants)
             for name, binary in variants[shift:] + variants[:shift]:
-                ms = run_ms(binary, query)
+                ms = run_ms([binary, "search", "--json", "--limit", "10", query])
                 if r > 0:
                     times[name].append(ms)
     base = statistics.median(times[variants[0][0]])
