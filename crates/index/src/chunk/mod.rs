@@ -16,6 +16,7 @@ pub use grammar::SymbolKind;
 use grammar::{Grammar, GrammarKey};
 pub use refs::{RefKind, Reference, REFS_VERSION};
 pub use sites::{decode_sites, FileReferences};
+pub(crate) use sites::{get_varint, put_varint};
 use tree_sitter::Node;
 
 /// Upper bound on a chunk's size (a longer line is cut into pieces of this size).

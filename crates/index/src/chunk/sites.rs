@@ -113,7 +113,7 @@ fn decode_site(name: &str, blob: &[u8], at: &mut usize, line: &mut u32) -> Optio
     })
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -121,7 +121,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn get_varint(blob: &[u8], at: &mut usize) -> Option<u64> {
+pub(crate) fn get_varint(blob: &[u8], at: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let b = *blob.get(*at)?;

@@ -565,32 +565,60 @@ impl LexicalSearcher {
 const CHUNK_FIELD: &str = "chunk";
 const FILE_FIELD: &str = "file";
 
+/// A score [`TopWithTies`] ranks by: tantivy's `f32`, or the `f64` of the PostgreSQL
+/// backend's BM25.
+pub(crate) trait RankScore: Copy + PartialOrd {
+    const LOWEST: Self;
+    fn total_cmp(&self, other: &Self) -> std::cmp::Ordering;
+    fn next_down(self) -> Self;
+}
+
+impl RankScore for f32 {
+    const LOWEST: Self = f32::MIN;
+    fn total_cmp(&self, other: &Self) -> std::cmp::Ordering {
+        f32::total_cmp(self, other)
+    }
+    fn next_down(self) -> Self {
+        f32::next_down(self)
+    }
+}
+
+impl RankScore for f64 {
+    const LOWEST: Self = f64::MIN;
+    fn total_cmp(&self, other: &Self) -> std::cmp::Ordering {
+        f64::total_cmp(self, other)
+    }
+    fn next_down(self) -> Self {
+        f64::next_down(self)
+    }
+}
+
 /// The best scores seen, with every one tied with the `want`-th: a threshold just under the
 /// `want`-th best lets the ties through block-max WAND, which only offers scores above it.
-struct TopWithTies {
+pub(crate) struct TopWithTies<S: RankScore = Score> {
     want: usize,
-    hits: Vec<(f32, i64)>,
+    hits: Vec<(S, i64)>,
     /// Rows kept by the last compaction: the next one waits until there are twice as many,
     /// so many ties do not make every offer a compaction.
     kept: usize,
-    threshold: Score,
+    threshold: S,
 }
 
-impl TopWithTies {
-    fn new(want: usize) -> Self {
+impl<S: RankScore> TopWithTies<S> {
+    pub(crate) fn new(want: usize) -> Self {
         TopWithTies {
             want,
             hits: Vec::new(),
             kept: want,
-            threshold: Score::MIN,
+            threshold: S::LOWEST,
         }
     }
 
-    fn threshold(&self) -> Score {
+    fn threshold(&self) -> S {
         self.threshold
     }
 
-    fn offer(&mut self, score: Score, chunk: i64) {
+    pub(crate) fn offer(&mut self, score: S, chunk: i64) {
         self.hits.push((score, chunk));
         if self.hits.len() >= 2 * self.kept + 64 {
             self.compact();
@@ -621,7 +649,7 @@ impl TopWithTies {
         self.threshold = cut.next_down();
     }
 
-    fn finish(mut self) -> Vec<(i64, f32)> {
+    pub(crate) fn finish(mut self) -> Vec<(i64, S)> {
         self.compact();
         self.hits.sort_by(|a, b| b.0.total_cmp(&a.0));
         self.hits.into_iter().map(|(s, id)| (id, s)).collect()

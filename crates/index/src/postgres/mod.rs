@@ -14,6 +14,7 @@
 //! - this module: connecting, the other writes.
 
 mod lease;
+mod postings;
 mod read;
 mod schema;
 mod write;

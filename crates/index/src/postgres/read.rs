@@ -2,10 +2,10 @@
 //! Rows are read in pages (keyset order), never streamed, so a visitor may ask the snapshot
 //! for more while a scan goes on.
 
-use super::{blocking, Pooled, Result};
+use super::{blocking, postings, Pooled, Result};
 use crate::chunk::{decode_sites, FileReferences, Reference, Symbol};
 use crate::filters::Filters;
-use crate::lexical::query_terms;
+use crate::lexical::{query_terms, TopWithTies};
 use crate::sqlite::{intern_kind, GENERATION_KEY};
 use crate::store::{
     from_ms, ChunkRow, Definition, DefinitionRow, FileInfo, FileSites, FileState, PendingChunk,
@@ -66,6 +66,35 @@ impl PgSnapshot {
                 .map(|r| r.get(0))
                 .collect(),
         ))
+    }
+
+    /// The postings rows of `terms` the filters let through: `lists` first, then (with
+    /// `stats`) the term's document frequency over every repository and the corpus's
+    /// document count and average length.
+    fn term_postings(&self, terms: &[String], filters: &Filters, stats: bool) -> Result<Vec<Row>> {
+        let files = self.files_passing(filters)?;
+        let (frequency, corpus, join) = if stats {
+            (
+                ", sum(p.n) OVER (PARTITION BY p.term)::FLOAT8 AS df",
+                ", p.df, s.n, s.avgdl",
+                " CROSS JOIN (SELECT greatest(sum(lexical_docs), 1)::FLOAT8 AS n,
+                       greatest(sum(lexical_terms)::FLOAT8 / greatest(sum(lexical_docs), 1), 1) AS avgdl
+                       FROM repositories) s",
+            )
+        } else {
+            ("", "", "")
+        };
+        self.query(
+            &format!(
+                "WITH p AS MATERIALIZED (
+                    SELECT p.lists, p.file_id, p.repo_id, p.language{frequency}
+                    FROM lex_postings p WHERE p.term = ANY($1::TEXT[]))
+                 SELECT p.lists{corpus} FROM p{join}
+                 WHERE ($2::BIGINT IS NULL OR p.repo_id = $2) AND ($3::TEXT IS NULL OR p.language = $3)
+                   AND ($4::BIGINT[] IS NULL OR p.file_id = ANY($4))"
+            ),
+            &[&terms, &filters.repo_id, &filters.language, &files],
+        )
     }
 
     /// Visits the chunks `clause` (over `c`, `f`, `r`; its parameters from `$6`) lets
@@ -370,7 +399,7 @@ impl Snapshot for PgSnapshot {
     /// frequencies are their chunk counts, over every repository as on SQLite), with the
     /// embedded engine's terms, idf (Robertson/Sparck Jones, floored near zero) and
     /// parameters; every chunk as good as the last one kept. The filters apply to the
-    /// postings' own columns, after the frequencies were counted.
+    /// postings' own columns, after the frequencies were counted; the lists are scored here.
     fn lexical_candidates(
         &self,
         words: &[String],
@@ -383,38 +412,34 @@ impl Snapshot for PgSnapshot {
         if terms.is_empty() || want == 0 {
             return Ok(Vec::new());
         }
-        let files = self.files_passing(filters)?;
-        let skip: Vec<i64> = skip.iter().copied().collect();
-        let need = if all { terms.len() as i64 } else { 1 };
-        let rows = self.query(
-            &format!(
-                "WITH stats AS MATERIALIZED (
-                    SELECT greatest(sum(lexical_docs), 1)::FLOAT8 AS n,
-                           greatest(sum(lexical_terms)::FLOAT8 / greatest(sum(lexical_docs), 1), 1) AS avgdl
-                    FROM repositories),
-                 p AS MATERIALIZED (
-                    SELECT p.file_id, p.repo_id, p.language, p.chunk_ids, p.tfs, p.dls,
-                           sum(cardinality(p.chunk_ids)) OVER (PARTITION BY p.term)::FLOAT8 AS df
-                    FROM lex_postings p WHERE p.term = ANY($1::TEXT[]))
-                 SELECT u.chunk_id, sum(greatest(ln((stats.n - p.df + 0.5) / (p.df + 0.5)), 1e-6)
-                            * u.tf * {k1p1} / (u.tf + {K1} * ({one_b} + {B} * u.dl / stats.avgdl))) AS score
-                 FROM p CROSS JOIN stats
-                 CROSS JOIN LATERAL unnest(p.chunk_ids, p.tfs, p.dls) AS u(chunk_id, tf, dl)
-                 WHERE ($2::BIGINT IS NULL OR p.repo_id = $2) AND ($3::TEXT IS NULL OR p.language = $3)
-                   AND ($4::BIGINT[] IS NULL OR p.file_id = ANY($4)) AND NOT (u.chunk_id = ANY($5))
-                 GROUP BY u.chunk_id
-                 HAVING count(*) >= $6
-                 ORDER BY score DESC
-                 FETCH FIRST $7 ROWS WITH TIES",
-                k1p1 = K1 + 1.0,
-                one_b = 1.0 - B,
-            ),
-            &[&terms, &filters.repo_id, &filters.language, &files, &skip, &need, &(want as i64)],
-        )?;
-        Ok(rows
-            .iter()
-            .take(want + crate::lexical::MAX_TIES)
-            .map(|r| (r.get::<_, i64>(0), -r.get::<_, f64>(1)))
+        let rows = self.term_postings(&terms, filters, true)?;
+        let need = if all { terms.len() } else { 1 };
+        let mut chunks: FxHashMap<i64, (f64, usize)> = FxHashMap::default();
+        for r in &rows {
+            let (lists, df, n, avgdl): (&[u8], f64, f64, f64) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            let idf = ((n - df + 0.5) / (df + 0.5)).ln().max(1e-6);
+            for p in postings::decode(lists) {
+                if skip.contains(&p.chunk_id) {
+                    continue;
+                }
+                let (tf, dl) = (f64::from(p.tf), f64::from(p.dl));
+                let score = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avgdl));
+                let entry = chunks.entry(p.chunk_id).or_default();
+                entry.0 += score;
+                entry.1 += 1;
+            }
+        }
+        let mut best = TopWithTies::new(want);
+        for (id, (score, terms)) in chunks {
+            if terms >= need {
+                best.offer(score, id);
+            }
+        }
+        Ok(best
+            .finish()
+            .into_iter()
+            .map(|(id, score)| (id, -score))
             .collect())
     }
 
@@ -431,15 +456,22 @@ impl Snapshot for PgSnapshot {
         if terms.is_empty() {
             return Ok(());
         }
-        // Chunks holding every term: those listed under each term's postings.
-        self.scan(
-            filters,
-            " AND c.id IN (SELECT u.chunk_id FROM lex_postings p, unnest(p.chunk_ids) AS u(chunk_id)
-                           WHERE p.term = ANY($8::TEXT[]) GROUP BY u.chunk_id
-                           HAVING count(*) = cardinality($8::TEXT[]))",
-            &[&terms],
-            visit,
-        )
+        // Chunks holding every term: listed once under each term's postings.
+        let mut held: FxHashMap<i64, usize> = FxHashMap::default();
+        for r in self.term_postings(&terms, filters, false)? {
+            for p in postings::decode(r.get(0)) {
+                *held.entry(p.chunk_id).or_default() += 1;
+            }
+        }
+        let ids: Vec<i64> = held
+            .into_iter()
+            .filter(|&(_, n)| n == terms.len())
+            .map(|(id, _)| id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.scan(filters, " AND c.id = ANY($8::BIGINT[])", &[&ids], visit)
     }
 
     fn innermost_symbol(

@@ -485,14 +485,15 @@ fn a_schema_3_index_is_migrated_to_postings_and_finds_the_same_chunks() {
     client
         .batch_execute(
             "INSERT INTO repositories (id, path, name, created_at_ms, lexical_docs, lexical_terms)
-                 VALUES (1, '/old', 'old', 0, 2, 6);
+                 VALUES (1, '/old', 'old', 0, 3, 306);
              INSERT INTO files (id, repo_id, path, language, size, mtime_ns, hash, indexed_at_ns,
                                 chunk_count)
-                 VALUES (1, 1, 'a.py', 'python', 10, 0, '\\x00', 0, 2);
+                 VALUES (1, 1, 'a.py', 'python', 10, 0, '\\x00', 0, 3);
              INSERT INTO chunks (id, file_id, repo_id, language, start_line, end_line, content,
                                  terms, lex_terms, lex_tfs)
                  VALUES (1, 1, 1, 'python', 1, 2, 'alpha alpha beta', 3, '{alpha,beta}', '{2,1}'),
-                        (2, 1, 1, 'python', 3, 4, 'beta gamma gamma', 3, '{beta,gamma}', '{1,2}');",
+                        (2, 1, 1, 'python', 3, 4, 'beta gamma gamma', 3, '{beta,gamma}', '{1,2}'),
+                        (100000, 1, 1, 'python', 5, 90, 'alpha ...', 300, '{alpha}', '{200}');",
         )
         .unwrap();
     drop(client);
@@ -510,9 +511,23 @@ fn a_schema_3_index_is_migrated_to_postings_and_finds_the_same_chunks() {
         ids.sort_unstable();
         ids
     };
-    assert_eq!(found(&["alpha"], false), [1]);
+    // Schema 6 encodes the lists in SQL: ids, frequencies and lengths of more than 7 bits.
+    let mut client = postgres::Client::connect(url.secret(), postgres::NoTls).unwrap();
+    let row = client
+        .query_one(
+            "SELECT n, lists FROM lex_postings WHERE term = 'alpha' AND file_id = 1",
+            &[],
+        )
+        .unwrap();
+    let decoded: Vec<(i64, u32, u32)> = super::postings::decode(row.get(1))
+        .map(|p| (p.chunk_id, p.tf, p.dl))
+        .collect();
+    assert_eq!(row.get::<_, i32>(0), 2);
+    assert_eq!(decoded, [(1, 2, 3), (100000, 200, 300)]);
+    drop(client);
+    assert_eq!(found(&["alpha"], false), [1, 100000]);
     assert_eq!(found(&["beta"], false), [1, 2]);
-    assert_eq!(found(&["alpha", "gamma"], false), [1, 2]);
+    assert_eq!(found(&["alpha", "gamma"], false), [1, 2, 100000]);
     assert_eq!(found(&["alpha", "gamma"], true), Vec::<i64>::new());
     let mut scanned = Vec::new();
     store

@@ -8,6 +8,7 @@
 //! a full index into a local server spent more time in statements (about nine per file)
 //! than SQLite spent on the whole index.
 
+use super::postings::TermLists;
 use super::Result;
 use crate::chunk::{Chunk, FileReferences, Symbol, REFS_VERSION};
 use crate::lexical::{doc_terms, LexicalDoc};
@@ -261,14 +262,6 @@ struct Posting<'a> {
     lists: TermLists,
 }
 
-/// A term's chunks in a file, with the term's frequency in each and each one's length.
-#[derive(Default)]
-struct TermLists {
-    chunk_ids: Vec<i64>,
-    tfs: Vec<i32>,
-    dls: Vec<i32>,
-}
-
 /// The rows of a run of files, gathered to be copied in, a table at a time.
 #[derive(Default)]
 struct Rows<'a> {
@@ -431,16 +424,8 @@ impl<'a> Rows<'a> {
         )?;
         copy_rows(
             tx,
-            "lex_postings (term, file_id, repo_id, language, chunk_ids, tfs, dls)",
-            &[
-                T::TEXT,
-                T::INT8,
-                T::INT8,
-                T::TEXT,
-                T::INT8_ARRAY,
-                T::INT4_ARRAY,
-                T::INT4_ARRAY,
-            ],
+            "lex_postings (term, file_id, repo_id, language, n, lists)",
+            &[T::TEXT, T::INT8, T::INT8, T::TEXT, T::INT4, T::BYTEA],
             &self.postings,
             |p, w| {
                 w.write(&[
@@ -448,9 +433,8 @@ impl<'a> Rows<'a> {
                     &p.file_id,
                     &repo_id,
                     &p.language,
-                    &p.lists.chunk_ids,
-                    &p.lists.tfs,
-                    &p.lists.dls,
+                    &p.lists.count(),
+                    &p.lists.bytes(),
                 ])
             },
         )?;
@@ -525,12 +509,10 @@ impl FilePostings {
             content: &chunk.content,
             path: file.path,
         });
-        let dl = i32::try_from(length).unwrap_or(i32::MAX);
+        let dl = u32::try_from(length).unwrap_or(u32::MAX);
         for (term, tf) in terms {
-            let lists = self.by_term.entry(term).or_default();
-            lists.chunk_ids.push(id);
-            lists.tfs.push(i32::try_from(tf).unwrap_or(i32::MAX));
-            lists.dls.push(dl);
+            let tf = u32::try_from(tf).unwrap_or(u32::MAX);
+            self.by_term.entry(term).or_default().push(id, tf, dl);
         }
         length
     }
