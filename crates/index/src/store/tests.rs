@@ -37,6 +37,10 @@ macro_rules! storage_suite {
                 suite::scans_report_in_repository_path_and_line_order(open);
             }
             #[test]
+            fn scans_keep_their_order_across_pages() {
+                suite::scans_keep_their_order_across_pages(open);
+            }
+            #[test]
             fn regexes_report_every_match_through_their_prefilter() {
                 suite::regexes_report_every_match_through_their_prefilter(open);
             }
@@ -428,6 +432,47 @@ pub(crate) fn scans_report_in_repository_path_and_line_order(open: Open) {
             [("app", "a.py", 1), ("app", "z.py", 1), ("app", "z.py", 2)],
             "{mode:?}"
         );
+    }
+}
+
+/// Scans longer than a backend's page (PostgreSQL reads 512 chunks at a time) report every
+/// match in place order, narrowed by a whole word (exact) or not narrowed at all (regex).
+pub(crate) fn scans_keep_their_order_across_pages(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let repo = store
+        .ensure_repository(Path::new("/r/app"), "app", None, false)
+        .unwrap();
+    let needles = [0, 517, 1198, 1199];
+    // Written in reverse, three chunks a file, 1,200 files.
+    let files: Vec<FileOp> = (0..1200)
+        .rev()
+        .map(|i| {
+            let middle = if needles.contains(&i) {
+                "x = needle7 + 1"
+            } else {
+                "y = 2"
+            };
+            lines_file(&format!("f{i:04}.py"), &["a = 1", middle, "b = 3"])
+        })
+        .collect();
+    store.write_batch(repo.id, &files).unwrap();
+    let expected: Vec<String> = needles.iter().map(|i| format!("f{i:04}.py")).collect();
+    for (mode, query) in [
+        (SearchMode::Exact, "= needle7 +"),
+        (SearchMode::Regex, r"needle\d"),
+    ] {
+        let hits = store
+            .search(&SearchRequest {
+                query: query.into(),
+                limit: 10,
+                mode,
+                ..Default::default()
+            })
+            .unwrap();
+        let places: Vec<(String, u32)> = hits.iter().map(|h| (h.path.clone(), h.line)).collect();
+        let want: Vec<(String, u32)> = expected.iter().map(|p| (p.clone(), 2)).collect();
+        assert_eq!(places, want, "{mode:?}");
     }
 }
 
